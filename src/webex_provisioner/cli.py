@@ -1,0 +1,436 @@
+"""The command line: a thin layer over the library (design.md §9).
+
+Exit codes: 0 done; 1 failed; 2 usage or configuration error; 3 done but some users failed;
+4 done but actions held by a guard.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from webex_provisioner import __version__
+from webex_provisioner.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, Config, load_config
+from webex_provisioner.cycle import EXIT_FAILED, EXIT_OK, EXIT_USAGE, utc_now
+from webex_provisioner.errors import ConfigError, ProvisionerError
+from webex_provisioner.logs import configure_logging
+from webex_provisioner.model import AuditEntry, Outcome, Plan
+from webex_provisioner.ports import Record
+from webex_provisioner.report import (
+    audit_json,
+    audit_table,
+    cycle_json,
+    cycle_record_json,
+    cycles_table,
+    link_json,
+    links_table,
+    make_console,
+    plan_json,
+    render_cycle,
+    render_plan,
+)
+from webex_provisioner.runtime import config_secrets, cycle_lock, instance_name, open_engine, open_store
+
+PROGRESS_THRESHOLD = 50
+
+
+class Context:
+    def __init__(self, config_file: str | None, log_format: str | None, log_level: str | None) -> None:
+        self.config_file = config_file
+        self.log_format = log_format
+        self.log_level = log_level
+        self._config: Config | None = None
+
+    def config(self) -> Config:
+        if self._config is None:
+            try:
+                self._config = load_config(self.config_file)
+            except ConfigError as exc:
+                click.echo(f"error: {exc.message}", err=True)
+                sys.exit(EXIT_USAGE)
+            logging_config = self._config.logging
+            configure_logging(
+                self.log_format or logging_config.format,
+                self.log_level or logging_config.level,
+                config_secrets(self._config),
+            )
+        return self._config
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+@contextmanager
+def failures() -> Iterator[None]:
+    """Turn our errors into a clear message and exit code 1 (2 for configuration)."""
+    try:
+        yield
+    except ConfigError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(EXIT_USAGE)
+    except ProvisionerError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(EXIT_FAILED)
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="webex-provisioner")
+@click.option(
+    "--config",
+    "config_file",
+    metavar="FILE",
+    help=f"Configuration file [default: ${CONFIG_ENV} or ./{DEFAULT_CONFIG_PATH}].",
+)
+@click.option(
+    "--log-format", type=click.Choice(["console", "json"]), help="Log format (overrides logging.format)."
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    help="Log level (overrides logging.level).",
+)
+@click.pass_context
+def cli(ctx: click.Context, config_file: str | None, log_format: str | None, log_level: str | None) -> None:
+    """Keep the users of a Webex organization in step with an LDAP directory.
+
+    Start with 'check', look at 'plan', then 'sync'. Exit codes: 0 done, 1 failed, 2 usage or
+    configuration error, 3 done but some users failed, 4 done but deprovisions held by the guard.
+    """
+    ctx.obj = Context(config_file, log_format, log_level)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_context
+def check(ctx: Context, as_json: bool) -> None:
+    """Validate the configuration and reach the directory and Webex.
+
+    Reports what the directory server is, how many directory users are in scope (and how many
+    of them are disabled), and how many users the Webex organization has. Writes nothing.
+    """
+    config = ctx.config()
+    result: dict[str, Any] = {"config": "valid"}
+    ok = True
+    with failures(), open_engine(config, read_only=True) as engine:
+        try:
+            result["directory"] = dict(engine.directory.probe())
+            total = in_scope = disabled = 0
+            for user in engine.directory.read_users():
+                total += 1
+                in_scope += user.in_scope
+                disabled += user.in_scope and user.disabled
+            result["directory"].update(users=total, in_scope=in_scope, in_scope_disabled=disabled)
+        except ProvisionerError as exc:
+            ok = False
+            result["directory"] = {"error": exc.message}
+        try:
+            result["webex"] = {
+                "url": config.webex.url,
+                "org_id": config.webex.org_id,
+                "users": engine.webex.count_users(),
+            }
+        except ProvisionerError as exc:
+            ok = False
+            result["webex"] = {"error": exc.message}
+        result["state"] = {"links": sum(1 for _ in engine.store.links())}
+    if as_json:
+        emit_json(result)
+    else:
+        console = make_console()
+        for section, values in result.items():
+            if isinstance(values, dict):
+                console.print(f"[bold]{section}[/bold]")
+                for key, value in values.items():
+                    console.print(f"  {key}: {value}", highlight=False)
+            else:
+                console.print(f"[bold]{section}[/bold]: {values}")
+    sys.exit(EXIT_OK if ok else EXIT_FAILED)
+
+
+@cli.command()
+@click.option("--user", "user", metavar="EMAIL|ANCHOR|DN", help="Plan for one user only.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@pass_context
+def plan(ctx: Context, user: str | None, as_json: bool) -> None:
+    """Show what a sync would do, and why, without doing it.
+
+    Reads the directory, the state and Webex; prints every action with its reason and the
+    attribute changes, the deprovisions a guard would hold, and the users left alone (conflicts,
+    invalid data, protected). Writes nothing anywhere: not the state, not Webex, not the audit log.
+    """
+    config = ctx.config()
+    with failures(), open_engine(config, read_only=True) as engine:
+        report = engine.cycle().run(apply=False, user=user)
+        held = engine.store.held()
+    if as_json:
+        data = cycle_json(report)
+        data["held_from_earlier_cycles"] = plan_json(Plan(held=tuple(held)))["held"]
+        emit_json(data)
+    else:
+        console = make_console()
+        console.print(render_cycle(report))
+        if held:
+            console.print(
+                f"{len(held)} deprovision(s) from an earlier cycle are held; see 'webex-provisioner status'."
+            )
+    sys.exit(report.exit_code)
+
+
+def _progress_factory(enabled: bool) -> Callable[[int, int], Callable[[int], None]] | None:
+    if not enabled:
+        return None
+
+    def factory(total: int, _done: int) -> Callable[[int], None]:
+        if total < PROGRESS_THRESHOLD:
+            return lambda _n: None
+        progress = Progress(
+            TextColumn("applying"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=make_console(stderr=True),
+            transient=True,
+        )
+        task = progress.add_task("apply", total=total)
+        progress.start()
+
+        def advance(n: int) -> None:
+            progress.advance(task, n)
+            if progress.finished:
+                progress.stop()
+
+        return advance
+
+    return factory
+
+
+@cli.command()
+@click.option(
+    "--full", is_flag=True, help="Read the whole scope (the default until incremental cycles exist)."
+)
+@click.option(
+    "--user", "user", metavar="EMAIL|ANCHOR|DN", help="Provision this one user now, with the same guards."
+)
+@click.option("--approve-held", is_flag=True, help="Apply deprovisions held by the guard, if still wanted.")
+@click.option("--discard-held", is_flag=True, help="Drop held deprovisions without applying them.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_context
+def sync(
+    ctx: Context, full: bool, user: str | None, approve_held: bool, discard_held: bool, as_json: bool
+) -> None:
+    """Run one cycle: read the directory, plan, apply to Webex, record.
+
+    Per-user failures never stop the cycle: they are reported and the exit code is 3.
+    Deprovisions beyond safety.max_deprovisions are held (exit code 4).
+    """
+    del full  # every cycle of this version is a full cycle
+    if approve_held and discard_held:
+        raise click.UsageError("--approve-held and --discard-held exclude each other")
+    config = ctx.config()
+    with failures(), open_engine(config) as engine, cycle_lock(engine.store, instance_name()):
+        cycle = engine.cycle(progress=_progress_factory(not as_json and sys.stderr.isatty()))
+        report = cycle.run(apply=True, user=user, approve_held=approve_held, discard_held=discard_held)
+    if as_json:
+        emit_json(cycle_json(report))
+    else:
+        make_console().print(render_cycle(report))
+    sys.exit(report.exit_code)
+
+
+@cli.command()
+@click.option("--limit", default=10, show_default=True, help="How many recent cycles to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@pass_context
+def status(ctx: Context, limit: int, as_json: bool) -> None:
+    """Show recent cycles, held deprovisions and users whose last action failed."""
+    config = ctx.config()
+    with failures():
+        store = open_store(config, read_only=True)
+        try:
+            cycles = store.cycles(limit)
+            held = store.held()
+            failing = [link for link in store.links() if link.last_error]
+            owner = store.lock_owner()
+        finally:
+            store.close()
+    if as_json:
+        emit_json(
+            {
+                "cycles": [cycle_record_json(c) for c in cycles],
+                "held": plan_json(Plan(held=tuple(held)))["held"],
+                "failing_users": [link_json(link) for link in failing],
+                "running": owner,
+            }
+        )
+        return
+    console = make_console()
+    console.print(cycles_table(cycles) if cycles else "No cycle has run yet.")
+    if owner:
+        console.print(f"A cycle is running now ({owner}).")
+    if held:
+        console.print(render_plan(Plan(held=tuple(held))))
+    if failing:
+        console.print(links_table(failing))
+
+
+@cli.group()
+def users() -> None:
+    """Look at and manage linked users."""
+
+
+@users.command("list")
+@click.option("--state", type=click.Choice(["active", "disabled"]), help="Only links in this state.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@pass_context
+def users_list(ctx: Context, state: str | None, as_json: bool) -> None:
+    """List linked users: e-mail, state, Webex id, anchor, last error."""
+    config = ctx.config()
+    with failures():
+        store = open_store(config, read_only=True)
+        try:
+            links = [link for link in store.links() if state is None or link.state.value == state]
+        finally:
+            store.close()
+    links.sort(key=lambda link: link.email.lower())
+    if as_json:
+        emit_json([link_json(link) for link in links])
+    else:
+        make_console().print(links_table(links))
+
+
+@users.command("show")
+@click.argument("key", metavar="EMAIL|ANCHOR|DN")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@pass_context
+def users_show(ctx: Context, key: str, as_json: bool) -> None:
+    """Show one linked user: the link, what was last applied, and its recent history."""
+    config = ctx.config()
+    with failures():
+        store = open_store(config, read_only=True)
+        try:
+            links = store.find_links(key)
+            history = {link.anchor: store.audit(anchor=link.anchor, limit=20) for link in links}
+        finally:
+            store.close()
+    if not links:
+        click.echo(f"error: no linked user matches {key!r}; see 'webex-provisioner users list'", err=True)
+        sys.exit(EXIT_FAILED)
+    if as_json:
+        emit_json(
+            [{**link_json(link), "history": [audit_json(e) for e in history[link.anchor]]} for link in links]
+        )
+        return
+    console = make_console()
+    for link in links:
+        data = link_json(link)
+        applied = data.pop("applied")
+        for name, value in data.items():
+            console.print(f"[bold]{name}[/bold]: {value if value is not None else ''}", highlight=False)
+        console.print("[bold]last applied[/bold]:")
+        for name, value in sorted(applied.items()):
+            console.print(f"  {name}: {value}", highlight=False)
+        console.print(audit_table(history[link.anchor]))
+
+
+@users.command("forget")
+@click.argument("key", metavar="EMAIL|ANCHOR|DN")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_context
+def users_forget(ctx: Context, key: str, yes: bool) -> None:
+    """Drop a link without touching Webex.
+
+    Use it when a conflict report says an e-mail belongs to a Webex user linked to another
+    directory user (a reused address). The next cycle matches the directory users by e-mail again.
+    """
+    config = ctx.config()
+    with failures():
+        store = open_store(config)
+        try:
+            links = store.find_links(key)
+            if not links:
+                click.echo(
+                    f"error: no linked user matches {key!r}; see 'webex-provisioner users list'", err=True
+                )
+                sys.exit(EXIT_FAILED)
+            for link in links:
+                if not yes:
+                    click.confirm(
+                        f"Forget the link of {link.email} (anchor {link.anchor}, Webex {link.webex_id})?",
+                        abort=True,
+                    )
+                entry = AuditEntry(
+                    "forget",
+                    utc_now(),
+                    link.anchor,
+                    link.email,
+                    "forget",
+                    "operator",
+                    Outcome.APPLIED,
+                    link.webex_id,
+                    "link dropped by 'users forget'; Webex untouched",
+                )
+                store.record([Record(entry, drop_link=link.anchor)])
+                click.echo(f"forgot {link.email} ({link.anchor})")
+        finally:
+            store.close()
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, help="Port to listen on.")
+@click.option("--org-id", required=True, help="The organization UUID served under /identity/scim/ORG/v2.")
+@click.option(
+    "--token", required=True, envvar="WEBEX_EMULATOR_TOKEN", help="The bearer token clients must send."
+)
+@click.option("--data", "data", metavar="FILE", help="Load users from and save them to this JSON file.")
+@click.option(
+    "--rate-limit", type=int, help="Answer 429 with Retry-After above this many requests per second."
+)
+@click.option(
+    "--fail-rate", type=float, default=0.0, show_default=True, help="Fraction of requests answered 503."
+)
+@click.option(
+    "--latency",
+    "latency_ms",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Added delay per request (ms).",
+)
+def emulator(
+    host: str,
+    port: int,
+    org_id: str,
+    token: str,
+    data: str | None,
+    rate_limit: int | None,
+    fail_rate: float,
+    latency_ms: int,
+) -> None:
+    """Run the local Webex-compatible SCIM 2.0 server (see docs/emulator.md)."""
+    from webex_provisioner.emulator import serve  # noqa: PLC0415 - the web stack loads only for this command
+
+    serve(
+        host=host,
+        port=port,
+        org_id=org_id,
+        token=token,
+        data=data,
+        rate_limit=rate_limit,
+        fail_rate=fail_rate,
+        latency_ms=latency_ms,
+    )
+
+
+def main() -> None:
+    cli(prog_name="webex-provisioner")

@@ -1,0 +1,388 @@
+"""One cycle: read -> plan -> apply -> record (design.md §3). The imperative shell.
+
+``run_cycle`` chains the pure steps (mapping, planner, guards) with the three ports. With
+``apply=False`` it is the dry run behind ``plan``: it reads the directory, the links and Webex,
+and writes nothing anywhere.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+import structlog
+
+from webex_provisioner.config import Config
+from webex_provisioner.errors import (
+    ProvisionerError,
+    UserNotFoundError,
+    WebexAuthError,
+    WebexError,
+    WebexUnavailableError,
+)
+from webex_provisioner.executor import ApplyResult, Executor
+from webex_provisioner.mapping import CompiledMapping, compile_mapping, create_only_keys
+from webex_provisioner.model import (
+    Action,
+    AuditEntry,
+    CycleKind,
+    CycleRecord,
+    DirectoryUser,
+    Link,
+    Outcome,
+    Plan,
+    ProblemKind,
+    WebexUser,
+)
+from webex_provisioner.planner import Assessment, PlanOptions, assess, finish
+from webex_provisioner.ports import DirectorySource, Record, StateStore, WebexClient
+from webex_provisioner.safety import DeprovisionLimits, check_directory_health, guard_deprovisions
+
+log = structlog.get_logger("webex_provisioner.cycle")
+
+# Above this many unlinked candidates, listing the whole organization is cheaper than one
+# lookup per e-mail (a list page carries up to 1,000 users).
+LIST_INSTEAD_OF_LOOKUP = 200
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_USERS_FAILED, EXIT_HELD = 0, 1, 2, 3, 4
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class CycleReport:
+    """What a cycle (or a dry run) found and did."""
+
+    cycle_id: str
+    kind: CycleKind
+    started_at: datetime
+    dry_run: bool
+    plan: Plan = field(default_factory=Plan)
+    applied: ApplyResult | None = None
+    error: str | None = None
+    finished_at: datetime | None = None
+    passes: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        if self.error is not None:
+            return EXIT_FAILED
+        if self.applied is not None and self.applied.failed:
+            return EXIT_USERS_FAILED
+        if any(p.kind is not ProblemKind.PROTECTED for p in self.plan.problems):
+            return EXIT_USERS_FAILED
+        if self.plan.held:
+            return EXIT_HELD
+        return EXIT_OK
+
+    @property
+    def outcome(self) -> str:
+        return {EXIT_OK: "succeeded", EXIT_FAILED: "failed", EXIT_USERS_FAILED: "partial", EXIT_HELD: "held"}[
+            self.exit_code
+        ]
+
+    def counts(self) -> dict[str, int]:
+        counts = {f"planned_{k}": v for k, v in self.plan.counts().items()}
+        if self.applied is not None:
+            for (kind, outcome), n in self.applied.counts.items():
+                counts[f"{kind}_{outcome}"] = n
+        counts["held"] = len(self.plan.held)
+        counts["problems"] = len(self.plan.problems)
+        counts["users_read"] = self.plan.users_read
+        return counts
+
+
+def plan_options(config: Config, mapping: CompiledMapping) -> PlanOptions:
+    p = config.provisioning
+    return PlanOptions(
+        create=p.create,
+        update=p.update,
+        deprovision=p.deprovision,
+        provision_disabled=p.provision_disabled,
+        on_deleted=p.on_deleted,
+        on_disabled=p.on_disabled,
+        on_left_scope=p.on_left_scope,
+        protected=frozenset(x.strip().lower() for x in p.protected),
+        delete_after=p.delete_after,
+        create_only=create_only_keys(mapping),
+    )
+
+
+class Cycle:
+    """Runs cycles against one set of ports, under one configuration."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        directory: DirectorySource,
+        webex: WebexClient,
+        store: StateStore,
+        clock: Callable[[], datetime] = utc_now,
+        on_records: Callable[[Sequence[Record]], None] | None = None,
+        progress: Callable[[int, int], Callable[[int], None]] | None = None,
+        owner: str | None = None,
+    ) -> None:
+        self._config = config
+        self._directory = directory
+        self._webex = webex
+        self._store = store
+        self._clock = clock
+        self._on_records = on_records
+        self._progress = progress
+        self._owner = owner or f"webex-provisioner-{uuid.uuid4()}"
+        self._mapping = compile_mapping(config.mapping)
+        self._options = plan_options(config, self._mapping)
+
+    # -- public --------------------------------------------------------------------------
+
+    def run(
+        self,
+        *,
+        apply: bool,
+        user: str | None = None,
+        approve_held: bool = False,
+        discard_held: bool = False,
+    ) -> CycleReport:
+        kind = CycleKind.USER if user else CycleKind.FULL
+        report = CycleReport(
+            f"{self._clock():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}", kind, self._clock(), not apply
+        )
+        if apply:
+            self._store.start_cycle(CycleRecord(report.cycle_id, kind, report.started_at))
+        try:
+            if apply and discard_held:
+                self._store.hold([], report.cycle_id)
+            self._run(report, apply=apply, user=user, approve_held=approve_held)
+        except ProvisionerError as exc:
+            report.error = exc.message
+            log.error("cycle failed", cycle=report.cycle_id, kind=kind.value, error=exc.message)
+        finally:
+            report.finished_at = self._clock()
+            if apply:
+                self._store.finish_cycle(
+                    CycleRecord(
+                        report.cycle_id,
+                        kind,
+                        report.started_at,
+                        report.finished_at,
+                        report.outcome,
+                        report.counts(),
+                        report.error or "",
+                    )
+                )
+        return report
+
+    # -- steps ---------------------------------------------------------------------------
+
+    def _run(self, report: CycleReport, *, apply: bool, user: str | None, approve_held: bool) -> None:
+        links = {link.anchor: link for link in self._store.links()}
+        users: Iterable[DirectoryUser]
+        if user:
+            users, links, complete = self._one_user(user, links)
+        else:
+            users, complete = self._directory.read_users(), True
+        assessment = assess(users, links, self._mapping, self._options, now=self._clock())
+        if not user:
+            check_directory_health(
+                assessment.users_read,
+                len(links),
+                self._config.safety.min_users,
+                self._config.directory.base_dn,
+            )
+        plan = self._finish(assessment, links, complete=complete)
+        limits = DeprovisionLimits(
+            self._config.safety.max_deprovisions.count, self._config.safety.max_deprovisions.percent
+        )
+        approved = {(a.anchor, a.kind) for a in self._store.held()} if approve_held else set()
+        guarded = guard_deprovisions(
+            replace(plan, actions=tuple(a for a in plan.actions if (a.anchor, a.kind) not in approved)),
+            len(links),
+            limits,
+        )
+        plan = replace(
+            guarded, actions=(*guarded.actions, *(a for a in plan.actions if (a.anchor, a.kind) in approved))
+        )
+        report.plan = plan
+        log.info(
+            "plan computed",
+            cycle=report.cycle_id,
+            users_read=plan.users_read,
+            links=len(links),
+            actions=len(plan.actions),
+            held=len(plan.held),
+            problems=len(plan.problems),
+            **plan.counts(),
+        )
+        if not apply:
+            return
+        self._record_dn_changes(assessment, links, report.cycle_id)
+        self._record_problems(plan, report.cycle_id)
+        if not user or plan.held:
+            self._store.hold(list(plan.held), report.cycle_id)
+        report.applied = self._apply(plan.actions, links, report.cycle_id)
+        report.passes = 1
+        if assessment.deferred:
+            self._settle(assessment.deferred, report)
+
+    def _one_user(
+        self, key: str, links: Mapping[str, Link]
+    ) -> tuple[list[DirectoryUser], dict[str, Link], bool]:
+        found = self._directory.find_user(key)
+        linked = self._store.find_links(key)
+        if found is None and linked:
+            found = self._directory.find_user(linked[0].anchor)
+        if found is None and not linked:
+            raise UserNotFoundError(
+                f"no directory user and no link matches {key!r}; give an e-mail, an anchor or a DN "
+                "(see 'webex-provisioner users list')"
+            )
+        anchors = {found.anchor} if found else set()
+        anchors.update(link.anchor for link in linked)
+        subset = {a: links[a] for a in anchors if a in links}
+        return ([found] if found else []), subset, True
+
+    def _finish(self, assessment: Assessment, links: Mapping[str, Link], *, complete: bool) -> Plan:
+        matches, failures = self._lookup(assessment.lookup_emails)
+        return finish(
+            assessment,
+            links,
+            matches,
+            self._options,
+            now=self._clock(),
+            complete=complete,
+            lookup_failures=failures,
+        )
+
+    def _lookup(self, emails: Sequence[str]) -> tuple[dict[str, WebexUser], dict[str, str]]:
+        """Webex users for these e-mails: one lookup each, or one listing of the organization.
+
+        A lookup Webex refuses for one user fails that user only; Webex being unreachable or the
+        token being refused fails the cycle.
+        """
+        if not emails:
+            return {}, {}
+        wanted = {e.strip().lower() for e in emails}
+        if len(wanted) > LIST_INSTEAD_OF_LOOKUP:
+            listed = self._webex.list_users()
+            return {u.email.strip().lower(): u for u in listed if u.email.strip().lower() in wanted}, {}
+
+        def lookup(email: str) -> tuple[str, WebexUser | None, str | None]:
+            try:
+                return email, self._webex.find_by_email(email), None
+            except (WebexUnavailableError, WebexAuthError):
+                raise
+            except WebexError as exc:
+                return email, None, exc.message
+
+        matches: dict[str, WebexUser] = {}
+        failures: dict[str, str] = {}
+        with ThreadPoolExecutor(self._config.webex.concurrency, thread_name_prefix="lookup") as pool:
+            for email, user, error in pool.map(lookup, sorted(wanted)):
+                if error is not None:
+                    failures[email] = error
+                elif user is not None:
+                    matches[user.email.strip().lower()] = user
+        return matches, failures
+
+    def _apply(self, actions: Sequence[Action], links: Mapping[str, Link], cycle_id: str) -> ApplyResult:
+        progress = self._progress(len(actions), 0) if self._progress and actions else None
+        executor = Executor(
+            self._webex,
+            self._store,
+            links,
+            cycle_id=cycle_id,
+            concurrency=self._config.webex.concurrency,
+            clock=self._clock,
+            on_records=self._on_records,
+            progress=progress,
+        )
+        return executor.apply(actions)
+
+    def _settle(self, deferred: Iterable[tuple[DirectoryUser, str]], report: CycleReport) -> None:
+        """Second pass for users whose manager was provisioned in the first pass."""
+        links = {link.anchor: link for link in self._store.links()}
+        assessment = assess(
+            (user for user, _ in deferred), links, self._mapping, self._options, now=self._clock()
+        )
+        actions = tuple(a for a in assessment.actions if not a.kind.deprovisions)
+        if not actions:
+            return
+        result = self._apply(actions, links, report.cycle_id)
+        assert report.applied is not None
+        report.applied.counts.update(result.counts)
+        report.applied.failures.extend(result.failures)
+        report.plan = replace(report.plan, actions=(*report.plan.actions, *actions))
+        report.passes = 2
+
+    def _record_dn_changes(self, assessment: Assessment, links: Mapping[str, Link], cycle_id: str) -> None:
+        """Renames and moves keep the link; only the stored DN follows."""
+        records = []
+        for anchor, dn in assessment.dn_changes.items():
+            link = links[anchor]
+            moved = replace(link, dn=dn, updated_at=self._clock())
+            records.append(
+                Record(
+                    self._entry(
+                        cycle_id,
+                        link.anchor,
+                        link.email,
+                        "move",
+                        Outcome.APPLIED,
+                        link.webex_id,
+                        f"DN {link.dn} -> {dn}",
+                    ),
+                    save_link=moved,
+                )
+            )
+        if records:
+            self._store.record(records)
+            if self._on_records:
+                self._on_records(records)
+
+    def _record_problems(self, plan: Plan, cycle_id: str) -> None:
+        records = [
+            Record(
+                self._entry(cycle_id, p.anchor, p.email or "", p.kind.value, Outcome.SKIPPED, None, p.detail)
+            )
+            for p in plan.problems
+            if p.kind is not ProblemKind.PROTECTED
+        ]
+        records += [
+            Record(
+                self._entry(
+                    cycle_id,
+                    a.anchor,
+                    a.email,
+                    a.kind.value,
+                    Outcome.HELD,
+                    a.webex_id,
+                    "held by the deprovision guard; review with 'webex-provisioner plan' and apply "
+                    "with 'webex-provisioner sync --approve-held'",
+                    reason=a.reason.value,
+                )
+            )
+            for a in plan.held
+        ]
+        if records:
+            self._store.record(records)
+            if self._on_records:
+                self._on_records(records)
+
+    def _entry(
+        self,
+        cycle_id: str,
+        anchor: str,
+        email: str,
+        action: str,
+        outcome: Outcome,
+        webex_id: str | None,
+        detail: str,
+        reason: str = "",
+    ) -> AuditEntry:
+        return AuditEntry(cycle_id, self._clock(), anchor, email, action, reason, outcome, webex_id, detail)

@@ -1,0 +1,87 @@
+"""From raw LDAP entries to ``DirectoryUser`` values: anchors, decoding, labels.
+
+The anchor is read as text (``entryUUID``, ``nsUniqueId``, ...), except Active Directory's binary
+``objectGUID``, which becomes the canonical GUID string (``uuid.UUID(bytes_le=...)``) and is
+searched for with its escaped binary form.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+
+from ldap.filter import escape_filter_chars
+
+from webex_provisioner.ldapfilter import equals
+from webex_provisioner.model import DirectoryUser
+
+_BINARY_GUID_ANCHORS = frozenset({"objectguid"})
+_NONE: frozenset[str] = frozenset()
+
+
+def anchor_value(attrs: Mapping[str, list[bytes]], anchor: str) -> str | None:
+    """The anchor of an entry as text, or ``None`` when the entry has no (usable) anchor value."""
+    wanted = anchor.lower()
+    raw = next((values for name, values in attrs.items() if name.lower() == wanted), None)
+    if not raw:
+        return None
+    value = raw[0]
+    if wanted in _BINARY_GUID_ANCHORS and len(value) == 16:
+        return str(uuid.UUID(bytes_le=value))
+    try:
+        text = value.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        return None
+    return text or None
+
+
+def anchor_filter(anchor: str, key: str) -> str | None:
+    """An equality filter finding the entry whose anchor is ``key``; ``None`` if ``key`` cannot be one."""
+    if anchor.lower() in _BINARY_GUID_ANCHORS:
+        try:
+            guid = uuid.UUID(key.strip())
+        except ValueError:
+            return None
+        # escape every byte (\\xx): the binary value as an RFC 4515 assertion
+        return f"({anchor}={escape_filter_chars(guid.bytes_le.decode('latin-1'), escape_mode=2)})"
+    return equals(anchor, key.strip())
+
+
+def to_user(
+    dn: str,
+    attrs: Mapping[str, list[bytes]],
+    anchor: str,
+    anchor_text: str,
+    *,
+    disabled: bool,
+    in_scope: bool,
+    scope_reason: str,
+) -> DirectoryUser:
+    """The directory user of an entry whose anchor (attribute ``anchor``) is ``anchor_text``.
+
+    Attribute names are lower-cased; values decoded as UTF-8; an attribute with a value that is
+    not UTF-8 is left out and named in ``undecodable``. The anchor is included under its name.
+    """
+    anchor_key = anchor.lower()
+    decoded: dict[str, tuple[str, ...]] = {}
+    undecodable: set[str] = set()
+    for name, raw in attrs.items():
+        key = name.lower()
+        if key == anchor_key:
+            decoded[key] = (anchor_text,)
+            continue
+        try:
+            values = tuple(map(bytes.decode, raw))  # UTF-8, strict
+        except UnicodeDecodeError:
+            undecodable.add(key)
+            continue
+        decoded[key] = decoded[key] + values if key in decoded else values
+    return DirectoryUser(
+        anchor=anchor_text,
+        dn=dn,
+        attributes=decoded,
+        disabled=disabled,
+        in_scope=in_scope,
+        scope_reason=scope_reason,
+        undecodable=frozenset(undecodable) if undecodable else _NONE,
+    )

@@ -1,0 +1,202 @@
+"""Targeted groups: who is a member, directly or through nested groups, and why.
+
+Membership is computed from the groups' member attributes (``member``, ``uniqueMember``, ...),
+compared by normalized DN. With nested groups on, the DNs of all groups (``group_filter``) of the
+naming contexts holding the targeted groups are listed once (a DN-only search); a member DN among
+them is read as a nested group, and its members count too. (When the root DSE does not name the
+naming contexts, every member DN that is not a directory user is read instead.) Every group is
+expanded at most once, which is also the cycle guard. Active Directory's ranged retrieval
+(``member;range=0-1499``) is followed to the end.
+
+A targeted group that does not exist is an error, never an empty scope: an empty scope would
+take every linked user out of scope and deprovision them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+import structlog
+
+from webex_provisioner.config import DirectoryConfig
+from webex_provisioner.directory.connection import Connection
+from webex_provisioner.directory.dn import is_under, normalize_dn
+from webex_provisioner.errors import DirectoryError, DirectoryIncompleteError, DirectoryUnavailableError
+
+log = structlog.get_logger()
+
+_RANGE = re.compile(r"^range=(\d+)-(\d+|\*)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """Who the targeted groups contain: normalized member DN -> why (``member of G via H``)."""
+
+    reasons: Mapping[str, str]
+    groups: tuple[str, ...]
+    nested: bool
+
+    def reason(self, dn: str) -> str | None:
+        """Why ``dn`` is in scope, or ``None`` if it is not a member of any targeted group."""
+        return self.reasons.get(normalize_dn(dn))
+
+    @property
+    def not_member(self) -> str:
+        if self.nested:
+            return "not a member of any targeted group"
+        return "not a direct member of any targeted group (nested groups are off)"
+
+
+class NestedGroupCandidates:
+    """Which member DNs may be nested groups, hence worth a read. Searches once, on first use."""
+
+    def __init__(self, conn: Connection, config: DirectoryConfig) -> None:
+        self._conn = conn
+        self._config = config
+        self._groups: set[str] | None = None
+        self._users: set[str] | None = None
+
+    def __call__(self, normalized_dn: str) -> bool:
+        if self._groups is None and self._users is None:
+            self._load()
+        if self._groups is not None:
+            return normalized_dn in self._groups
+        return self._users is not None and normalized_dn not in self._users
+
+    def _load(self) -> None:
+        conn, config = self._conn, self._config
+        bases = _naming_contexts_of(conn, config.scope.groups)
+        if bases is not None:
+            self._groups = {
+                normalize_dn(dn)
+                for base in bases
+                for dn, _ in conn.search_all(base, config.group_filter, ["1.1"], what="group DNs")
+            }
+        else:
+            found = conn.search_all(config.base_dn, config.user_filter, ["1.1"], what="directory user DNs")
+            self._users = {normalize_dn(dn) for dn, _ in found}
+
+
+def _naming_contexts_of(conn: Connection, groups: Iterable[str]) -> set[str] | None:
+    """The naming contexts holding ``groups``; ``None`` if the root DSE does not name them all."""
+    try:
+        dse = conn.root_dse()
+    except DirectoryUnavailableError:
+        raise
+    except DirectoryError:
+        return None  # the root DSE is not readable: fall back to listing the users
+    contexts = [
+        value.decode("utf-8", "replace")
+        for name, values in dse.items()
+        if name.lower() == "namingcontexts"
+        for value in values
+    ]
+    bases: set[str] = set()
+    for group in groups:
+        holding = [context for context in contexts if context and is_under(group, context)]
+        if not holding:
+            return None
+        bases.add(max(holding, key=len))
+    return bases
+
+
+def expand_membership(
+    conn: Connection,
+    config: DirectoryConfig,
+    might_be_group: Callable[[str], bool],
+) -> Membership:
+    """Read the targeted groups of ``config.scope`` and, with ``nested_groups``, their nested
+    groups. ``might_be_group`` tells, for a normalized member DN, whether to read it as a possible
+    nested group (see ``NestedGroupCandidates``); it is asked only with nested groups on.
+    """
+    scope = config.scope
+    attributes = list(config.member_attributes)
+    reasons: dict[str, str] = {}
+    expanded: set[str] = set()
+    for target in scope.groups:
+        if normalize_dn(target) in expanded:
+            continue  # already expanded as a group nested in an earlier targeted group
+        queue = deque([(target, _read_targeted_group(conn, config, target), "")])
+        expanded.add(normalize_dn(target))
+        while queue:
+            group_dn, attrs, via = queue.popleft()
+            reason = f"member of {target}" + (f" via {via}" if via else "")
+            members = _member_values(conn, group_dn, attrs, attributes)
+            if not members:
+                log.warning("directory.group_empty", group=group_dn, member_attributes=attributes)
+            for member in members:
+                key = normalize_dn(member)
+                if key in expanded:
+                    continue  # a group already expanded: a cycle or a diamond
+                if scope.nested_groups and key not in reasons and might_be_group(key):
+                    nested = conn.read(member, config.group_filter, attributes, what="the nested group")
+                    if nested is not None:
+                        expanded.add(key)
+                        queue.append((member, nested[1], f"{via} > {member}" if via else member))
+                        continue
+                reasons.setdefault(key, reason)
+    return Membership(reasons=reasons, groups=tuple(scope.groups), nested=scope.nested_groups)
+
+
+def _read_targeted_group(conn: Connection, config: DirectoryConfig, dn: str) -> dict[str, list[bytes]]:
+    found = conn.read(dn, config.group_filter, config.member_attributes, what="the targeted group")
+    if found is not None:
+        return found[1]
+    if conn.read(dn, "(objectClass=*)", ["1.1"], what="the targeted group") is None:
+        raise DirectoryError(
+            f"the targeted group {dn} does not exist at {config.url} (or the bind DN cannot see it); "
+            "fix directory.scope.groups. Nothing was read: a missing group would put every user out of scope"
+        )
+    raise DirectoryError(
+        f"the targeted group {dn} at {config.url} does not match directory.group_filter "
+        f"{config.group_filter}; fix directory.scope.groups or widen group_filter"
+    )
+
+
+def _member_values(
+    conn: Connection, dn: str, attrs: Mapping[str, list[bytes]], wanted: Iterable[str]
+) -> list[str]:
+    wanted_lower = {name.lower() for name in wanted}
+    values: list[str] = []
+    for name, raw in attrs.items():
+        base, _, option = name.partition(";")
+        if base.lower() not in wanted_lower:
+            continue
+        values += _decode(dn, base, raw)
+        if option:
+            values += _rest_of_range(conn, dn, base, option)
+    return values
+
+
+def _rest_of_range(conn: Connection, dn: str, attribute: str, option: str) -> list[str]:
+    """Active Directory returns large groups in slices (``member;range=0-1499``); fetch the rest."""
+    values: list[str] = []
+    match = _RANGE.match(option)
+    while match is not None and match.group(2) != "*":
+        start = int(match.group(2)) + 1
+        found = conn.read(
+            dn, "(objectClass=*)", [f"{attribute};range={start}-*"], what="the group members of"
+        )
+        ranged = [(name, raw) for name, raw in (found[1] if found else {}).items() if ";" in name]
+        if not ranged:
+            raise DirectoryIncompleteError(
+                f"reading {attribute} of {dn} at {conn.config.url} stopped at value {start}: the server "
+                "returned no further range; the group's membership is unknown, so nothing was concluded"
+            )
+        name, raw = ranged[0]
+        values += _decode(dn, attribute, raw)
+        match = _RANGE.match(name.partition(";")[2])
+    return values
+
+
+def _decode(dn: str, attribute: str, raw: list[bytes]) -> list[str]:
+    values = []
+    for value in raw:
+        try:
+            values.append(value.decode("utf-8"))
+        except UnicodeDecodeError:
+            log.warning("directory.member_undecodable", group=dn, attribute=attribute, value=value.hex())
+    return values

@@ -1,0 +1,264 @@
+"""``LdapDirectory``: the ``DirectorySource`` for LDAP servers (OpenLDAP, AD, 389 DS, PingDirectory).
+
+``read_users`` first computes the labels it can hold in memory (the anchors of disabled users,
+the members of the targeted groups or the anchors matching the scope filter), then streams the
+directory users page by page, labelling each. Nothing else is kept: 100k users never sit in a list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterator
+from types import TracebackType
+from typing import Self
+
+import structlog
+
+from webex_provisioner.config import DirectoryConfig
+from webex_provisioner.directory.connection import PAGED_RESULTS_OID, Connection, Entry
+from webex_provisioner.directory.dn import is_dn, is_under
+from webex_provisioner.directory.entries import anchor_filter, anchor_value, to_user
+from webex_provisioner.directory.groups import Membership, NestedGroupCandidates, expand_membership
+from webex_provisioner.errors import DirectoryError
+from webex_provisioner.ldapfilter import all_of, any_of, equals
+from webex_provisioner.model import DirectoryUser
+
+log = structlog.get_logger()
+
+CONTENT_SYNC_OID = "1.3.6.1.4.1.4203.1.9.1.1"
+_AD_CAPABILITY_OID = "1.2.840.113556.1.4.800"
+
+# (dn, anchor) -> (in_scope, scope_reason)
+ScopeLabel = Callable[[str, str], tuple[bool, str]]
+
+
+class LdapDirectory:
+    """Reads directory users over LDAP with python-ldap: one connection, not shared across threads.
+
+    ``attributes`` are the directory attributes the mapping needs (the anchor is always added);
+    ``email_attribute`` is the mapped e-mail attribute ``find_user`` matches an e-mail against.
+    The connection opens (and binds) on first use and reopens after it was lost.
+    """
+
+    def __init__(
+        self,
+        config: DirectoryConfig,
+        attributes: Collection[str] = (),
+        *,
+        email_attribute: str = "mail",
+    ) -> None:
+        self.config = config
+        self.email_attribute = email_attribute
+        names = {name.lower(): name for name in attributes}
+        names.setdefault(config.anchor.lower(), config.anchor)
+        self.attributes: tuple[str, ...] = tuple(sorted(names.values(), key=str.lower))
+        self._conn: Connection | None = None
+        self._membership: Membership | None = None
+
+    # -- DirectorySource ----------------------------------------------------------------------
+
+    def read_users(self) -> Iterator[DirectoryUser]:
+        """Every directory user under the base DN matching the user filter, labelled.
+
+        Raises (after yielding what it got) ``DirectoryIncompleteError`` when the read stops early,
+        ``DirectoryUnavailableError`` when the server cannot be reached, ``DirectoryAuthError``
+        when the bind is refused, and ``DirectoryError`` when a targeted group does not exist.
+        """
+        config = self.config
+        conn = self._connection()
+        disabled = (
+            self._anchors(conn, config.disabled_filter, "disabled users") if config.disabled_filter else set()
+        )
+        label = self._scope_label(conn)
+        read = skipped = 0
+        for page in conn.search_pages(
+            config.base_dn, config.user_filter, self.attributes, what="directory users"
+        ):
+            for dn, attrs in page:
+                anchor = anchor_value(attrs, config.anchor)
+                if anchor is None:
+                    self._report_no_anchor(dn)
+                    skipped += 1
+                    continue
+                in_scope, reason = label(dn, anchor)
+                read += 1
+                yield to_user(
+                    dn,
+                    attrs,
+                    config.anchor,
+                    anchor,
+                    disabled=anchor in disabled,
+                    in_scope=in_scope,
+                    scope_reason=reason,
+                )
+        log.info("directory.read", url=config.url, base_dn=config.base_dn, users=read, without_anchor=skipped)
+
+    def find_user(self, key: str) -> DirectoryUser | None:
+        """One directory user by DN (under the base DN), anchor or e-mail; ``None`` if there is none.
+
+        Raises ``DirectoryError`` when an e-mail matches several directory users (a conflict the
+        caller must resolve by anchor or DN).
+        """
+        key = key.strip()
+        if not key:
+            return None
+        config = self.config
+        conn = self._connection()
+        found = self._lookup(conn, key)
+        if found is None:
+            return None
+        dn, attrs = found
+        anchor = anchor_value(attrs, config.anchor)
+        if anchor is None:
+            self._report_no_anchor(dn)
+            return None
+        disabled = config.disabled_filter is not None and self._matches(conn, dn, config.disabled_filter)
+        if config.scope.groups:
+            membership = self._membership or self._expand(conn)
+            in_scope, reason = _group_label(membership, dn)
+        elif config.scope.filter:
+            in_scope, reason = _filter_label(
+                config.scope.filter, self._matches(conn, dn, config.scope.filter)
+            )
+        else:
+            in_scope, reason = True, self._everyone_reason()
+        return to_user(
+            dn, attrs, config.anchor, anchor, disabled=disabled, in_scope=in_scope, scope_reason=reason
+        )
+
+    def probe(self) -> dict[str, str]:
+        """What the server is and offers: vendor, naming contexts, controls, content sync, paging."""
+        conn = self._connection()
+        dse = {
+            name.lower(): [v.decode("utf-8", "replace") for v in values]
+            for name, values in conn.root_dse().items()
+        }
+        controls = dse.get("supportedcontrol", [])
+        vendor, version = _vendor(dse)
+        base_found = (
+            conn.read(self.config.base_dn, "(objectClass=*)", ["1.1"], what="the base DN") is not None
+        )
+        return {
+            "url": self.config.url,
+            "bind_dn": self.config.bind_dn or "(anonymous)",
+            "vendor": vendor,
+            "vendor_version": version,
+            "naming_contexts": "; ".join(dse.get("namingcontexts", [])),
+            "supported_controls": ",".join(controls),
+            "content_sync": "yes" if CONTENT_SYNC_OID in controls else "no",
+            "paged_results": "yes" if PAGED_RESULTS_OID in controls else "no",
+            "base_dn_found": "yes" if base_found else "no",
+        }
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _connection(self) -> Connection:
+        if self._conn is not None and self._conn.broken:
+            self._conn.close()
+            self._conn = None
+        if self._conn is None:
+            self._conn = Connection(self.config)
+        return self._conn
+
+    def _anchors(self, conn: Connection, extra_filter: str, what: str) -> set[str]:
+        """Anchors of the directory users that also match ``extra_filter`` (an anchor-only search)."""
+        config = self.config
+        found = set()
+        for _dn, attrs in conn.search_all(
+            config.base_dn, all_of(config.user_filter, extra_filter), [config.anchor], what=what
+        ):
+            anchor = anchor_value(attrs, config.anchor)
+            if anchor is not None:
+                found.add(anchor)
+        return found
+
+    def _matches(self, conn: Connection, dn: str, extra_filter: str) -> bool:
+        user_filter = all_of(self.config.user_filter, extra_filter)
+        return conn.read(dn, user_filter, ["1.1"], what="the directory user") is not None
+
+    def _expand(self, conn: Connection) -> Membership:
+        self._membership = expand_membership(conn, self.config, NestedGroupCandidates(conn, self.config))
+        return self._membership
+
+    def _scope_label(self, conn: Connection) -> ScopeLabel:
+        scope = self.config.scope
+        if scope.groups:
+            membership = self._expand(conn)
+            return lambda dn, _anchor: _group_label(membership, dn)
+        if scope.filter:
+            scope_filter = scope.filter
+            matching = self._anchors(conn, scope_filter, "directory users in the scope filter")
+            return lambda _dn, anchor: _filter_label(scope_filter, anchor in matching)
+        reason = self._everyone_reason()
+        return lambda _dn, _anchor: (True, reason)
+
+    def _everyone_reason(self) -> str:
+        return f"under the base DN {self.config.base_dn} (no targeted groups or scope filter)"
+
+    def _lookup(self, conn: Connection, key: str) -> Entry | None:
+        config = self.config
+        if is_dn(key):
+            if not is_under(key, config.base_dn):
+                return None
+            return conn.read(key, config.user_filter, self.attributes, what="the directory user")
+        by_key = any_of(
+            *(f for f in (anchor_filter(config.anchor, key), equals(self.email_attribute, key)) if f)
+        )
+        user_filter = all_of(config.user_filter, by_key)
+        found = conn.search_few(config.base_dn, user_filter, self.attributes, what="the directory user", limit=20)
+        if len(found) > 1:
+            by_anchor = [e for e in found if (anchor_value(e[1], config.anchor) or "").lower() == key.lower()]
+            if len(by_anchor) != 1:
+                dns = "; ".join(dn for dn, _ in found)
+                raise DirectoryError(
+                    f"{len(found)} directory users under {config.base_dn} match {key!r} ({dns}); "
+                    "their e-mail is shared: look the user up by anchor or DN, and fix the duplicate"
+                )
+            found = by_anchor
+        return found[0] if found else None
+
+    def _report_no_anchor(self, dn: str) -> None:
+        log.warning(
+            "directory.user_without_anchor",
+            dn=dn,
+            anchor=self.config.anchor,
+            detail="skipped; the bind DN may lack read access to the anchor, or directory.anchor is wrong",
+        )
+
+
+def _group_label(membership: Membership, dn: str) -> tuple[bool, str]:
+    reason = membership.reason(dn)
+    return (True, reason) if reason is not None else (False, membership.not_member)
+
+
+def _filter_label(scope_filter: str, matches: bool) -> tuple[bool, str]:
+    return (
+        (True, f"matches scope filter {scope_filter}")
+        if matches
+        else (False, f"does not match scope filter {scope_filter}")
+    )
+
+
+def _vendor(dse: dict[str, list[str]]) -> tuple[str, str]:
+    """(vendor, version) from the root DSE, guessed from hints when vendorName is absent."""
+    version = ", ".join(dse.get("vendorversion", [])) or "unknown"
+    if dse.get("vendorname"):
+        return ", ".join(dse["vendorname"]), version
+    classes = {v.lower() for v in dse.get("objectclass", []) + dse.get("structuralobjectclass", [])}
+    if "openldaprootdse" in classes or "configcontext" in dse:
+        return "OpenLDAP", version
+    if _AD_CAPABILITY_OID in dse.get("supportedcapabilities", []) or "forestfunctionality" in dse:
+        return "Active Directory", version
+    return "unknown", version

@@ -1,0 +1,98 @@
+"""One emulated Webex organization: its settings and the parts that serve it, wired together.
+
+``Emulator`` is what the HTTP app serves and what ``EmulatorServer`` exposes to tests: the
+users (through ``UserService``), the fault switches, the bearer tokens and the request log.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from webex_provisioner.emulator.auth import TokenAuthority
+from webex_provisioner.emulator.faults import Faults
+from webex_provisioner.emulator.service import UserService, seed_body
+from webex_provisioner.emulator.store import InMemoryUserStore, UserStore
+
+RequestLogEntry = tuple[str, str, int]
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """Settings of one emulated organization. Only ``org_id`` is required."""
+
+    org_id: str
+    token: str | None = None
+    """The static bearer token; valid until revoked."""
+    oauth_clients: Mapping[str, str] = field(default_factory=dict)
+    """Client id → client secret accepted by ``POST /v1/access_token``."""
+    refresh_tokens: tuple[str, ...] = ()
+    """Refresh tokens accepted at start."""
+    token_lifetime: int = 3600
+    """Seconds an access token from the refresh grant stays valid (``expires_in``)."""
+    rotate_refresh_tokens: bool = True
+    """Each refresh returns a new refresh token and invalidates the one used."""
+    default_count: int = 100
+    max_count: int = 1000
+    """Searches return at most this many users per page, whatever ``count`` asks."""
+    max_bulk_operations: int = 100
+    wrong_org_status: int = 404
+    """The answer for an organization id in the path that is not ``org_id`` (404 or 403)."""
+    request_log_size: int = 100_000
+
+
+class Emulator:
+    """The state behind one emulated organization (no HTTP here; see ``app.create_app``)."""
+
+    def __init__(self, config: EmulatorConfig, store: UserStore | None = None) -> None:
+        self.config = config
+        self.store: UserStore = store if store is not None else InMemoryUserStore()
+        self.service = UserService(
+            self.store, config.org_id, default_count=config.default_count, max_count=config.max_count
+        )
+        self.faults = Faults()
+        self.auth = TokenAuthority(
+            config.token,
+            oauth_clients=config.oauth_clients,
+            refresh_tokens=config.refresh_tokens,
+            token_lifetime=config.token_lifetime,
+            rotate_refresh_tokens=config.rotate_refresh_tokens,
+        )
+        self._log: deque[RequestLogEntry] = deque(maxlen=config.request_log_size)
+
+    def log_request(self, method: str, path: str, status: int) -> None:
+        self._log.append((method, path, status))
+
+    @property
+    def request_log(self) -> list[RequestLogEntry]:
+        """``(method, path, status)`` of every request served, oldest first."""
+        return list(self._log)
+
+    def users(self, base: str) -> list[dict[str, Any]]:
+        """Every stored user as the API would return it under ``base`` (deep copies)."""
+        return [copy.deepcopy(self.service.render(u, base)) for u in self.store.users()]
+
+    def user(self, user_id: str, base: str) -> dict[str, Any] | None:
+        """One stored user as the API would return it (a deep copy), or ``None``."""
+        user = self.store.get(user_id)
+        return None if user is None else copy.deepcopy(self.service.render(user, base))
+
+    def add_user(self, resource: Mapping[str, Any], base: str) -> dict[str, Any]:
+        """Seed a user without HTTP, validated like a POST; an ``id`` in ``resource`` is kept."""
+        user_id = resource.get("id")
+        user = self.service.create(seed_body(resource), user_id=user_id if isinstance(user_id, str) else None)
+        return copy.deepcopy(self.service.render(user, base))
+
+    def archived_users(self) -> list[dict[str, Any]]:
+        """Deleted users as they were, with ``meta.deleted`` (deep copies)."""
+        return copy.deepcopy(self.store.archived())
+
+    def reset(self) -> None:
+        """Back to an empty organization: no users, faults off, only the configured tokens, empty log."""
+        self.store.clear()
+        self.faults.reset()
+        self.auth.reset()
+        self._log.clear()

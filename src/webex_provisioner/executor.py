@@ -1,0 +1,386 @@
+"""The executor: applies a plan's actions to Webex and records each outcome durably.
+
+Actions of one user run in order on one worker; different users run concurrently (bounded by
+``webex.concurrency``). Workers only talk to Webex; the calling thread writes the outcomes to
+the state store in batches, so the store never sees two writers from one process.
+
+No-duplicate rules (design.md §5): a create that answers 409 becomes a link; a create whose
+outcome is unknown is resolved by a lookup by e-mail before it is sent again; an update that
+finds the Webex user gone (404) re-creates it (drift) after the same lookup.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+import structlog
+
+from webex_provisioner.errors import (
+    ProvisionerError,
+    WebexConflictError,
+    WebexError,
+    WebexNotFoundError,
+    WebexOutcomeUnknownError,
+)
+from webex_provisioner.model import (
+    Action,
+    ActionKind,
+    Attributes,
+    AuditEntry,
+    Change,
+    Link,
+    LinkState,
+    Outcome,
+    Reason,
+    WebexUser,
+)
+from webex_provisioner.planner import diff
+from webex_provisioner.ports import Record, StateStore, WebexClient
+
+log = structlog.get_logger("webex_provisioner.executor")
+
+
+@dataclass
+class ApplyResult:
+    """What applying a plan did: counts by (action, outcome), and the failures."""
+
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    failures: list[tuple[Action, str]] = field(default_factory=list)
+
+    @property
+    def applied(self) -> int:
+        return sum(n for (_, outcome), n in self.counts.items() if outcome == Outcome.APPLIED)
+
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
+
+
+def apply_changes(current: Attributes, changes: Sequence[Change]) -> dict[str, str]:
+    """``current`` with ``changes`` applied."""
+    result = dict(current)
+    for change in changes:
+        if change.new is None:
+            result.pop(change.attribute, None)
+        else:
+            result[change.attribute] = change.new
+    return result
+
+
+class _LinkedElsewhereError(WebexConflictError):
+    pass
+
+
+@dataclass
+class _Step:
+    link: Link | None
+    detail: str = ""
+    drop: bool = False
+
+
+class Executor:
+    """Applies actions for one cycle."""
+
+    def __init__(
+        self,
+        webex: WebexClient,
+        store: StateStore,
+        links: Mapping[str, Link],
+        *,
+        cycle_id: str,
+        concurrency: int = 8,
+        clock: Callable[[], datetime],
+        on_records: Callable[[Sequence[Record]], None] | None = None,
+        progress: Callable[[int], None] | None = None,
+        batch_size: int = 200,
+        batch_seconds: float = 0.5,
+    ) -> None:
+        self._webex = webex
+        self._store = store
+        self._links = links
+        self._owner_of = {link.webex_id: link.anchor for link in links.values()}
+        self._cycle_id = cycle_id
+        self._concurrency = max(1, concurrency)
+        self._clock = clock
+        self._on_records = on_records
+        self._progress = progress
+        self._batch_size = batch_size
+        self._batch_seconds = batch_seconds
+
+    # -- driving -------------------------------------------------------------------------
+
+    def apply(self, actions: Sequence[Action]) -> ApplyResult:
+        groups: dict[str, list[Action]] = defaultdict(list)
+        for action in actions:
+            groups[action.anchor].append(action)
+        result = ApplyResult()
+        pending: list[Record] = []
+        last_flush = time.monotonic()
+
+        def flush() -> None:
+            nonlocal last_flush
+            if pending:
+                self._store.record(pending)
+                if self._on_records:
+                    self._on_records(pending)
+                pending.clear()
+            last_flush = time.monotonic()
+
+        def collect(future: Future[list[tuple[Action, Record]]]) -> None:
+            for action, record in future.result():
+                pending.append(record)
+                result.counts[(action.kind.value, record.audit.outcome.value)] += 1
+                if record.audit.outcome is Outcome.FAILED:
+                    result.failures.append((action, record.audit.detail))
+                if self._progress:
+                    self._progress(1)
+            if len(pending) >= self._batch_size or time.monotonic() - last_flush >= self._batch_seconds:
+                flush()
+
+        try:
+            with ThreadPoolExecutor(self._concurrency, thread_name_prefix="webex") as pool:
+                in_flight: set[Future[list[tuple[Action, Record]]]] = set()
+                for group in groups.values():
+                    in_flight.add(pool.submit(self._apply_user, group))
+                    if len(in_flight) >= self._concurrency * 4:
+                        done, in_flight = _wait_some(in_flight)
+                        for future in done:
+                            collect(future)
+                for future in _as_done(in_flight):
+                    collect(future)
+        finally:
+            flush()
+        return result
+
+    def _apply_user(self, actions: Sequence[Action]) -> list[tuple[Action, Record]]:
+        link = self._links.get(actions[0].anchor)
+        results: list[tuple[Action, Record]] = []
+        for index, action in enumerate(actions):
+            started = time.monotonic()
+            try:
+                step = self._apply_one(action, link)
+            except ProvisionerError as exc:
+                message = exc.message
+                failed_link = replace(link, last_error=message, updated_at=self._clock()) if link else None
+                results.append(
+                    (
+                        action,
+                        Record(self._audit(action, Outcome.FAILED, link, message), save_link=failed_link),
+                    )
+                )
+                log.warning(
+                    "action failed",
+                    cycle=self._cycle_id,
+                    anchor=action.anchor,
+                    email=action.email,
+                    action=action.kind.value,
+                    reason=action.reason.value,
+                    error=message,
+                )
+                for skipped in actions[index + 1 :]:
+                    detail = f"skipped: the {action.kind.value} before it failed"
+                    results.append((skipped, Record(self._audit(skipped, Outcome.SKIPPED, link, detail))))
+                break
+            link = step.link
+            record = Record(
+                self._audit(action, Outcome.APPLIED, link, step.detail),
+                save_link=None if step.drop else link,
+                drop_link=action.anchor if step.drop else None,
+            )
+            results.append((action, record))
+            log.info(
+                "action applied",
+                cycle=self._cycle_id,
+                anchor=action.anchor,
+                email=action.email,
+                webex_id=record.audit.webex_id,
+                action=action.kind.value,
+                reason=action.reason.value,
+                outcome="applied",
+                ms=round((time.monotonic() - started) * 1000, 1),
+                detail=step.detail or None,
+            )
+        return results
+
+    def _audit(self, action: Action, outcome: Outcome, link: Link | None, detail: str) -> AuditEntry:
+        return AuditEntry(
+            cycle_id=self._cycle_id,
+            time=self._clock(),
+            anchor=action.anchor,
+            email=action.email,
+            action=action.kind.value,
+            reason=action.reason.value,
+            outcome=outcome,
+            webex_id=action.webex_id or (link.webex_id if link else None),
+            detail=detail or action.detail,
+        )
+
+    # -- one action ----------------------------------------------------------------------
+
+    def _apply_one(self, action: Action, link: Link | None) -> _Step:
+        kind = action.kind
+        if kind is ActionKind.CREATE:
+            return self._create(action, action.desired, active=action.active)
+        if kind is ActionKind.LINK:
+            assert action.webex_id is not None
+            self._check_owner(action.webex_id, action)
+            state = LinkState.ACTIVE if action.active else LinkState.DISABLED
+            return _Step(self._new_link(action, action.webex_id, action.desired, state))
+        if link is None:
+            raise ProvisionerError(f"{kind.value} for {action.email} ({action.anchor}) has no link to act on")
+        if kind is ActionKind.UPDATE:
+            return self._update(action, link)
+        if kind is ActionKind.REACTIVATE:
+            return self._set_active(action, link, active=True)
+        if kind is ActionKind.DISABLE:
+            return self._set_active(action, link, active=False)
+        self._webex.delete_user(link.webex_id)
+        return _Step(None, drop=True)
+
+    def _new_link(self, action: Action, webex_id: str, applied: Attributes, state: LinkState) -> Link:
+        now = self._clock()
+        return Link(
+            anchor=action.anchor,
+            webex_id=webex_id,
+            email=applied.get("email", action.email),
+            dn=action.dn,
+            state=state,
+            applied=dict(applied),
+            deprovisioned_at=now if state is LinkState.DISABLED else None,
+            deprovision_reason=Reason.DISABLED_IN_DIRECTORY if state is LinkState.DISABLED else None,
+            created_at=now,
+            updated_at=now,
+        )
+
+    def _check_owner(self, webex_id: str, action: Action) -> None:
+        owner = self._owner_of.get(webex_id)
+        if owner is not None and owner != action.anchor:
+            raise _LinkedElsewhereError(
+                f"the Webex user {webex_id} with e-mail {action.email} is already linked to directory user "
+                f"{owner}; not linking it to {action.anchor}. If the address was reused, check and run "
+                f"'webex-provisioner users forget {owner}'",
+                status=409,
+            )
+
+    def _create(self, action: Action, desired: Attributes, *, active: bool) -> _Step:
+        email = desired["email"]
+        detail = ""
+        try:
+            user = self._webex.create_user(desired, active=active)
+        except WebexConflictError:
+            found = self._webex.find_by_email(email)
+            if found is None:
+                raise
+            user, detail = (
+                self._adopt(action, found, desired, active),
+                "409 on create: linked the existing user",
+            )
+        except WebexOutcomeUnknownError:
+            found = self._webex.find_by_email(email)
+            if found is not None:
+                user, detail = (
+                    self._adopt(action, found, desired, active),
+                    "create outcome unknown: found and linked",
+                )
+            else:
+                user = self._webex.create_user(desired, active=active)
+                detail = "create outcome unknown: not found, created again"
+        state = LinkState.ACTIVE if active else LinkState.DISABLED
+        return _Step(self._new_link(action, user.id, desired, state), detail)
+
+    def _adopt(self, action: Action, found: WebexUser, desired: Attributes, active: bool) -> WebexUser:
+        """Make an existing Webex user (found after a 409 or a lost answer) match ``desired``."""
+        self._check_owner(found.id, action)
+        changes = diff(desired, found.attributes)
+        if changes or found.active != active:
+            return self._webex.update_user(
+                found.id, changes, active=None if found.active == active else active
+            )
+        return found
+
+    def _update(self, action: Action, link: Link) -> _Step:
+        assert action.webex_id is not None
+        applied = apply_changes(link.applied, action.changes)
+        try:
+            self._webex.update_user(link.webex_id, action.changes)
+        except WebexNotFoundError:
+            return self._recreate(action, link, applied)
+        return _Step(
+            replace(
+                link,
+                applied=applied,
+                email=applied.get("email", link.email),
+                dn=action.dn or link.dn,
+                last_error=None,
+                updated_at=self._clock(),
+            )
+        )
+
+    def _recreate(self, action: Action, link: Link, desired: Attributes) -> _Step:
+        active = link.state is LinkState.ACTIVE
+        log.warning(
+            "drift: linked Webex user is gone, re-creating",
+            cycle=self._cycle_id,
+            anchor=link.anchor,
+            email=link.email,
+            webex_id=link.webex_id,
+        )
+        owner_map = self._owner_of
+        owner_map.pop(link.webex_id, None)
+        step = self._create(replace(action, reason=Reason.WEBEX_USER_MISSING), desired, active=active)
+        detail = f"the Webex user {link.webex_id} was deleted outside webex-provisioner; re-created"
+        return _Step(step.link, f"{detail}; {step.detail}" if step.detail else detail)
+
+    def _set_active(self, action: Action, link: Link, *, active: bool) -> _Step:
+        now = self._clock()
+        try:
+            self._webex.update_user(link.webex_id, (), active=active)
+        except WebexNotFoundError:
+            if not active:
+                return _Step(None, "the Webex user was already gone; link dropped", drop=True)
+            return self._recreate(action, link, link.applied)
+        if active:
+            return _Step(
+                replace(
+                    link,
+                    state=LinkState.ACTIVE,
+                    deprovisioned_at=None,
+                    deprovision_reason=None,
+                    dn=action.dn or link.dn,
+                    last_error=None,
+                    updated_at=now,
+                )
+            )
+        return _Step(
+            replace(
+                link,
+                state=LinkState.DISABLED,
+                deprovisioned_at=now,
+                deprovision_reason=action.reason,
+                last_error=None,
+                updated_at=now,
+            )
+        )
+
+
+def _wait_some(
+    futures: set[Future[list[tuple[Action, Record]]]],
+) -> tuple[set[Future[list[tuple[Action, Record]]]], set[Future[list[tuple[Action, Record]]]]]:
+    done, not_done = wait(futures, return_when=FIRST_COMPLETED)
+    return set(done), set(not_done)
+
+
+def _as_done(
+    futures: set[Future[list[tuple[Action, Record]]]],
+) -> Iterator[Future[list[tuple[Action, Record]]]]:
+    while futures:
+        done, futures = _wait_some(futures)
+        yield from done
+
+
+__all__ = ["ApplyResult", "Executor", "WebexError", "apply_changes"]

@@ -1,0 +1,292 @@
+"""Mapping: directory attributes -> the desired Webex user. Pure: no I/O, no clock, no globals.
+
+A rule is an attribute name (``title: title``), a template (``displayName: "{{ givenName }} {{ sn }}"``)
+or a dict ``{from | template | value, default, create_only, case, trim, multi}``. Templates run in
+Jinja2's sandbox: a directory value can never reach Python objects.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Container, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import jinja2
+import jinja2.meta
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from webex_provisioner.model import DirectoryUser
+
+# Webex attributes a rule may set, with the longest value Webex accepts (None: no documented limit).
+WEBEX_ATTRIBUTES: dict[str, int | None] = {
+    "email": 254,
+    "firstName": 256,
+    "lastName": 256,
+    "displayName": 512,
+    "nickName": 256,
+    "title": 512,
+    "department": 512,
+    "employeeNumber": 256,
+    "costCenter": 256,
+    "organization": 512,
+    "division": 512,
+    "manager": 512,
+    "workPhone": 256,
+    "mobilePhone": 256,
+    "extension": 256,
+    "street": 512,
+    "city": 128,
+    "state": 64,
+    "postalCode": 64,
+    "country": 64,
+    "preferredLanguage": 64,
+    "locale": 64,
+    "timezone": 64,
+    "externalId": 256,
+    **{f"extensionAttribute{i}": 256 for i in range(1, 16)},
+}
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class MappingRule(BaseModel):
+    """How one Webex attribute is computed from a directory user."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    source: str | None = None
+    template: str | None = None
+    value: str | None = None
+    default: str | None = None
+    create_only: bool = False
+    case: Literal["preserve", "lower", "upper"] = "preserve"
+    trim: bool = True
+    multi: Literal["error", "first", "join"] = "error"
+
+    @classmethod
+    def parse(cls, raw: object) -> object:
+        """Accept the short forms: an attribute name or a template string."""
+        if isinstance(raw, MappingRule):
+            return raw
+        if isinstance(raw, str):
+            return {"template": raw} if "{{" in raw or "{%" in raw else {"source": raw}
+        if isinstance(raw, dict) and "from" in raw:
+            raw = {("source" if k == "from" else k): v for k, v in raw.items()}
+        return raw
+
+    @model_validator(mode="after")
+    def _one_source(self) -> MappingRule:
+        given = [k for k in ("source", "template", "value") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("a mapping rule needs exactly one of from, template or value")
+        return self
+
+    def attributes(self) -> set[str]:
+        """The directory attributes this rule reads."""
+        if self.source:
+            return {self.source}
+        if self.template:
+            try:
+                parsed = template_environment().parse(self.template)
+            except jinja2.TemplateSyntaxError:
+                return set()  # reported by compile_mapping
+            return set(jinja2.meta.find_undeclared_variables(parsed)) - {"dn", "anchor"}
+        return set()
+
+
+def _cn_from_dn(dn: object) -> str:
+    first = str(dn).split(",", 1)[0]
+    return first.split("=", 1)[1].strip() if "=" in first else first
+
+
+def _local_part(email: object) -> str:
+    return str(email).split("@", 1)[0]
+
+
+def _domain(email: object) -> str:
+    text = str(email)
+    return text.split("@", 1)[1] if "@" in text else ""
+
+
+def template_environment() -> ImmutableSandboxedEnvironment:
+    """The sandbox templates run in, with the project's filters."""
+    env = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+    env.filters.update(cn_from_dn=_cn_from_dn, local_part=_local_part, domain=_domain)
+    return env
+
+
+@dataclass(frozen=True)
+class CompiledMapping:
+    """Rules ready to evaluate: templates compiled once, in one sandbox environment."""
+
+    rules: Mapping[str, MappingRule]
+    templates: Mapping[str, jinja2.Template]
+    template_names: Mapping[str, frozenset[str]]
+
+    def attributes(self) -> set[str]:
+        names: set[str] = set()
+        for rule in self.rules.values():
+            names |= rule.attributes()
+        return names
+
+
+def compile_mapping(rules: Mapping[str, MappingRule]) -> CompiledMapping:
+    """Check and compile the rules; ``ValueError`` names every bad key and the fix."""
+    problems: list[str] = []
+    unknown = sorted(set(rules) - set(WEBEX_ATTRIBUTES))
+    if unknown:
+        problems.append(
+            f"unknown Webex attribute(s) {', '.join(unknown)}; supported: {', '.join(WEBEX_ATTRIBUTES)}"
+        )
+    if "email" not in rules:
+        problems.append("email is required (the Webex userName), e.g. 'email: mail'")
+    env = template_environment()
+    templates: dict[str, jinja2.Template] = {}
+    for key, rule in rules.items():
+        if rule.template is None:
+            continue
+        try:
+            templates[key] = env.from_string(rule.template)
+        except jinja2.TemplateSyntaxError as exc:
+            problems.append(
+                f"{key}: invalid template ({exc.message}, line {exc.lineno}); check the {{{{ }}}} syntax"
+            )
+    if problems:
+        raise ValueError("; ".join(problems))
+    names = {key: frozenset(rules[key].attributes()) for key in templates}
+    return CompiledMapping(rules=dict(rules), templates=templates, template_names=names)
+
+
+@dataclass(frozen=True, slots=True)
+class Desired:
+    """The desired Webex user of one directory user, or why there is none.
+
+    ``pending_manager`` is the manager DN whose Webex id is not known yet (the manager is being
+    provisioned in the same cycle): the manager attribute is left out until it is.
+    """
+
+    attributes: Mapping[str, str]
+    problem: str | None = None
+    pending_manager: str | None = None
+
+    @property
+    def email(self) -> str:
+        return self.attributes.get("email", "")
+
+
+def normalize_dn(dn: str) -> str:
+    """A DN in a form that compares equal for the same entry: lower case, no space around , and =."""
+    parts = []
+    for rdn in dn.split(","):
+        attr, _, value = rdn.partition("=")
+        parts.append(f"{attr.strip().lower()}={value.strip().lower()}")
+    return ",".join(parts)
+
+
+def _finish(value: str | None, rule: MappingRule) -> str | None:
+    if value is None:
+        return None
+    if rule.trim:
+        value = value.strip()
+    if rule.case == "lower":
+        value = value.lower()
+    elif rule.case == "upper":
+        value = value.upper()
+    return value or None
+
+
+def _source_value(user: DirectoryUser, key: str, rule: MappingRule) -> str | None:
+    assert rule.source is not None
+    if rule.source.lower() in user.undecodable:
+        raise _UnmappableError(f"{key}: attribute {rule.source} holds binary or non-UTF-8 data")
+    values = [v for v in user.values(rule.source) if v.strip() or not rule.trim]
+    if len(set(values)) > 1:
+        if rule.multi == "first":
+            return values[0]
+        if rule.multi == "join":
+            return ", ".join(values)
+        raise _UnmappableError(
+            f"{key}: attribute {rule.source} has {len(values)} values where one is expected; "
+            f"fix the entry or set 'multi: first' on the {key} rule"
+        )
+    return values[0] if values else None
+
+
+class _UnmappableError(Exception):
+    pass
+
+
+def _template_value(user: DirectoryUser, key: str, template: jinja2.Template, names: frozenset[str]) -> str:
+    context: dict[str, Any] = {"dn": user.dn, "anchor": user.anchor}
+    for name in names:
+        if name.lower() in user.undecodable:
+            raise _UnmappableError(f"{key}: attribute {name} holds binary or non-UTF-8 data")
+        context[name] = user.first(name) or ""
+    try:
+        return template.render(context)
+    except jinja2.TemplateError as exc:
+        raise _UnmappableError(f"{key}: template failed ({exc})") from exc
+
+
+def desired_user(
+    user: DirectoryUser,
+    mapping: CompiledMapping,
+    *,
+    manager_ids: Mapping[str, str],
+    pending_dns: Container[str] = frozenset(),
+) -> Desired:
+    """Compute the desired Webex attributes of ``user``.
+
+    ``manager_ids`` maps normalized DNs of linked users to their Webex ids; ``pending_dns`` holds
+    normalized DNs of users that this cycle is about to provision.
+    """
+    result: dict[str, str] = {}
+    pending_manager: str | None = None
+    try:
+        for key, rule in mapping.rules.items():
+            if rule.value is not None:
+                value: str | None = rule.value
+            elif rule.source is not None:
+                value = _source_value(user, key, rule)
+            else:
+                value = _template_value(user, key, mapping.templates[key], mapping.template_names[key])
+            value = _finish(value, rule) or _finish(rule.default, rule)
+            if value is None:
+                continue
+            if key == "manager":
+                manager_dn = normalize_dn(value)
+                manager_id = manager_ids.get(manager_dn)
+                if manager_id is None:
+                    if manager_dn in pending_dns:
+                        pending_manager = value
+                        continue
+                    raise _UnmappableError(
+                        f"manager: {value} is not a provisioned Webex user; "
+                        "provision the manager first or put them in scope"
+                    )
+                value = manager_id
+            limit = WEBEX_ATTRIBUTES.get(key)
+            if limit is not None and len(value) > limit:
+                raise _UnmappableError(
+                    f"{key}: value is {len(value)} characters, Webex accepts at most {limit}"
+                )
+            result[key] = value
+    except _UnmappableError as exc:
+        return Desired(attributes=result, problem=str(exc))
+    email = result.get("email")
+    if email is None:
+        source = mapping.rules["email"].source or "the email rule"
+        return Desired(
+            attributes=result, problem=f"email: no value ({source} is empty); the user cannot be matched"
+        )
+    if not _EMAIL.match(email):
+        return Desired(attributes=result, problem=f"email: {email!r} is not an e-mail address")
+    result.setdefault("externalId", user.anchor)
+    return Desired(attributes=result, pending_manager=pending_manager)
+
+
+def create_only_keys(mapping: CompiledMapping) -> frozenset[str]:
+    """Attributes set at creation and never updated afterwards."""
+    return frozenset(k for k, r in mapping.rules.items() if r.create_only)

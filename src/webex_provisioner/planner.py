@@ -1,0 +1,469 @@
+"""The planner: directory users + links + Webex matches + options -> the plan. Pure.
+
+Planning runs in two steps so that a large directory streams through once:
+
+1. ``assess`` walks the directory users, maps each one and decides everything that does not
+   depend on Webex (updates, deprovisions, reactivations of linked users). It collects the
+   unlinked users that should exist in Webex as *candidates*, whose e-mails the caller then
+   looks up in Webex.
+2. ``finish`` turns candidates into ``link`` or ``create`` actions given those Webex matches,
+   applies the conflict rules and classifies linked users that were not read at all.
+
+The rules are design.md §4; every branch is covered by tests/test_planner.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from webex_provisioner.mapping import CompiledMapping, desired_user, normalize_dn
+from webex_provisioner.model import (
+    Action,
+    ActionKind,
+    Attributes,
+    Change,
+    Deprovision,
+    DirectoryUser,
+    Link,
+    LinkState,
+    Plan,
+    Problem,
+    ProblemKind,
+    Reason,
+    WebexUser,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOptions:
+    """The provisioning switches the planner obeys (``provisioning:`` in the config)."""
+
+    create: bool = True
+    update: bool = True
+    deprovision: bool = True
+    provision_disabled: bool = False
+    on_deleted: Deprovision = Deprovision.DISABLE
+    on_disabled: Deprovision = Deprovision.DISABLE
+    on_left_scope: Deprovision = Deprovision.DISABLE
+    protected: frozenset[str] = frozenset()
+    delete_after: timedelta | None = None
+    create_only: frozenset[str] = frozenset()
+
+    def is_protected(self, *keys: str | None) -> bool:
+        return any(k is not None and k.strip().lower() in self.protected for k in keys)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """An unlinked directory user that should exist in Webex."""
+
+    anchor: str
+    dn: str
+    desired: Attributes
+    active: bool
+
+
+@dataclass
+class Assessment:
+    """What ``assess`` learned from one pass over the directory users."""
+
+    actions: list[Action] = field(default_factory=list)
+    candidates: list[Candidate] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
+    email_owners: dict[str, list[str]] = field(default_factory=dict)
+    dn_changes: dict[str, str] = field(default_factory=dict)
+    deferred: list[tuple[DirectoryUser, str]] = field(default_factory=list)
+    users_read: int = 0
+
+    @property
+    def lookup_emails(self) -> list[str]:
+        """The e-mails to look up in Webex before ``finish``."""
+        return [c.desired["email"] for c in self.candidates]
+
+
+def diff(
+    desired: Attributes, current: Attributes, *, skip: frozenset[str] = frozenset()
+) -> tuple[Change, ...]:
+    """The changes that turn ``current`` into ``desired`` (only differing keys, sorted)."""
+    keys = (set(desired) | set(current)) - skip
+    return tuple(
+        Change(key, current.get(key), desired.get(key))
+        for key in sorted(keys)
+        if desired.get(key) != current.get(key)
+    )
+
+
+def _deprovision(policy: Deprovision, link: Link, reason: Reason, options: PlanOptions) -> Action | None:
+    if not options.deprovision or policy is Deprovision.NONE:
+        return None
+    if policy is Deprovision.DELETE:
+        kind = ActionKind.DELETE
+    elif link.state is LinkState.ACTIVE:
+        kind = ActionKind.DISABLE
+    else:
+        return None
+    return Action(
+        kind=kind, reason=reason, anchor=link.anchor, email=link.email, dn=link.dn, webex_id=link.webex_id
+    )
+
+
+def _grace_elapsed(link: Link, options: PlanOptions, now: datetime) -> Action | None:
+    if (
+        options.delete_after is None
+        or not options.deprovision
+        or link.state is not LinkState.DISABLED
+        or link.deprovisioned_at is None
+        or link.deprovisioned_at + options.delete_after > now
+    ):
+        return None
+    return Action(
+        kind=ActionKind.DELETE,
+        reason=Reason.GRACE_PERIOD_ELAPSED,
+        anchor=link.anchor,
+        email=link.email,
+        dn=link.dn,
+        webex_id=link.webex_id,
+        detail=f"disabled since {link.deprovisioned_at.isoformat()}, delete_after is {options.delete_after}",
+    )
+
+
+def _out_of_service(
+    link: Link, policy: Deprovision, reason: Reason, options: PlanOptions, now: datetime
+) -> list[Action]:
+    """A linked user who should not be active: deprovision once, delete after the grace period."""
+    if link.state is LinkState.ACTIVE:
+        action = _deprovision(policy, link, reason, options)
+        return [action] if action else []
+    if policy is Deprovision.DELETE and options.deprovision:
+        action = _deprovision(policy, link, reason, options)
+        return [action] if action else []
+    grace = _grace_elapsed(link, options, now)
+    return [grace] if grace else []
+
+
+def _linked_actions(
+    user: DirectoryUser,
+    link: Link,
+    desired: Attributes,
+    options: PlanOptions,
+    now: datetime,
+    *,
+    skip: frozenset[str],
+) -> list[Action]:
+    updates = diff(desired, link.applied, skip=options.create_only | skip) if options.update else ()
+
+    def update(reason: Reason = Reason.ATTRIBUTES_CHANGED) -> list[Action]:
+        if not updates:
+            return []
+        return [
+            Action(
+                kind=ActionKind.UPDATE,
+                reason=reason,
+                anchor=link.anchor,
+                email=desired.get("email", link.email),
+                dn=user.dn,
+                webex_id=link.webex_id,
+                changes=updates,
+            )
+        ]
+
+    if user.in_scope and not user.disabled:
+        if link.state is LinkState.DISABLED:
+            reason = (
+                Reason.RE_ENABLED
+                if link.deprovision_reason is Reason.DISABLED_IN_DIRECTORY
+                else Reason.RE_ENTERED_SCOPE
+            )
+            reactivate = Action(
+                kind=ActionKind.REACTIVATE,
+                reason=reason,
+                anchor=link.anchor,
+                email=link.email,
+                dn=user.dn,
+                webex_id=link.webex_id,
+            )
+            return [reactivate, *update(reason)]
+        return update()
+    if user.in_scope and user.disabled:
+        if options.provision_disabled:
+            actions = update()
+            if link.state is LinkState.ACTIVE and options.deprovision:
+                actions.append(
+                    Action(
+                        kind=ActionKind.DISABLE,
+                        reason=Reason.DISABLED_IN_DIRECTORY,
+                        anchor=link.anchor,
+                        email=link.email,
+                        dn=user.dn,
+                        webex_id=link.webex_id,
+                    )
+                )
+            return actions
+        return _out_of_service(link, options.on_disabled, Reason.DISABLED_IN_DIRECTORY, options, now)
+    return _out_of_service(link, options.on_left_scope, Reason.LEFT_SCOPE, options, now)
+
+
+def assess(
+    users: Iterable[DirectoryUser],
+    links: Mapping[str, Link],
+    mapping: CompiledMapping,
+    options: PlanOptions,
+    *,
+    now: datetime,
+) -> Assessment:
+    """Step 1: one pass over the directory users.
+
+    A manager DN that is not linked yet may belong to a user this cycle provisions: such users
+    are *deferred* (their manager is set in a second pass); if the manager is not provisioned
+    by this cycle either, the user is reported and skipped.
+    """
+    manager_ids = {normalize_dn(link.dn): link.webex_id for link in links.values() if link.dn}
+    result = Assessment()
+    for user in users:
+        result.users_read += 1
+        result.seen.add(user.anchor)
+        link = links.get(user.anchor)
+        wanted = user.in_scope and (not user.disabled or options.provision_disabled)
+        if not wanted and link is None:
+            continue
+        desired = desired_user(user, mapping, manager_ids=manager_ids, pending_dns=_Unlinked(manager_ids))
+        if options.is_protected(user.anchor, desired.email or None, link.email if link else None):
+            result.problems.append(
+                Problem(
+                    ProblemKind.PROTECTED,
+                    user.anchor,
+                    user.dn,
+                    desired.email or None,
+                    "on the protected list",
+                )
+            )
+            continue
+        if link is not None and normalize_dn(link.dn) != normalize_dn(user.dn):
+            result.dn_changes[user.anchor] = user.dn
+        # A linked user leaving service is deprovisioned even if its data no longer maps.
+        if desired.problem is not None and (wanted or link is None):
+            result.problems.append(
+                Problem(ProblemKind.INVALID, user.anchor, user.dn, desired.email or None, desired.problem)
+            )
+            continue
+        if desired.pending_manager is not None:
+            result.deferred.append((user, normalize_dn(desired.pending_manager)))
+        if wanted and desired.problem is None:
+            result.email_owners.setdefault(desired.email.strip().lower(), []).append(user.anchor)
+        if link is None:
+            result.candidates.append(
+                Candidate(user.anchor, user.dn, desired.attributes, active=not user.disabled)
+            )
+        else:
+            skip = frozenset({"manager"}) if desired.pending_manager is not None else frozenset()
+            result.actions.extend(_linked_actions(user, link, desired.attributes, options, now, skip=skip))
+    _drop_unresolvable_managers(result)
+    return result
+
+
+class _Unlinked:
+    """Any DN that has no link yet: its user may be provisioned in this cycle."""
+
+    def __init__(self, linked: Mapping[str, str]) -> None:
+        self._linked = linked
+
+    def __contains__(self, dn: object) -> bool:
+        return dn not in self._linked
+
+
+def _drop_unresolvable_managers(result: Assessment) -> None:
+    """Deferred users whose manager this cycle does not provision are reported and skipped."""
+    provisioned = {normalize_dn(c.dn) for c in result.candidates}
+    bad = {user.anchor: (user, dn) for user, dn in result.deferred if dn not in provisioned}
+    if not bad:
+        return
+    result.deferred = [(u, dn) for u, dn in result.deferred if u.anchor not in bad]
+    result.candidates = [c for c in result.candidates if c.anchor not in bad]
+    result.actions = [a for a in result.actions if a.anchor not in bad]
+    for anchor, (user, dn) in bad.items():
+        result.problems.append(
+            Problem(
+                ProblemKind.INVALID,
+                anchor,
+                user.dn,
+                None,
+                f"manager: {dn} is not a provisioned Webex user; "
+                "provision the manager first or put them in scope",
+            )
+        )
+        for owners in result.email_owners.values():
+            if anchor in owners:
+                owners.remove(anchor)
+
+
+def _candidate_actions(
+    candidate: Candidate,
+    match: WebexUser | None,
+    options: PlanOptions,
+) -> list[Action]:
+    email = candidate.desired["email"]
+    if match is None:
+        if not options.create:
+            return []
+        return [
+            Action(
+                kind=ActionKind.CREATE,
+                reason=Reason.ENTERED_SCOPE,
+                anchor=candidate.anchor,
+                email=email,
+                dn=candidate.dn,
+                desired=candidate.desired,
+                active=candidate.active,
+            )
+        ]
+    actions = [
+        Action(
+            kind=ActionKind.LINK,
+            reason=Reason.MATCHED_EXISTING,
+            anchor=candidate.anchor,
+            email=email,
+            dn=candidate.dn,
+            webex_id=match.id,
+            desired=match.attributes,
+            active=match.active,
+        )
+    ]
+    changes = diff(candidate.desired, match.attributes, skip=options.create_only) if options.update else ()
+    if changes:
+        actions.append(
+            Action(
+                kind=ActionKind.UPDATE,
+                reason=Reason.MATCHED_EXISTING,
+                anchor=candidate.anchor,
+                email=email,
+                dn=candidate.dn,
+                webex_id=match.id,
+                changes=changes,
+            )
+        )
+    if candidate.active and not match.active:
+        actions.append(
+            Action(
+                kind=ActionKind.REACTIVATE,
+                reason=Reason.MATCHED_EXISTING,
+                anchor=candidate.anchor,
+                email=email,
+                dn=candidate.dn,
+                webex_id=match.id,
+            )
+        )
+    elif not candidate.active and match.active and options.deprovision:
+        actions.append(
+            Action(
+                kind=ActionKind.DISABLE,
+                reason=Reason.DISABLED_IN_DIRECTORY,
+                anchor=candidate.anchor,
+                email=email,
+                dn=candidate.dn,
+                webex_id=match.id,
+            )
+        )
+    return actions
+
+
+_ORDER = {
+    ActionKind.CREATE: 0,
+    ActionKind.LINK: 0,
+    ActionKind.REACTIVATE: 1,
+    ActionKind.UPDATE: 1,
+    ActionKind.DISABLE: 2,
+    ActionKind.DELETE: 2,
+}
+
+
+def finish(
+    assessment: Assessment,
+    links: Mapping[str, Link],
+    webex_by_email: Mapping[str, WebexUser],
+    options: PlanOptions,
+    *,
+    now: datetime,
+    complete: bool,
+    lookup_failures: Mapping[str, str] | None = None,
+) -> Plan:
+    """Step 2: candidates become links or creates, conflicts are dropped, unseen links classified.
+
+    ``webex_by_email`` maps lower-cased e-mails to Webex users; ``lookup_failures`` maps the
+    lower-cased e-mails whose lookup failed to the error (those users wait for the next cycle);
+    ``complete`` says whether the directory read covered the whole scope (only then are unseen
+    linked users deleted ones).
+    """
+    lookup_failures = lookup_failures or {}
+    problems = list(assessment.problems)
+    duplicates = {email for email, owners in assessment.email_owners.items() if len(owners) > 1}
+    conflicted: set[str] = set()
+    for email in sorted(duplicates):
+        owners = assessment.email_owners[email]
+        for anchor in owners:
+            conflicted.add(anchor)
+            others = ", ".join(a for a in owners if a != anchor)
+            problems.append(
+                Problem(
+                    ProblemKind.CONFLICT,
+                    anchor,
+                    "",
+                    email,
+                    f"e-mail {email} is also the e-mail of directory user(s) {others}; "
+                    "neither is provisioned until the directory has one owner per e-mail",
+                )
+            )
+    linked_by_webex_id = {link.webex_id: link for link in links.values()}
+    actions = [
+        a
+        for a in assessment.actions
+        if a.anchor not in conflicted or a.kind.deprovisions or a.kind is ActionKind.REACTIVATE
+    ]
+    for candidate in assessment.candidates:
+        if candidate.anchor in conflicted:
+            continue
+        email = candidate.desired["email"]
+        failure = lookup_failures.get(email.strip().lower())
+        if failure is not None:
+            problems.append(
+                Problem(
+                    ProblemKind.FAILED,
+                    candidate.anchor,
+                    candidate.dn,
+                    email,
+                    f"lookup in Webex failed: {failure}",
+                )
+            )
+            continue
+        match = webex_by_email.get(email.strip().lower())
+        owner = linked_by_webex_id.get(match.id) if match is not None else None
+        if owner is not None and owner.anchor != candidate.anchor:
+            problems.append(
+                Problem(
+                    ProblemKind.CONFLICT,
+                    candidate.anchor,
+                    candidate.dn,
+                    email,
+                    f"the Webex user with e-mail {email} is linked to another directory user "
+                    f"(anchor {owner.anchor}, {owner.dn}); if the address was reused, run "
+                    f"'webex-provisioner users forget {owner.anchor}' after checking",
+                )
+            )
+            continue
+        actions.extend(_candidate_actions(candidate, match, options))
+    if complete:
+        for anchor, link in links.items():
+            if anchor in assessment.seen:
+                continue
+            if options.is_protected(anchor, link.email):
+                problems.append(
+                    Problem(ProblemKind.PROTECTED, anchor, link.dn, link.email, "on the protected list")
+                )
+                continue
+            actions.extend(
+                _out_of_service(link, options.on_deleted, Reason.DELETED_IN_DIRECTORY, options, now)
+            )
+    actions.sort(key=lambda a: _ORDER[a.kind])
+    return Plan(actions=tuple(actions), problems=tuple(problems), users_read=assessment.users_read)

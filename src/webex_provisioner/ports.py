@@ -1,0 +1,144 @@
+"""The three ports of the engine: where the directory, Webex and the state live.
+
+Each is a small protocol with one adapter per technology (``LdapDirectory``, ``ScimWebexClient``,
+``SqliteStateStore`` / ``PostgresStateStore``) and a contract test suite every adapter passes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from webex_provisioner.model import (
+    Action,
+    Attributes,
+    AuditEntry,
+    Change,
+    CycleRecord,
+    DirectoryUser,
+    Link,
+    WebexUser,
+)
+
+
+class DirectorySource(Protocol):
+    """Reads directory users. Raises ``DirectoryError`` subclasses, never a library's exception."""
+
+    def read_users(self) -> Iterator[DirectoryUser]:
+        """Every directory user under the base DN matching the user filter, labelled with
+        ``in_scope`` and ``disabled``.
+
+        The iterator raises ``DirectoryIncompleteError`` (or ``DirectoryUnavailableError``) if the
+        read cannot be completed, *after* yielding what it got: a caller must treat a read that
+        raised as partial and never deprovision from it.
+        """
+        ...
+
+    def find_user(self, key: str) -> DirectoryUser | None:
+        """One directory user by e-mail (the mapped attribute), anchor or DN, labelled like
+        ``read_users``; ``None`` when there is none."""
+        ...
+
+    def probe(self) -> Mapping[str, str]:
+        """What the server is and offers (vendor, naming contexts, controls). Raises if unreachable."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class WebexClient(Protocol):
+    """The Webex organization's users over SCIM 2.0.
+
+    Mapped attributes travel as flat ``Attributes`` (mapping keys such as ``email``,
+    ``firstName``, ``workPhone``); the adapter converts to and from SCIM resources.
+    """
+
+    def find_by_email(self, email: str) -> WebexUser | None:
+        """The Webex user whose userName equals ``email`` (case-insensitive), or ``None``."""
+        ...
+
+    def list_users(self) -> Iterator[WebexUser]:
+        """Every user of the organization, page by page."""
+        ...
+
+    def count_users(self) -> int:
+        """How many users the organization has (one small request)."""
+        ...
+
+    def get_user(self, webex_id: str) -> WebexUser | None: ...
+
+    def create_user(self, attributes: Attributes, *, active: bool = True) -> WebexUser:
+        """POST a new user. Raises ``WebexConflictError`` on 409 and ``WebexOutcomeUnknownError``
+        when the request may have been applied without an answer (the caller looks up by e-mail
+        before any retry)."""
+        ...
+
+    def update_user(
+        self, webex_id: str, changes: Sequence[Change], *, active: bool | None = None
+    ) -> WebexUser:
+        """PATCH only what changed (and ``active`` when given). ``WebexNotFoundError`` on 404."""
+        ...
+
+    def delete_user(self, webex_id: str) -> None:
+        """DELETE the user; a 404 counts as done."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One durable result of an action: its audit entry, and the link to save or drop with it."""
+
+    audit: AuditEntry
+    save_link: Link | None = None
+    drop_link: str | None = None
+
+
+class StateStore(Protocol):
+    """Links, cycles, the audit trail, watermarks, held actions and the cycle lock."""
+
+    def links(self) -> Iterator[Link]: ...
+
+    def get_link(self, anchor: str) -> Link | None: ...
+
+    def find_links(self, key: str) -> list[Link]:
+        """Links whose anchor, Webex id, e-mail (case-insensitive) or DN (case-insensitive) is ``key``."""
+        ...
+
+    def record(self, records: Iterable[Record]) -> None:
+        """Write audit entries and their link changes in one transaction."""
+        ...
+
+    def start_cycle(self, cycle: CycleRecord) -> None: ...
+
+    def finish_cycle(self, cycle: CycleRecord) -> None: ...
+
+    def cycles(self, limit: int = 10) -> list[CycleRecord]:
+        """The most recent cycles, newest first."""
+        ...
+
+    def audit(self, *, anchor: str | None = None, limit: int = 50) -> list[AuditEntry]:
+        """The most recent audit entries (of one anchor when given), newest first."""
+        ...
+
+    def get_watermark(self, name: str) -> str | None: ...
+
+    def set_watermark(self, name: str, value: str | None) -> None: ...
+
+    def hold(self, actions: Sequence[Action], cycle_id: str) -> None:
+        """Replace the held actions with these."""
+        ...
+
+    def held(self) -> list[Action]: ...
+
+    def acquire_lock(self, owner: str, ttl_seconds: float) -> bool:
+        """Take (or renew) the cycle lock for ``owner``; ``False`` if another live owner has it."""
+        ...
+
+    def release_lock(self, owner: str) -> None: ...
+
+    def lock_owner(self) -> str | None: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,164 @@
+"""``make demo``: Example Corp in a real slapd, synced into the bundled Webex emulator.
+
+Runs the real command line (``python -m webex_provisioner``) the way an administrator would:
+check, plan, sync; then changes the directory (an attribute change, a disable, a removal from
+the targeted group, a deletion, a re-enable), syncs again and shows the status. Everything it
+starts is stopped at the end, whatever happens.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import ldap
+import yaml
+
+from webex_provisioner.emulator import EmulatorServer
+from webex_provisioner.sandbox.company import LOCKED, example_corp
+from webex_provisioner.sandbox.slapd import ThrowawaySlapd
+
+ORG_ID = "3f1c0a4e-0000-4000-8000-000000000001"
+
+
+def banner(text: str) -> None:
+    print(f"\n\033[1m=== {text} ===\033[0m" if sys.stdout.isatty() else f"\n=== {text} ===", flush=True)
+
+
+def demo_config(slapd: ThrowawaySlapd, webex_url: str, workdir: Path) -> dict[str, object]:
+    return {
+        "directory": {
+            "url": slapd.uri,
+            "bind_dn": slapd.root_dn,
+            "bind_password": "${LDAP_PASSWORD}",
+            "base_dn": f"ou=people,{slapd.suffix}",
+            "user_filter": "(objectClass=inetOrgPerson)",
+            "anchor": "entryUUID",
+            "scope": {"groups": [f"cn=webex-users,ou=groups,{slapd.suffix}"], "nested_groups": True},
+            "disabled_filter": "(pwdAccountLockedTime=*)",
+            "page_size": 500,
+        },
+        "webex": {"org_id": ORG_ID, "url": webex_url, "token": "${WEBEX_TOKEN}", "concurrency": 8},
+        "mapping": {
+            "email": "mail",
+            "firstName": "givenName",
+            "lastName": "sn",
+            "displayName": "{{ displayName or givenName ~ ' ' ~ sn }}",
+            "title": "title",
+            "department": "departmentNumber",
+            "workPhone": "telephoneNumber",
+            "mobilePhone": "mobile",
+        },
+        "provisioning": {"on_deleted": "disable", "on_disabled": "disable", "on_left_scope": "disable"},
+        "logging": {"level": "warning", "audit_log": str(workdir / "audit.log")},
+        "state": f"sqlite:///{workdir / 'state.db'}",
+    }
+
+
+def seed_webex(server: EmulatorServer) -> None:
+    """Three Example Corp people already have Webex accounts (one inactive, one in upper case)."""
+    seeds = [
+        ("amelia.hart@example.com", "Amelia", "Hart", True),
+        ("maria.garcia@example.com", "Maria", "Garcia", True),
+        ("jun.nakamura@example.com", "Jun", "Nakamura", False),
+    ]
+    for email, given, family, active in seeds:
+        server.add_user(
+            {
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": email,
+                "name": {"givenName": given, "familyName": family},
+                "displayName": f"{given} {family} (created by hand)",
+                "active": active,
+            }
+        )
+
+
+def run_cli(config: Path, env: dict[str, str], *args: str) -> int:
+    command = [sys.executable, "-m", "webex_provisioner", "--config", str(config), *args]
+    print(f"$ webex-provisioner {' '.join(args)}", flush=True)
+    code = subprocess.run(command, env=env, check=False).returncode
+    meaning = {0: "done", 1: "failed", 2: "configuration error", 3: "done, some users reported", 4: "held"}
+    print(f"(exit code {code}: {meaning.get(code, 'unexpected')})", flush=True)
+    return code
+
+
+def change_directory(slapd: ThrowawaySlapd) -> list[str]:
+    corp = example_corp(slapd.suffix)
+    group = f"cn=webex-users,ou=groups,{slapd.suffix}"
+    title_change = corp.person("enovak")
+    disable = corp.person("tmueller")
+    direct_members = [
+        p for p in corp.people if p.dn in corp.group("webex-users").members and p.uid not in corp.disabled
+    ]
+    removed = direct_members[-1]
+    deleted = direct_members[-2]
+    reenabled = corp.person(sorted(corp.disabled)[0])
+    slapd.modify(title_change.dn, [(ldap.MOD_REPLACE, "title", [b"Head of Platform"])])
+    slapd.modify(disable.dn, [(ldap.MOD_ADD, "pwdAccountLockedTime", [LOCKED.encode()])])
+    slapd.modify(group, [(ldap.MOD_DELETE, "member", [removed.dn.encode()])])
+    slapd.delete(deleted.dn)
+    slapd.modify(reenabled.dn, [(ldap.MOD_DELETE, "pwdAccountLockedTime", None)])
+    return [
+        f"title of {title_change.display_name} changed to 'Head of Platform'",
+        f"{disable.display_name} disabled (pwdAccountLockedTime set)",
+        f"{removed.display_name} removed from {group}",
+        f"{deleted.display_name} deleted from the directory",
+        f"{reenabled.display_name} re-enabled (was disabled, never provisioned)",
+    ]
+
+
+def main() -> int:
+    token = secrets.token_urlsafe(24)
+    workdir = Path(tempfile.mkdtemp(prefix="webex-provisioner-demo-"))
+    slapd = ThrowawaySlapd()
+    server = EmulatorServer(org_id=ORG_ID, token=token)
+    failures = 0
+    try:
+        banner("Starting a real slapd with Example Corp and the bundled Webex emulator")
+        corp = example_corp(slapd.suffix)
+        slapd.load_ldif(corp.ldif())
+        slapd.start()
+        server.start()
+        seed_webex(server)
+        print(f"directory: {slapd.uri} ({len(corp.people)} people, targeted group with nested groups)")
+        print(f"webex emulator: {server.url} (3 users already there)")
+        print(f"work folder: {workdir}")
+        config = workdir / "webex-provisioner.yaml"
+        config.write_text(yaml.safe_dump(demo_config(slapd, server.url, workdir), sort_keys=False))
+        env = {**os.environ, "LDAP_PASSWORD": slapd.root_pw, "WEBEX_TOKEN": token, "NO_COLOR": "1", "COLUMNS": "160"}
+
+        banner("check: is everything reachable?")
+        failures += run_cli(config, env, "check") != 0
+        banner("plan: what the first sync will do, and why (writes nothing)")
+        run_cli(config, env, "plan")
+        banner("sync: the first cycle")
+        failures += run_cli(config, env, "sync") not in (0, 3)
+        banner("sync again: nothing should change")
+        failures += run_cli(config, env, "sync") not in (0, 3)
+
+        banner("Changing the directory")
+        for line in change_directory(slapd):
+            print(f"- {line}")
+        banner("sync: the changes reach Webex")
+        failures += run_cli(config, env, "sync") not in (0, 3)
+        banner("status")
+        failures += run_cli(config, env, "status") != 0
+        banner("Webex afterwards")
+        users = server.users()
+        active = sum(1 for u in users if u.get("active", True))
+        print(f"{len(users)} users in the emulator, {active} active, {len(users) - active} inactive")
+        print(f"audit trail: {workdir / 'audit.log'}")
+    finally:
+        server.stop()
+        slapd.close()
+    banner("Demo finished" + (" with failures" if failures else ""))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,89 @@
+"""Schema migrations of the state database (alembic, driven from code: no alembic.ini).
+
+``migrate(engine)`` brings a database to the newest revision this version knows; every store
+calls it when it opens. A database at a revision this version does not know was migrated by a
+newer webex-provisioner, and is refused rather than used with the wrong schema.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
+from sqlalchemy import Engine
+
+from webex_provisioner.errors import StateError
+from webex_provisioner.state.boundary import WRITE_OPTION, translating
+
+HERE = Path(__file__).resolve().parent
+VERSION_TABLE = "alembic_version"
+# Serializes concurrent migrations of one PostgreSQL database (an arbitrary, fixed key).
+_PG_ADVISORY_KEY = 0x5745_4258  # "WEBX"
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(HERE).replace("%", "%%"))
+    config.set_main_option("version_table", VERSION_TABLE)
+    return config
+
+
+@cache
+def _revisions() -> tuple[str, frozenset[str]]:
+    script = ScriptDirectory.from_config(alembic_config())
+    head = script.get_current_head()
+    if head is None:  # pragma: no cover - the package always ships 0001
+        raise StateError(f"no state migrations found in {HERE}; reinstall webex-provisioner")
+    return head, frozenset(rev.revision for rev in script.walk_revisions())
+
+
+def head_revision() -> str:
+    """The newest schema revision this version of webex-provisioner knows."""
+    return _revisions()[0]
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision the database is at (``None`` for an empty database)."""
+    where = engine.url.render_as_string(hide_password=True)
+    with translating("read the schema revision", where), engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def migrate(engine: Engine, *, where: str | None = None) -> None:
+    """Apply every migration the database lacks, in one transaction.
+
+    Raises ``StateError`` if the database is at a revision newer than this version knows.
+    ``where`` names the database in messages (default: the engine URL, password masked).
+    """
+    where = where or engine.url.render_as_string(hide_password=True)
+    head, known = _revisions()
+    with translating("open it and bring its schema up to date", where), engine.connect() as conn:
+        conn.execution_options(**{WRITE_OPTION: True})
+        with conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_ADVISORY_KEY})")
+            current = MigrationContext.configure(conn).get_current_revision()
+            if current == head:
+                return
+            if current is not None and current not in known:
+                raise StateError(
+                    f"the state database at {where} is at schema revision {current}, newer than this "
+                    f"version of webex-provisioner knows ({head}); upgrade webex-provisioner or point "
+                    "state: at another database"
+                )
+            config = alembic_config()
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+
+def revision(message: str) -> None:  # pragma: no cover - a developer tool
+    """Write a new, empty migration script into ``versions/`` (for developers)."""
+    try:
+        command.revision(alembic_config(), message=message, rev_id=f"{int(head_revision()) + 1:04d}")
+    except CommandError as exc:
+        raise StateError(f"could not write a new migration: {exc}") from exc

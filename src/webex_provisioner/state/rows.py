@@ -1,0 +1,145 @@
+"""Conversions between the model's values and the rows of the state tables."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import RowMapping
+
+from webex_provisioner.model import (
+    Action,
+    ActionKind,
+    AuditEntry,
+    Change,
+    CycleKind,
+    CycleRecord,
+    Link,
+    LinkState,
+    Outcome,
+    Reason,
+)
+
+_DN_SPACES = re.compile(r"\s*([,=+])\s*")
+
+
+def fold_email(email: str) -> str:
+    """The form e-mails are compared in: trimmed, lower case."""
+    return email.strip().lower()
+
+
+def fold_dn(dn: str) -> str:
+    """The form DNs are compared in: lower case, no blanks around ``,``, ``=`` and ``+``."""
+    return _DN_SPACES.sub(r"\1", dn.strip()).lower()
+
+
+def link_row(link: Link, time: datetime) -> dict[str, Any]:
+    return {
+        "anchor": link.anchor,
+        "webex_id": link.webex_id,
+        "email": link.email,
+        "email_lower": fold_email(link.email),
+        "dn": link.dn,
+        "dn_lower": fold_dn(link.dn),
+        "state": link.state.value,
+        "applied": dict(link.applied),
+        "fingerprint": link.fingerprint,
+        "deprovisioned_at": link.deprovisioned_at,
+        "deprovision_reason": None if link.deprovision_reason is None else link.deprovision_reason.value,
+        "created_at": link.created_at or time,
+        "updated_at": time,
+        "last_error": link.last_error,
+    }
+
+
+def link(row: RowMapping) -> Link:
+    reason = row["deprovision_reason"]
+    return Link(
+        anchor=row["anchor"],
+        webex_id=row["webex_id"],
+        email=row["email"],
+        dn=row["dn"],
+        state=LinkState(row["state"]),
+        applied=row["applied"],
+        fingerprint=row["fingerprint"],
+        deprovisioned_at=row["deprovisioned_at"],
+        deprovision_reason=None if reason is None else Reason(reason),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        last_error=row["last_error"],
+    )
+
+
+def audit_row(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "cycle_id": entry.cycle_id,
+        "time": entry.time,
+        "anchor": entry.anchor,
+        "email": entry.email,
+        "webex_id": entry.webex_id,
+        "action": entry.action,
+        "reason": entry.reason,
+        "outcome": entry.outcome.value,
+        "detail": entry.detail,
+    }
+
+
+def audit_entry(row: RowMapping) -> AuditEntry:
+    return AuditEntry(
+        cycle_id=row["cycle_id"],
+        time=row["time"],
+        anchor=row["anchor"],
+        email=row["email"],
+        action=row["action"],
+        reason=row["reason"],
+        outcome=Outcome(row["outcome"]),
+        webex_id=row["webex_id"],
+        detail=row["detail"],
+    )
+
+
+def cycle(row: RowMapping) -> CycleRecord:
+    counts: Mapping[str, int] = row["counts"]
+    return CycleRecord(
+        id=row["id"],
+        kind=CycleKind(row["kind"]),
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        outcome=row["outcome"],
+        counts=dict(counts),
+        detail=row["detail"],
+    )
+
+
+def held_row(action: Action, cycle_id: str, position: int) -> dict[str, Any]:
+    return {
+        "cycle_id": cycle_id,
+        "position": position,
+        "kind": action.kind.value,
+        "reason": action.reason.value,
+        "anchor": action.anchor,
+        "email": action.email,
+        "dn": action.dn,
+        "webex_id": action.webex_id,
+        "changes": [{"attribute": c.attribute, "old": c.old, "new": c.new} for c in action.changes],
+        "desired": dict(action.desired),
+        "active": action.active,
+        "detail": action.detail,
+    }
+
+
+def action(row: RowMapping) -> Action:
+    return Action(
+        kind=ActionKind(row["kind"]),
+        reason=Reason(row["reason"]),
+        anchor=row["anchor"],
+        email=row["email"],
+        dn=row["dn"],
+        webex_id=row["webex_id"],
+        changes=tuple(Change(c["attribute"], c["old"], c["new"]) for c in row["changes"]),
+        desired=row["desired"],
+        active=bool(row["active"]),
+        detail=row["detail"],
+    )

@@ -1,0 +1,149 @@
+"""The tables of the state database, as SQLAlchemy Core metadata.
+
+The migrations in ``migrations/versions`` create these tables; a test checks that the two agree.
+Datetimes are stored in UTC and always come back timezone-aware; mappings are stored as JSON text.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware datetime, stored in UTC; a naive datetime is refused (it is ambiguous)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()} cannot be stored; give it a timezone")
+        value = value.astimezone(UTC)
+        # SQLite has no time zones: store the UTC wall time, whose text sorts like the instant.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class JsonText(TypeDecorator[Any]):
+    """A JSON document stored as text, so that every database keeps it the same way."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        return None if value is None else json.loads(value)
+
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+links = Table(
+    "links",
+    metadata,
+    Column("anchor", String(255), primary_key=True),
+    Column("webex_id", String(255), nullable=False, unique=True),
+    Column("email", String(320), nullable=False),
+    Column("email_lower", String(320), nullable=False, index=True),
+    Column("dn", Text, nullable=False),
+    Column("dn_lower", Text, nullable=False, index=True),
+    Column("state", String(32), nullable=False),
+    Column("applied", JsonText, nullable=False),
+    Column("fingerprint", String(255), nullable=False),
+    Column("deprovisioned_at", UtcDateTime),
+    Column("deprovision_reason", String(64)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("last_error", Text),
+)
+
+cycles = Table(
+    "cycles",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False, index=True),
+    Column("finished_at", UtcDateTime),
+    Column("outcome", String(64), nullable=False),
+    Column("counts", JsonText, nullable=False),
+    Column("detail", Text, nullable=False),
+)
+
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("cycle_id", String(64), nullable=False, index=True),
+    Column("time", UtcDateTime, nullable=False),
+    Column("anchor", String(255), nullable=False, index=True),
+    Column("email", String(320), nullable=False),
+    Column("webex_id", String(255)),
+    Column("action", String(64), nullable=False),
+    Column("reason", String(64), nullable=False),
+    Column("outcome", String(32), nullable=False),
+    Column("detail", Text, nullable=False),
+)
+
+watermarks = Table(
+    "watermarks",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+held_actions = Table(
+    "held_actions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("cycle_id", String(64), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("reason", String(64), nullable=False),
+    Column("anchor", String(255), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("dn", Text, nullable=False),
+    Column("webex_id", String(255)),
+    Column("changes", JsonText, nullable=False),
+    Column("desired", JsonText, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("detail", Text, nullable=False),
+)
+
+locks = Table(
+    "locks",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("owner", String(255), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("heartbeat_at", UtcDateTime, nullable=False),
+)

@@ -1,0 +1,303 @@
+"""``SqlStateStore``: the whole ``StateStore`` port on SQLAlchemy Core, for SQLite and PostgreSQL.
+
+The adapters (``SqliteStateStore``, ``PostgresStateStore``) only build the engine; everything the
+port promises lives here, written once in portable SQL (``INSERT ... ON CONFLICT`` exists in both).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from webex_provisioner.errors import StateError
+from webex_provisioner.model import Action, AuditEntry, CycleRecord, Link
+from webex_provisioner.ports import Record
+from webex_provisioner.state import rows
+from webex_provisioner.state.boundary import WRITE_OPTION, mask_url, translating, url_password
+from webex_provisioner.state.migrations import migrate
+from webex_provisioner.state.schema import audit, cycles, held_actions, links, locks, watermarks
+
+CYCLE_LOCK = "cycle"
+STREAM_BATCH = 1000
+_IN_CHUNK = 500  # values per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
+
+
+class SqlStateStore:
+    """Links, cycles, the audit trail, watermarks, held actions and the cycle lock in SQL.
+
+    Opening a store migrates its schema. Datetimes come back timezone-aware in UTC. The store
+    maintains the links' timestamps: ``created_at`` is set by the first save (from the link when
+    it has one, otherwise the record's time) and kept after; ``updated_at`` is the time of the
+    record that last saved the link.
+    """
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        self._engine = engine
+        self._where = mask_url(url)
+        self._password = url_password(url)
+        dialect = engine.dialect.name
+        if dialect not in ("sqlite", "postgresql"):
+            raise StateError(f"the state database {self._where} uses {dialect}; use SQLite or PostgreSQL")
+        self._upsert_insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+        try:
+            migrate(engine, where=self._where)
+        except BaseException:
+            engine.dispose()
+            raise
+
+    @property
+    def url(self) -> str:
+        """The state database URL, with any password masked."""
+        return self._where
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._where!r})"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    @contextmanager
+    def _transaction(self, what: str, *, write: bool = False) -> Iterator[Connection]:
+        with translating(what, self._where, self._password), self._engine.connect() as conn:
+            if write:
+                conn.execution_options(**{WRITE_OPTION: True})
+            with conn.begin():
+                yield conn
+
+    # -- links -------------------------------------------------------------------------------------
+
+    def links(self) -> Iterator[Link]:
+        """Every link, by anchor, streamed in batches (a server-side cursor on PostgreSQL)."""
+        with self._transaction("read the links") as conn:
+            stmt = select(links).order_by(links.c.anchor).execution_options(yield_per=STREAM_BATCH)
+            for row in conn.execute(stmt).mappings():
+                yield rows.link(row)
+
+    def get_link(self, anchor: str) -> Link | None:
+        with self._transaction(f"read the link of anchor {anchor}") as conn:
+            row = conn.execute(select(links).where(links.c.anchor == anchor)).mappings().first()
+        return None if row is None else rows.link(row)
+
+    def find_links(self, key: str) -> list[Link]:
+        """Links whose anchor, Webex id, e-mail (case-insensitive) or DN (case-insensitive) is ``key``."""
+        key = key.strip()
+        stmt = (
+            select(links)
+            .where(
+                or_(
+                    links.c.anchor == key,
+                    links.c.webex_id == key,
+                    links.c.email_lower == rows.fold_email(key),
+                    links.c.dn_lower == rows.fold_dn(key),
+                )
+            )
+            .order_by(links.c.anchor)
+        )
+        with self._transaction(f"look up links matching {key!r}") as conn:
+            return [rows.link(row) for row in conn.execute(stmt).mappings()]
+
+    def record(self, records: Iterable[Record]) -> None:
+        """Write audit entries and their link changes in one transaction.
+
+        Records apply in order, each one's ``drop_link`` before its ``save_link``. Saving a link
+        whose Webex id is linked to another anchor is refused (``StateError`` naming both anchors)
+        and nothing of the batch is written: the unique Webex id enforces it, and the refusal is
+        then explained from the stored links.
+        """
+        batch = list(records)
+        if not batch:
+            return
+        try:
+            with self._transaction(f"record {len(batch)} action result(s)", write=True) as conn:
+                conn.execute(insert(audit), [rows.audit_row(r.audit) for r in batch])
+                ops: list[tuple[str, dict[str, Any]]] = []
+                for rec in batch:
+                    if rec.drop_link is not None:
+                        ops.append(("drop", {"drop_anchor": rec.drop_link}))
+                    if rec.save_link is not None:
+                        ops.append(("save", rows.link_row(rec.save_link, rec.audit.time)))
+                for kind, group in itertools.groupby(ops, key=lambda op: op[0]):
+                    params = [row for _, row in group]
+                    conn.execute(self._save_link_stmt() if kind == "save" else _DROP_LINK, params)
+        except StateError as exc:
+            if isinstance(exc.__cause__, IntegrityError):
+                self._explain_stolen_webex_id(batch, exc.__cause__)
+            raise
+
+    def _save_link_stmt(self) -> Any:
+        stmt = self._upsert_insert(links)
+        kept = {"anchor", "created_at"}
+        return stmt.on_conflict_do_update(
+            index_elements=[links.c.anchor],
+            set_={col.name: stmt.excluded[col.name] for col in links.c if col.name not in kept},
+        )
+
+    def _explain_stolen_webex_id(self, batch: Sequence[Record], exc: IntegrityError) -> None:
+        """Raise the ``StateError`` naming both anchors if ``batch`` gives a linked Webex id to
+        another anchor (replaying it on the stored links); return if it does not."""
+        with self._transaction("check the Webex ids of the links to record") as conn:
+            conflict = _stolen_webex_id(conn, batch)
+        if conflict is None:
+            return
+        link, other = conflict
+        raise StateError(
+            f"state database {self._where}: refusing to link anchor {link.anchor} to Webex user "
+            f"{link.webex_id}, which is linked to anchor {other}; nothing of this batch of "
+            f"{len(batch)} record(s) was written. If the link of {other} is wrong, remove it with "
+            f"`webex-provisioner users forget {other}`"
+        ) from exc
+
+    # -- cycles and audit --------------------------------------------------------------------------
+
+    def start_cycle(self, cycle: CycleRecord) -> None:
+        self._save_cycle(cycle, f"record the start of cycle {cycle.id}")
+
+    def finish_cycle(self, cycle: CycleRecord) -> None:
+        self._save_cycle(cycle, f"record the end of cycle {cycle.id}")
+
+    def _save_cycle(self, cycle: CycleRecord, what: str) -> None:
+        row = {
+            "id": cycle.id,
+            "kind": cycle.kind.value,
+            "started_at": cycle.started_at,
+            "finished_at": cycle.finished_at,
+            "outcome": cycle.outcome,
+            "counts": dict(cycle.counts),
+            "detail": cycle.detail,
+        }
+        stmt = self._upsert_insert(cycles).values(row)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[cycles.c.id], set_={k: stmt.excluded[k] for k in row if k != "id"}
+        )
+        with self._transaction(what, write=True) as conn:
+            conn.execute(stmt)
+
+    def cycles(self, limit: int = 10) -> list[CycleRecord]:
+        """The most recent cycles, newest first."""
+        stmt = select(cycles).order_by(cycles.c.started_at.desc(), cycles.c.id.desc()).limit(limit)
+        with self._transaction("read the recent cycles") as conn:
+            return [rows.cycle(row) for row in conn.execute(stmt).mappings()]
+
+    def audit(self, *, anchor: str | None = None, limit: int = 50) -> list[AuditEntry]:
+        """The most recent audit entries (of one anchor when given), newest first."""
+        stmt = select(audit).order_by(audit.c.id.desc()).limit(limit)
+        if anchor is not None:
+            stmt = stmt.where(audit.c.anchor == anchor)
+        with self._transaction("read the audit trail") as conn:
+            return [rows.audit_entry(row) for row in conn.execute(stmt).mappings()]
+
+    # -- watermarks and held actions ---------------------------------------------------------------
+
+    def get_watermark(self, name: str) -> str | None:
+        with self._transaction(f"read watermark {name}") as conn:
+            value = conn.execute(select(watermarks.c.value).where(watermarks.c.name == name)).scalar()
+        return None if value is None else str(value)
+
+    def set_watermark(self, name: str, value: str | None) -> None:
+        with self._transaction(f"save watermark {name}", write=True) as conn:
+            if value is None:
+                conn.execute(delete(watermarks).where(watermarks.c.name == name))
+                return
+            stmt = self._upsert_insert(watermarks).values(name=name, value=value)
+            conn.execute(
+                stmt.on_conflict_do_update(index_elements=[watermarks.c.name], set_={"value": value})
+            )
+
+    def hold(self, actions: Sequence[Action], cycle_id: str) -> None:
+        """Replace the held actions with these."""
+        held = [rows.held_row(action, cycle_id, position) for position, action in enumerate(actions)]
+        with self._transaction(f"hold {len(held)} action(s)", write=True) as conn:
+            conn.execute(delete(held_actions))
+            if held:
+                conn.execute(insert(held_actions), held)
+
+    def held(self) -> list[Action]:
+        stmt = select(held_actions).order_by(held_actions.c.position, held_actions.c.id)
+        with self._transaction("read the held actions") as conn:
+            return [rows.action(row) for row in conn.execute(stmt).mappings()]
+
+    # -- the cycle lock ----------------------------------------------------------------------------
+
+    def acquire_lock(self, owner: str, ttl_seconds: float, *, now: datetime | None = None) -> bool:
+        """Take (or renew) the cycle lock for ``owner``; ``False`` if another live owner has it.
+
+        Atomic: one ``INSERT ... ON CONFLICT DO UPDATE ... WHERE`` that only overwrites a lock
+        held by ``owner`` or expired at ``now`` (default: the current time).
+        """
+        if ttl_seconds <= 0:
+            raise ValueError(f"ttl_seconds must be positive, not {ttl_seconds}")
+        now = now or datetime.now(UTC)
+        values = {"owner": owner, "expires_at": now + timedelta(seconds=ttl_seconds), "heartbeat_at": now}
+        stmt = self._upsert_insert(locks).values(name=CYCLE_LOCK, **values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[locks.c.name],
+            set_={k: stmt.excluded[k] for k in values},
+            where=or_(locks.c.owner == owner, locks.c.expires_at <= now),
+        )
+        with self._transaction("take the cycle lock", write=True) as conn:
+            return conn.execute(stmt.execution_options(preserve_rowcount=True)).rowcount == 1
+
+    def release_lock(self, owner: str) -> None:
+        """Release the cycle lock if ``owner`` holds it; someone else's lock is left alone."""
+        stmt = delete(locks).where(locks.c.name == CYCLE_LOCK, locks.c.owner == owner)
+        with self._transaction("release the cycle lock", write=True) as conn:
+            conn.execute(stmt)
+
+    def lock_owner(self, *, now: datetime | None = None) -> str | None:
+        """Who holds the cycle lock and has not let it expire, or ``None``."""
+        now = now or datetime.now(UTC)
+        stmt = select(locks.c.owner).where(locks.c.name == CYCLE_LOCK, locks.c.expires_at > now)
+        with self._transaction("read the cycle lock") as conn:
+            owner = conn.execute(stmt).scalar()
+        return None if owner is None else str(owner)
+
+
+_DROP_LINK = delete(links).where(links.c.anchor == bindparam("drop_anchor"))
+
+
+def _stolen_webex_id(conn: Connection, batch: Sequence[Record]) -> tuple[Link, str] | None:
+    """The first saved link of ``batch`` whose Webex id is then linked to another anchor (and
+    that anchor), replaying the batch in order on the stored links; ``None`` if there is none."""
+    saves = [r.save_link for r in batch if r.save_link is not None]
+    anchors = {link.anchor for link in saves} | {r.drop_link for r in batch if r.drop_link is not None}
+    owner: dict[str, str] = {}  # webex id -> anchor, as the batch goes
+    held: dict[str, str] = {}  # anchor -> webex id
+    for column, values in ((links.c.anchor, anchors), (links.c.webex_id, {link.webex_id for link in saves})):
+        ordered = sorted(values)
+        for start in range(0, len(ordered), _IN_CHUNK):
+            query = select(links.c.anchor, links.c.webex_id).where(
+                column.in_(ordered[start : start + _IN_CHUNK])
+            )
+            for anchor, webex_id in conn.execute(query):
+                owner[webex_id] = anchor
+                held[anchor] = webex_id
+    for rec in batch:
+        if rec.drop_link is not None and (old := held.pop(rec.drop_link, None)) is not None:
+            owner.pop(old, None)
+        link = rec.save_link
+        if link is None:
+            continue
+        other = owner.get(link.webex_id)
+        if other is not None and other != link.anchor:
+            return link, other
+        if (old := held.get(link.anchor)) is not None:
+            owner.pop(old, None)
+        owner[link.webex_id] = link.anchor
+        held[link.anchor] = link.webex_id
+    return None

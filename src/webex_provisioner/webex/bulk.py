@@ -1,0 +1,126 @@
+"""SCIM Bulk (``POST …/v2/Bulk``, at most 100 operations): building requests, reading results.
+
+Pure. Operations are built from the same conversions as single requests (``to_resource``,
+``patch_operations``); results come back per operation, with ``status`` as Webex sends it (a
+string) turned into an int and failures read like single error answers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from webex_provisioner.model import Attributes, Change
+from webex_provisioner.webex import scim
+from webex_provisioner.webex.failures import ErrorInfo, parse_error_body
+
+BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+MAX_OPERATIONS = 100
+
+
+def create_operation(bulk_id: str, attributes: Attributes, *, active: bool = True) -> dict[str, Any]:
+    """A Bulk POST creating a user (``bulk_id`` identifies its result)."""
+    return {
+        "method": "POST",
+        "path": "/Users",
+        "bulkId": bulk_id,
+        "data": scim.to_resource(attributes, active=active),
+    }
+
+
+def patch_operation(
+    webex_id: str,
+    changes: Sequence[Change],
+    *,
+    active: bool | None = None,
+    address_exists: bool | None = None,
+    bulk_id: str | None = None,
+) -> dict[str, Any]:
+    """A Bulk PATCH of one user (see ``scim.patch_operations``)."""
+    operations = scim.patch_operations(changes, active=active, address_exists=address_exists)
+    operation: dict[str, Any] = {
+        "method": "PATCH",
+        "path": f"/Users/{quote(webex_id, safe='')}",
+        "data": scim.patch_body(operations),
+    }
+    if bulk_id is not None:
+        operation["bulkId"] = bulk_id
+    return operation
+
+
+def delete_operation(webex_id: str, *, bulk_id: str | None = None) -> dict[str, Any]:
+    """A Bulk DELETE of one user."""
+    operation: dict[str, Any] = {"method": "DELETE", "path": f"/Users/{quote(webex_id, safe='')}"}
+    if bulk_id is not None:
+        operation["bulkId"] = bulk_id
+    return operation
+
+
+def bulk_request(
+    operations: Sequence[Mapping[str, Any]], *, fail_on_errors: int | None = None
+) -> dict[str, Any]:
+    """The BulkRequest body. Raises ``ValueError`` for no or more than ``MAX_OPERATIONS`` operations."""
+    if not operations:
+        raise ValueError("a Bulk request needs at least one operation")
+    if len(operations) > MAX_OPERATIONS:
+        raise ValueError(f"a Bulk request takes at most {MAX_OPERATIONS} operations, not {len(operations)}")
+    body: dict[str, Any] = {"schemas": [BULK_REQUEST], "Operations": [dict(op) for op in operations]}
+    if fail_on_errors is not None:
+        body["failOnErrors"] = fail_on_errors
+    return body
+
+
+@dataclass(frozen=True, slots=True)
+class BulkResult:
+    """The outcome of one Bulk operation. ``webex_id`` is parsed from ``location``."""
+
+    method: str
+    status: int
+    bulk_id: str | None = None
+    webex_id: str | None = None
+    error: ErrorInfo | None = None
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+def _status(value: object) -> int:
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return 0
+
+
+def parse_bulk_response(body: Mapping[str, Any]) -> list[BulkResult]:
+    """The results of a BulkResponse, in order (``Operations`` or ``operations``)."""
+    raw = body.get("Operations", body.get("operations"))
+    results: list[BulkResult] = []
+    for item in raw if isinstance(raw, list) else []:
+        if not isinstance(item, Mapping):
+            continue
+        status = _status(item.get("status"))
+        location = item.get("location")
+        webex_id = location.rstrip("/").rsplit("/", 1)[-1] if isinstance(location, str) and location else None
+        response = item.get("response")
+        error = None
+        if not 200 <= status < 300:
+            error = parse_error_body(_json_text(response)) if response is not None else ErrorInfo()
+        bulk_id = item.get("bulkId")
+        results.append(
+            BulkResult(
+                method=str(item.get("method", "")).upper(),
+                status=status,
+                bulk_id=str(bulk_id) if bulk_id is not None else None,
+                webex_id=webex_id,
+                error=error,
+            )
+        )
+    return results
+
+
+def _json_text(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value)

@@ -1,0 +1,214 @@
+"""``ScimWebexClient``: the ``WebexClient`` port over Webex SCIM 2.0 with httpx.
+
+Converts between flat attributes and SCIM resources (``webex.scim``) and sends the requests
+through one ``ScimSession`` (shared httpx client, token, retries, error mapping) that the engine's
+``webex.concurrency`` threads share. A create whose outcome is unknown is never sent twice: it
+raises ``WebexOutcomeUnknownError`` and the caller looks the user up by e-mail.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from webex_provisioner.config import WebexConfig
+from webex_provisioner.errors import (
+    WebexError,
+    WebexNotFoundError,
+    WebexOutcomeUnknownError,
+    WebexRejectedError,
+)
+from webex_provisioner.model import Attributes, Change, WebexUser
+from webex_provisioner.webex import scim
+from webex_provisioner.webex.bulk import BulkResult, bulk_request, parse_bulk_response
+from webex_provisioner.webex.session import ScimSession
+from webex_provisioner.webex.stats import RequestStats
+
+PAGE_SIZE = 1000
+
+
+class ScimWebexClient:
+    """The Webex organization's users over SCIM 2.0 (implements ``ports.WebexClient``).
+
+    Safe to share between ``config.concurrency`` threads. ``stats`` counts every attempt.
+    """
+
+    def __init__(
+        self,
+        config: WebexConfig,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        refresh_token: str | None = None,
+        on_refresh_token: Callable[[str], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.config = config
+        self.base_url = f"{config.url}/identity/scim/{config.org_id}/v2"
+        self._session = ScimSession(
+            config,
+            self.base_url,
+            transport=transport,
+            refresh_token=refresh_token,
+            on_refresh_token=on_refresh_token,
+            sleep=sleep,
+        )
+
+    @property
+    def stats(self) -> RequestStats:
+        return self._session.stats
+
+    # -- the port -----------------------------------------------------------------------------
+
+    def find_by_email(self, email: str) -> WebexUser | None:
+        """The Webex user whose userName equals ``email`` (case-insensitive, trimmed), or ``None``."""
+        what = f"looking up Webex user {email.strip()}"
+        page = self._session.json(
+            self._session.send("GET", "/Users", what, params={"filter": scim.email_filter(email)}), what
+        )
+        wanted = email.strip().casefold()
+        for resource in _resources(page):
+            user = _user(resource, what)
+            if user.email.strip().casefold() == wanted:
+                return user
+        return None
+
+    def list_users(self) -> Iterator[WebexUser]:
+        """Every user of the organization, ``PAGE_SIZE`` at a time (the server may return fewer)."""
+        start = 1
+        while True:
+            what = f"listing Webex users from #{start}"
+            params = {"startIndex": str(start), "count": str(PAGE_SIZE)}
+            page = self._session.json(self._session.send("GET", "/Users", what, params=params), what)
+            resources = _resources(page)
+            if not resources:
+                return
+            for resource in resources:
+                yield _user(resource, what)
+            per_page = page.get("itemsPerPage")
+            start += per_page if isinstance(per_page, int) and per_page > 0 else len(resources)
+            total = page.get("totalResults")
+            if isinstance(total, int) and not isinstance(total, bool) and start > total:
+                return
+
+    def count_users(self) -> int:
+        """``totalResults`` of a one-user page."""
+        what = "counting Webex users"
+        page = self._session.json(
+            self._session.send("GET", "/Users", what, params={"startIndex": "1", "count": "1"}), what
+        )
+        total = page.get("totalResults")
+        if not isinstance(total, int) or isinstance(total, bool):
+            raise WebexError(f"{what}: the answer has no totalResults; check webex.url points at Webex SCIM")
+        return total
+
+    def get_user(self, webex_id: str) -> WebexUser | None:
+        what = f"reading Webex user {webex_id}"
+        response = self._session.send("GET", _user_path(webex_id), what, allow_404=True)
+        return None if response.status_code == 404 else _user(self._session.json(response, what), what)
+
+    def create_user(self, attributes: Attributes, *, active: bool = True) -> WebexUser:
+        """POST a new user; ``WebexConflictError`` on 409, ``WebexOutcomeUnknownError`` when the
+        request may have been applied without an answer."""
+        email = attributes.get("email", "")
+        what = f"creating Webex user {email or '(no e-mail)'}"
+        try:
+            body = scim.to_resource(attributes, active=active)
+        except ValueError as exc:
+            raise WebexRejectedError(f"{what}: {exc}") from exc
+        response = self._session.send("POST", "/Users", what, body=body)
+        try:
+            return _user(self._session.json(response, what), what)
+        except WebexError as exc:
+            raise WebexOutcomeUnknownError(
+                f"{exc}; the user was probably created: look it up by e-mail before trying again",
+                status=response.status_code,
+            ) from exc
+
+    def update_user(
+        self, webex_id: str, changes: Sequence[Change], *, active: bool | None = None
+    ) -> WebexUser:
+        """PATCH only what changed (and ``active`` when given); ``WebexNotFoundError`` on 404."""
+        what = f"updating Webex user {_subject(webex_id, changes)}"
+        address_exists: bool | None = None
+        if scim.needs_address_check(changes):
+            response = self._session.send("GET", _user_path(webex_id), what)
+            address_exists = scim.has_work_address(self._session.json(response, what))
+        try:
+            operations = scim.patch_operations(changes, active=active, address_exists=address_exists)
+        except ValueError as exc:
+            raise WebexRejectedError(f"{what}: {exc}") from exc
+        if not operations:
+            user = self.get_user(webex_id)
+            if user is None:
+                raise WebexNotFoundError(f"{what}: the Webex user does not exist (any more)", status=404)
+            return user
+        response = self._session.send("PATCH", _user_path(webex_id), what, body=scim.patch_body(operations))
+        if response.status_code == 204 or not response.content:
+            user = self.get_user(webex_id)
+            if user is None:
+                raise WebexNotFoundError(
+                    f"{what}: the Webex user vanished right after the update", status=404
+                )
+            return user
+        return _user(self._session.json(response, what), what)
+
+    def delete_user(self, webex_id: str) -> None:
+        """DELETE the user; a 404 counts as done."""
+        self._session.send("DELETE", _user_path(webex_id), f"deleting Webex user {webex_id}", allow_404=True)
+
+    def bulk(
+        self, operations: Sequence[Mapping[str, Any]], *, fail_on_errors: int | None = None
+    ) -> list[BulkResult]:
+        """Send up to 100 operations (see ``webex.bulk``) in one request; the per-operation
+        results say which failed. A Bulk request whose outcome is unknown raises
+        ``WebexOutcomeUnknownError`` like a create: resolve its creates by e-mail first."""
+        what = f"sending a Bulk request of {len(operations)} operation(s)"
+        try:
+            body = bulk_request(operations, fail_on_errors=fail_on_errors)
+        except ValueError as exc:
+            raise WebexRejectedError(f"{what}: {exc}") from exc
+        response = self._session.send("POST", "/Bulk", what, body=body)
+        return parse_bulk_response(self._session.json(response, what))
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> ScimWebexClient:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"ScimWebexClient(base_url={self.base_url!r}, org_id={self.config.org_id!r}, "
+            f"auth={type(self._session.auth).__name__})"
+        )
+
+
+def _user_path(webex_id: str) -> str:
+    return f"/Users/{quote(webex_id, safe='')}"
+
+
+def _subject(webex_id: str, changes: Sequence[Change]) -> str:
+    old_email = next((c.old for c in changes if c.attribute == "email" and c.old), None)
+    return f"{webex_id} ({old_email})" if old_email else webex_id
+
+
+def _resources(page: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    resources = page.get("Resources")
+    return [r for r in resources if isinstance(r, Mapping)] if isinstance(resources, list) else []
+
+
+def _user(resource: Mapping[str, Any], what: str) -> WebexUser:
+    try:
+        return scim.from_resource(resource)
+    except ValueError as exc:
+        raise WebexError(f"{what}: Webex answered a user resource that cannot be read ({exc})") from exc

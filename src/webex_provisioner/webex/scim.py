@@ -1,0 +1,312 @@
+"""Flat Webex attributes (``mapping.WEBEX_ATTRIBUTES`` keys) ⇄ Webex SCIM 2.0 User resources.
+
+Pure: builds and reads JSON-ready dicts, no I/O. ``to_resource`` makes a create body,
+``from_resource`` reads what Webex holds, ``patch_operations`` turns attribute changes into
+RFC 7644 PatchOp operations a Webex (or any RFC) server accepts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from webex_provisioner.mapping import WEBEX_ATTRIBUTES
+from webex_provisioner.model import Attributes, Change, WebexUser
+
+CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+CISCO = "urn:scim:schemas:extension:cisco:webexidentity:2.0:User"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+CISCO_ERROR = "urn:scim:schemas:extension:cisco:webexidentity:api:messages:2.0:Error"
+
+# Flat key -> where it lives. Core attributes keep their name; ``name`` sub-attributes:
+NAME_PARTS = {"firstName": "givenName", "lastName": "familyName"}
+CORE_SIMPLE = ("displayName", "nickName", "title", "preferredLanguage", "locale", "timezone", "externalId")
+ENTERPRISE_SIMPLE = ("department", "employeeNumber", "costCenter", "organization", "division")
+PHONE_TYPES = {"workPhone": "work", "mobilePhone": "mobile", "extension": "work_extension"}
+ADDRESS_FIELDS = {
+    "street": "streetAddress",
+    "city": "locality",
+    "state": "region",
+    "postalCode": "postalCode",
+    "country": "country",
+}
+EXTENSION_ATTRIBUTES = tuple(f"extensionAttribute{i}" for i in range(1, 16))
+ADDRESS_TYPE = "work"
+
+
+def _check_keys(keys: Sequence[str] | Mapping[str, Any]) -> None:
+    unknown = sorted(set(keys) - set(WEBEX_ATTRIBUTES))
+    if unknown:
+        raise ValueError(
+            f"unknown Webex attribute key(s) {', '.join(unknown)}; "
+            f"the mapping may only produce {', '.join(WEBEX_ATTRIBUTES)}"
+        )
+
+
+def email_filter(email: str) -> str:
+    """The SCIM filter ``userName eq "<email>"``, with ``\\`` and ``"`` escaped (RFC 7644 §3.4.2.2)."""
+    escaped = email.strip().replace("\\", "\\\\").replace('"', '\\"')
+    return f'userName eq "{escaped}"'
+
+
+# --------------------------------------------------------------------------------------------
+# flat -> resource
+
+
+def to_resource(attributes: Attributes, *, active: bool) -> dict[str, Any]:
+    """The body of ``POST /Users`` for a user with these flat attributes.
+
+    ``email`` is required: it becomes ``userName`` and the primary work e-mail. Empty values are
+    left out. Raises ``ValueError`` for a missing e-mail or a key the mapping cannot produce.
+    """
+    _check_keys(attributes)
+    values = {k: v for k, v in attributes.items() if v}
+    email = values.get("email")
+    if not email:
+        raise ValueError("a Webex user needs an email (its userName); the mapping gave none")
+    resource: dict[str, Any] = {
+        "schemas": [CORE, ENTERPRISE, CISCO],
+        "userName": email,
+        "userType": "user",
+        "active": active,
+        "emails": [{"value": email, "type": "work", "primary": True}],
+    }
+    name = {part: values[key] for key, part in NAME_PARTS.items() if key in values}
+    if name:
+        resource["name"] = name
+    for key in CORE_SIMPLE:
+        if key in values:
+            resource[key] = values[key]
+    phones = [{"type": kind, "value": values[key]} for key, kind in PHONE_TYPES.items() if key in values]
+    if phones:
+        resource["phoneNumbers"] = phones
+    address = {part: values[key] for key, part in ADDRESS_FIELDS.items() if key in values}
+    if address:
+        resource["addresses"] = [{"type": ADDRESS_TYPE, **address}]
+    enterprise: dict[str, Any] = {key: values[key] for key in ENTERPRISE_SIMPLE if key in values}
+    if "manager" in values:
+        enterprise["manager"] = {"value": values["manager"]}
+    if enterprise:
+        resource[ENTERPRISE] = enterprise
+    cisco = {key: [values[key]] for key in EXTENSION_ATTRIBUTES if key in values}
+    if cisco:
+        resource[CISCO] = cisco
+    return resource
+
+
+# --------------------------------------------------------------------------------------------
+# resource -> flat
+
+
+def _text(value: object) -> str | None:
+    """A scalar as text; ``None`` for absent, empty, or not a scalar."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str):
+        return value or None
+    return None
+
+
+def _dict(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _entries(value: object) -> list[Mapping[str, Any]]:
+    return [e for e in value if isinstance(e, Mapping)] if isinstance(value, list) else []
+
+
+def _typed(entries: list[Mapping[str, Any]], kind: str) -> Mapping[str, Any] | None:
+    """The entry of a multi-valued attribute with this type (the primary one if several)."""
+    matching = [e for e in entries if str(e.get("type", "")).lower() == kind]
+    if not matching:
+        return None
+    return next((e for e in matching if e.get("primary") is True), matching[0])
+
+
+def _multi_text(value: object) -> str | None:
+    """A Cisco ``extensionAttributeN`` (an array of strings; tolerate a bare string)."""
+    if isinstance(value, list):
+        texts = [t for t in (_text(v) for v in value) if t]
+        return ", ".join(texts) if texts else None
+    return _text(value)
+
+
+def _active(resource: Mapping[str, Any]) -> bool:
+    active = resource.get("active")
+    if isinstance(active, bool):
+        return active
+    if isinstance(active, str) and active.lower() in ("true", "false"):
+        return active.lower() == "true"
+    status = _dict(resource.get(CISCO)).get("accountStatus")
+    statuses = status if isinstance(status, list) else [status]
+    names = {str(s).lower() for s in statuses if s is not None}
+    if names:
+        return "active" in names
+    return True
+
+
+def from_resource(resource: Mapping[str, Any]) -> WebexUser:
+    """The flat view of a Webex SCIM User: what Webex holds for each mapping key.
+
+    Tolerates missing or oddly shaped attributes (they read as absent). ``active`` falls back
+    to the Cisco ``accountStatus`` (an array, or a string) when ``active`` itself is missing.
+    Raises ``ValueError`` only when the resource has no ``id``.
+    """
+    user_id = _text(resource.get("id"))
+    if user_id is None:
+        raise ValueError("the SCIM resource has no id")
+    flat: dict[str, str] = {}
+    emails = _entries(resource.get("emails"))
+    work_email = _typed(emails, "work")
+    email = _text(resource.get("userName")) or (_text(work_email.get("value")) if work_email else None)
+    if email:
+        flat["email"] = email
+    name = _dict(resource.get("name"))
+    for key, part in NAME_PARTS.items():
+        _put(flat, key, name.get(part))
+    for key in CORE_SIMPLE:
+        _put(flat, key, resource.get(key))
+    phones = _entries(resource.get("phoneNumbers"))
+    for key, kind in PHONE_TYPES.items():
+        phone = _typed(phones, kind)
+        if phone is not None:
+            _put(flat, key, phone.get("value"))
+    address = _typed(_entries(resource.get("addresses")), ADDRESS_TYPE) or {}
+    for key, part in ADDRESS_FIELDS.items():
+        _put(flat, key, address.get(part))
+    enterprise = _dict(resource.get(ENTERPRISE))
+    for key in ENTERPRISE_SIMPLE:
+        _put(flat, key, enterprise.get(key))
+    manager = enterprise.get("manager")
+    _put(flat, "manager", _dict(manager).get("value") if isinstance(manager, Mapping) else manager)
+    cisco = _dict(resource.get(CISCO))
+    for key in EXTENSION_ATTRIBUTES:
+        value = _multi_text(cisco.get(key))
+        if value:
+            flat[key] = value
+    return WebexUser(id=user_id, email=email or "", active=_active(resource), attributes=flat)
+
+
+def _put(flat: dict[str, str], key: str, value: object) -> None:
+    text = _text(value)
+    if text is not None:
+        flat[key] = text
+
+
+# --------------------------------------------------------------------------------------------
+# changes -> PatchOp
+
+
+def _op(op: str, path: str, value: object = None) -> dict[str, Any]:
+    return {"op": op, "path": path} if op == "remove" else {"op": op, "path": path, "value": value}
+
+
+def _set_or_remove(path: str, new: str | None, value: object = None) -> dict[str, Any]:
+    if new is None:
+        return _op("remove", path)
+    return _op("replace", path, new if value is None else value)
+
+
+def _phone_ops(kind: str, change: Change) -> list[dict[str, Any]]:
+    selector = f'phoneNumbers[type eq "{kind}"]'
+    if change.new is None:
+        return [_op("remove", selector)]
+    if change.old is None:
+        return [_op("add", "phoneNumbers", [{"type": kind, "value": change.new}])]
+    return [_op("replace", f"{selector}.value", change.new)]
+
+
+def _address_ops(changes: list[Change], exists: bool) -> list[dict[str, Any]]:
+    """Ops for the work address. Fields added to a user with no work address go into one new
+    entry (an ``add`` per field would create one entry each); with an entry, fields are set on it."""
+    selector = f'addresses[type eq "{ADDRESS_TYPE}"]'
+    ops: list[dict[str, Any]] = []
+    entry: dict[str, str] = {}
+    for change in changes:
+        part = ADDRESS_FIELDS[change.attribute]
+        if change.new is None:
+            if exists:
+                ops.append(_op("remove", f"{selector}.{part}"))
+        elif exists:
+            ops.append(_op("replace", f"{selector}.{part}", change.new))
+        else:
+            entry[part] = change.new
+    if entry:
+        ops.append(_op("add", "addresses", [{"type": ADDRESS_TYPE, **entry}]))
+    return ops
+
+
+def has_work_address(resource: Mapping[str, Any]) -> bool:
+    """Whether a SCIM User resource has a work address entry (even one without fields)."""
+    return _typed(_entries(resource.get("addresses")), ADDRESS_TYPE) is not None
+
+
+def needs_address_check(changes: Sequence[Change]) -> bool:
+    """Whether the work address changes say nothing about whether a work address exists.
+
+    True when every address change adds a field (``old is None``): the user may or may not
+    already have a work address holding other, unchanged fields. The caller then reads the user
+    and passes ``address_exists`` to ``patch_operations``.
+    """
+    address = [c for c in changes if c.attribute in ADDRESS_FIELDS and c.old != c.new]
+    return bool(address) and all(c.old is None for c in address)
+
+
+def patch_operations(
+    changes: Sequence[Change], *, active: bool | None = None, address_exists: bool | None = None
+) -> list[dict[str, Any]]:
+    """RFC 7644 PatchOp operations applying ``changes`` (and ``active`` when given).
+
+    Simple attributes are ``replace``d (``remove``d when the new value is ``None``); a changed
+    e-mail replaces ``userName`` and the work e-mail; a phone or the work address that does not
+    exist yet is ``add``ed as a whole entry (a value-path replace on a missing entry is a 400
+    ``noTarget``). ``address_exists`` says whether the user has a work address; by default it
+    is inferred from the changes (an address field with an old value means it exists).
+    Raises ``ValueError`` for an unknown key or an attempt to remove the e-mail.
+    """
+    _check_keys([c.attribute for c in changes])
+    ops: list[dict[str, Any]] = []
+    address: list[Change] = []
+    for change in changes:
+        key, new = change.attribute, change.new
+        if change.old == new:
+            continue
+        if key == "email":
+            if new is None:
+                raise ValueError("the email (userName) of a Webex user cannot be removed, only changed")
+            ops.append(_op("replace", "userName", new))
+            if change.old is None:
+                ops.append(_op("add", "emails", [{"value": new, "type": "work", "primary": True}]))
+            else:
+                ops.append(_op("replace", 'emails[type eq "work"].value', new))
+        elif key in NAME_PARTS:
+            ops.append(_set_or_remove(f"name.{NAME_PARTS[key]}", new))
+        elif key in CORE_SIMPLE:
+            ops.append(_set_or_remove(key, new))
+        elif key in ENTERPRISE_SIMPLE:
+            ops.append(_set_or_remove(f"{ENTERPRISE}:{key}", new))
+        elif key == "manager":
+            ops.append(_set_or_remove(f"{ENTERPRISE}:manager", new, {"value": new}))
+        elif key in PHONE_TYPES:
+            ops.extend(_phone_ops(PHONE_TYPES[key], change))
+        elif key in ADDRESS_FIELDS:
+            address.append(change)
+        else:  # extensionAttributeN
+            ops.append(_set_or_remove(f"{CISCO}:{key}", new, [new]))
+    if address:
+        exists = address_exists if address_exists is not None else any(c.old is not None for c in address)
+        ops.extend(_address_ops(address, exists))
+    if active is not None:
+        ops.append(_op("replace", "active", active))
+    return ops
+
+
+def patch_body(operations: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The PatchOp request body wrapping ``operations``."""
+    return {"schemas": [PATCH_OP], "Operations": list(operations)}

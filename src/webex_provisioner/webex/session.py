@@ -1,0 +1,286 @@
+"""One HTTP session with Webex: the shared httpx client, the token, retries and error mapping.
+
+``ScimSession.send`` returns a final 2xx answer (or an allowed 404) or raises a ``WebexError``.
+Reads, PATCH and DELETE are retried on throttling, 5xx and network errors (``webex.retry``); a
+POST whose outcome is unknown is never sent twice: ``WebexOutcomeUnknownError``. A 401 renews the
+token once (OAuth refresh or token file re-read) and repeats the request.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+
+from webex_provisioner.config import WebexConfig
+from webex_provisioner.errors import (
+    ConfigError,
+    WebexError,
+    WebexOutcomeUnknownError,
+    WebexUnavailableError,
+)
+from webex_provisioner.webex.auth import TokenProvider, token_provider
+from webex_provisioner.webex.failures import error_for_status, parse_error_body, tracking_id_of
+from webex_provisioner.webex.retry import (
+    Failure,
+    RetryPolicy,
+    failure_for_status,
+    may_have_applied,
+    parse_retry_after,
+)
+from webex_provisioner.webex.stats import RequestStats
+
+log = logging.getLogger(__name__)
+
+JSON = "application/json"
+USER_AGENT = "webex-provisioner/0.1"
+
+
+def _verify(config: WebexConfig) -> ssl.SSLContext | bool:
+    if not config.tls_verify:
+        log.warning(
+            "TLS certificate verification for %s is off (webex.tls_verify: false): anyone on the "
+            "network path can impersonate Webex and read the token; set webex.ca_file instead",
+            config.url,
+        )
+        return False
+    if config.ca_file is not None:
+        try:
+            return ssl.create_default_context(cafile=str(config.ca_file))
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(
+                [f"webex.ca_file: {config.ca_file} cannot be loaded ({exc}); give the PEM file of your CA"]
+            ) from exc
+    return True
+
+
+def _failure_of(exc: httpx.HTTPError) -> Failure:
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout | httpx.ProxyError):
+        return Failure.NOT_SENT
+    if isinstance(exc, httpx.TimeoutException):
+        return Failure.TIMEOUT
+    return Failure.DROPPED
+
+
+def _scrub(exc: WebexError, tokens: list[str]) -> None:
+    """Mask the tokens sent should an answer have echoed one into the message (defence in depth)."""
+    if not exc.args:
+        return
+    message = str(exc.args[0])
+    for token in set(tokens):
+        if token:
+            message = message.replace(token, "<token>")
+    exc.args = (message, *exc.args[1:])
+
+
+class ScimSession:
+    """Requests to ``base_url`` with auth, TrackingID, retries and stats; thread-safe.
+
+    One ``httpx.Client`` (HTTP/1.1 keep-alive, ``webex.concurrency`` pooled connections, timeout
+    ``webex.timeout``, TLS verified unless ``webex.tls_verify`` is false, ``webex.ca_file`` trusted).
+    """
+
+    def __init__(
+        self,
+        config: WebexConfig,
+        base_url: str,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        refresh_token: str | None = None,
+        on_refresh_token: Callable[[str], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url
+        self.stats = RequestStats()
+        self._policy = RetryPolicy(max_retries=config.max_retries, max_wait=config.max_retry_wait)
+        self._sleep = sleep
+        self._http = httpx.Client(
+            transport=transport,
+            verify=_verify(config) if transport is None else True,
+            timeout=httpx.Timeout(config.timeout),
+            limits=httpx.Limits(
+                max_connections=config.concurrency + 2, max_keepalive_connections=config.concurrency
+            ),
+            headers={"User-Agent": USER_AGENT},
+            follow_redirects=False,
+        )
+        try:
+            self.auth: TokenProvider = token_provider(
+                config, self._http, refresh_token=refresh_token, on_refresh_token=on_refresh_token
+            )
+        except BaseException:
+            self._http.close()
+            raise
+
+    def close(self) -> None:
+        self._http.close()
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
+        allow_404: bool = False,
+    ) -> httpx.Response:
+        """Send until a final answer; return a 2xx (or an allowed 404), raise a ``WebexError``."""
+        sent: list[str] = []
+        try:
+            return self._send(method, path, what, params, body, allow_404, sent)
+        except WebexError as exc:
+            _scrub(exc, sent)
+            raise
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        params: Mapping[str, str] | None,
+        body: Mapping[str, Any] | None,
+        allow_404: bool,
+        sent: list[str],
+    ) -> httpx.Response:
+        url = self.base_url + path
+        attempt = 0
+        renewed = False
+        while True:
+            token = self.auth.token()
+            sent.append(token)
+            tracking = f"WEBEXPROV_{uuid.uuid4()}"
+            headers = {
+                "Authorization": f"Bearer {token}",
+                "TrackingID": tracking,
+                "Accept": JSON,
+                "Content-Type": JSON,
+            }
+            started = time.perf_counter()
+            try:
+                response = self._http.request(method, url, params=params, json=body, headers=headers)
+            except httpx.HTTPError as exc:
+                self.stats.record(method, None, time.perf_counter() - started)
+                cause = f"{type(exc).__name__}: {exc}".rstrip(": ")
+                self._retry_or_raise(method, what, attempt, _failure_of(exc), None, cause, tracking, exc)
+                attempt += 1
+                continue
+            self.stats.record(method, response.status_code, time.perf_counter() - started)
+            status = response.status_code
+            if status < 400 or (status == 404 and allow_404):
+                return response
+            if status == 401 and not renewed:
+                renewed = True
+                if self.auth.refresh(token):
+                    log.info("%s: Webex refused the token (401); retrying with a renewed one", what)
+                    continue
+            transient = failure_for_status(status)
+            if transient is None:
+                raise self._error(what, response, tracking)
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            self._retry_or_raise(method, what, attempt, transient, retry_after, None, tracking, response)
+            attempt += 1
+
+    def _retry_or_raise(
+        self,
+        method: str,
+        what: str,
+        attempt: int,
+        failure: Failure,
+        retry_after: float | None,
+        cause: str | None,
+        tracking: str,
+        source: httpx.Response | Exception,
+    ) -> None:
+        """Sleep before the next attempt, or raise the error that ends the request."""
+        response = source if isinstance(source, httpx.Response) else None
+        status = response.status_code if response is not None else 0
+        outcome = cause or f"HTTP {status} {response.reason_phrase if response is not None else ''}".strip()
+        if method == "POST" and may_have_applied(failure, retry_after=retry_after is not None):
+            tid = tracking
+            if response is not None:
+                tid = tracking_id_of(parse_error_body(response.content), response.headers, tracking)
+            raise WebexOutcomeUnknownError(
+                f"{what}: the request was sent but no usable answer came back ({outcome}) "
+                f"[Webex tracking id {tid}]; it may or may not have been applied: look the user up "
+                "by e-mail before trying again",
+                status=status,
+                tracking_id=tid,
+            ) from (source if isinstance(source, Exception) else None)
+        delay = self._policy.delay(attempt, failure, retry_after)
+        if delay is None:
+            raise self._gave_up(what, attempt, failure, retry_after, outcome, tracking, response) from (
+                source if isinstance(source, Exception) else None
+            )
+        log.log(
+            logging.INFO if failure is Failure.THROTTLED else logging.WARNING,
+            "%s: %s (attempt %d); retrying in %.1f s [tracking id %s]",
+            what,
+            outcome,
+            attempt + 1,
+            delay,
+            tracking,
+        )
+        self.stats.retried()
+        self._sleep(delay)
+
+    def _gave_up(
+        self,
+        what: str,
+        attempt: int,
+        failure: Failure,
+        retry_after: float | None,
+        outcome: str,
+        tracking: str,
+        response: httpx.Response | None,
+    ) -> WebexUnavailableError:
+        tid = tracking
+        detail = ""
+        if response is not None:
+            info = parse_error_body(response.content)
+            tid = tracking_id_of(info, response.headers, tracking)
+            detail = f": {info.detail}" if info.detail else ""
+        if attempt < self._policy.max_retries and retry_after is not None:
+            advice = (
+                f"Webex asked to wait {retry_after:.0f} s (Retry-After), more than webex.max_retry_wait "
+                f"({self._policy.max_wait:.0f} s); the next cycle retries, or raise webex.max_retry_wait"
+            )
+        elif failure is Failure.THROTTLED:
+            advice = "Webex kept rate-limiting; lower webex.concurrency or raise webex.max_retries"
+        else:
+            advice = (
+                "Webex is unreachable or failing; the next cycle retries (check webex.url and the network)"
+            )
+        return WebexUnavailableError(
+            f"{what} failed after {attempt + 1} attempt(s): {outcome}{detail} "
+            f"[Webex tracking id {tid}]; {advice}",
+            status=response.status_code if response is not None else 0,
+            tracking_id=tid,
+        )
+
+    def _error(self, what: str, response: httpx.Response, tracking: str) -> WebexError:
+        info = parse_error_body(response.content)
+        tid = tracking_id_of(info, response.headers, tracking)
+        return error_for_status(
+            what, response.status_code, response.reason_phrase, info, tid, auth_advice=self.auth.advice
+        )
+
+    @staticmethod
+    def json(response: httpx.Response, what: str) -> dict[str, Any]:
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise WebexError(
+                f"{what}: Webex answered HTTP {response.status_code} with a body that is not a JSON object; "
+                "check that webex.url points at the Webex API",
+                status=response.status_code,
+                tracking_id=response.headers.get("TrackingID"),
+            )
+        return data

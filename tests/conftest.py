@@ -1,0 +1,143 @@
+"""Shared fixtures: a real slapd holding Example Corp, the Webex emulator over real HTTP, and a
+``World`` that wires them to a configuration and runs cycles the way the CLI does."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from webex_provisioner.cli import cli
+from webex_provisioner.config import Config, parse_config
+from webex_provisioner.cycle import CycleReport
+from webex_provisioner.emulator import EmulatorServer
+from webex_provisioner.runtime import cycle_lock, open_engine
+from webex_provisioner.sandbox.company import Company, example_corp
+from webex_provisioner.sandbox.slapd import ThrowawaySlapd
+
+ORG_ID = "3f1c0a4e-0000-4000-8000-000000000001"
+WEBEX_TOKEN = "emulator-test-token-5c1f"
+
+
+@pytest.fixture
+def corp() -> Company:
+    return example_corp()
+
+
+@pytest.fixture
+def slapd(corp: Company) -> Iterator[ThrowawaySlapd]:
+    """A fresh slapd with Example Corp loaded, per test (tests change the directory)."""
+    with ThrowawaySlapd() as server:
+        server.load_ldif(corp.ldif())
+        server.start()
+        yield server
+
+
+@pytest.fixture
+def emulator() -> Iterator[EmulatorServer]:
+    """A fresh, empty Webex emulator on a free loopback port."""
+    server = EmulatorServer(org_id=ORG_ID, token=WEBEX_TOKEN)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    result = copy.deepcopy(base)
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(result.get(key), dict):
+            result[key] = merge(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+class World:
+    """The directory, Webex and the state of one test, and ways to run cycles against them."""
+
+    def __init__(
+        self, slapd: ThrowawaySlapd, emulator: EmulatorServer, tmp_path: Path, corp: Company
+    ) -> None:
+        self.slapd = slapd
+        self.emulator = emulator
+        self.tmp_path = tmp_path
+        self.corp = corp
+        self.env = {"LDAP_PASSWORD": slapd.root_pw, "WEBEX_TOKEN": WEBEX_TOKEN}
+        self.raw: dict[str, Any] = {
+            "directory": {
+                "url": slapd.uri,
+                "bind_dn": slapd.root_dn,
+                "bind_password": "${LDAP_PASSWORD}",
+                "base_dn": f"ou=people,{slapd.suffix}",
+                "scope": {"groups": [corp.targeted_group], "nested_groups": True},
+                "disabled_filter": "(pwdAccountLockedTime=*)",
+                "page_size": 20,
+            },
+            "webex": {"org_id": ORG_ID, "url": emulator.url, "token": "${WEBEX_TOKEN}", "max_retry_wait": 2},
+            "mapping": {
+                "email": "mail",
+                "firstName": "givenName",
+                "lastName": "sn",
+                "displayName": "{{ displayName or givenName ~ ' ' ~ sn }}",
+                "title": "title",
+                "department": "departmentNumber",
+                "workPhone": "telephoneNumber",
+                "mobilePhone": "mobile",
+            },
+            "logging": {"audit_log": str(tmp_path / "audit.log")},
+            "state": f"sqlite:///{tmp_path / 'state.db'}",
+        }
+
+    def configure(self, **overrides: Any) -> Config:
+        self.raw = merge(self.raw, overrides)
+        return self.config
+
+    @property
+    def config(self) -> Config:
+        return parse_config(self.raw, self.env)
+
+    @property
+    def config_file(self) -> Path:
+        path = self.tmp_path / "webex-provisioner.yaml"
+        path.write_text(yaml.safe_dump(self.raw))
+        return path
+
+    def sync(self, **kwargs: Any) -> CycleReport:
+        with open_engine(self.config) as engine, cycle_lock(engine.store, "test"):
+            return engine.cycle().run(apply=True, **kwargs)
+
+    def plan(self, **kwargs: Any) -> CycleReport:
+        with open_engine(self.config, read_only=True) as engine:
+            return engine.cycle().run(apply=False, **kwargs)
+
+    def cli(self, *args: str) -> Result:
+        runner = CliRunner()
+        return runner.invoke(
+            cli, ["--config", str(self.config_file), *args], env=self.env, catch_exceptions=False
+        )
+
+    # -- looking at Webex ----------------------------------------------------------------
+
+    def webex_users(self) -> dict[str, dict[str, Any]]:
+        """The emulator's users by lower-cased userName."""
+        return {u["userName"].lower(): u for u in self.emulator.users()}
+
+    def webex_user(self, email: str) -> dict[str, Any] | None:
+        return self.webex_users().get(email.lower())
+
+    def person_mail(self, uid: str) -> str:
+        mail = self.corp.person(uid).mail
+        assert mail is not None
+        return mail
+
+
+@pytest.fixture
+def world(slapd: ThrowawaySlapd, emulator: EmulatorServer, tmp_path: Path, corp: Company) -> World:
+    return World(slapd, emulator, tmp_path, corp)

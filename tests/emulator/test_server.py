@@ -1,0 +1,140 @@
+"""Running the emulator: in a thread for tests, in the foreground for the CLI, with ``--data``."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from webex_provisioner.emulator import DataFileError, EmulatorServer
+
+from .helpers import ORG, TOKEN, user_body
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def test_free_port_and_urls() -> None:
+    """Port 0 picks a free loopback port; url and scim_url are known once started."""
+    with EmulatorServer(org_id=ORG, token=TOKEN) as server:
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", server.url) and server.port > 0
+        assert server.scim_url == f"{server.url}/identity/scim/{ORG}/v2"
+        assert httpx.get(f"{server.scim_url}/Users", headers=AUTH).status_code == 200
+
+
+def test_two_servers_side_by_side() -> None:
+    """Two emulators run at once on different ports with separate users."""
+    with EmulatorServer(org_id=ORG, token=TOKEN) as one, EmulatorServer(org_id=ORG, token=TOKEN) as two:
+        assert one.port != two.port
+        one.add_user({"userName": "a@example.com"})
+        assert httpx.get(f"{two.scim_url}/Users", headers=AUTH).json()["totalResults"] == 0
+
+
+def test_stop_and_restart() -> None:
+    """stop() frees the port and keeps the users; start() serves them again."""
+    server = EmulatorServer(org_id=ORG, token=TOKEN)
+    server.start()
+    with pytest.raises(RuntimeError, match="already running"):
+        server.start()
+    server.add_user({"userName": "a@example.com"})
+    server.stop()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{server.scim_url}/Users", headers=AUTH)
+    server.stop()  # stopping twice is harmless
+    server.start()
+    try:
+        assert httpx.get(f"{server.scim_url}/Users", headers=AUTH).json()["totalResults"] == 1
+    finally:
+        server.stop()
+
+
+def test_users_survive_a_restart_with_a_data_file(tmp_path: Path) -> None:
+    """With a data file, users (and the archive) are saved on stop and loaded by the next emulator."""
+    data = tmp_path / "webex.json"
+    with EmulatorServer(org_id=ORG, token=TOKEN, data_file=data) as first:
+        created = httpx.post(
+            f"{first.scim_url}/Users", json=user_body("keep@example.com"), headers=AUTH
+        ).json()
+        gone = httpx.post(f"{first.scim_url}/Users", json=user_body("gone@example.com"), headers=AUTH).json()
+        httpx.delete(f"{first.scim_url}/Users/{gone['id']}", headers=AUTH)
+    saved = json.loads(data.read_text())
+    assert [u["userName"] for u in saved["users"]] == ["keep@example.com"]
+    with EmulatorServer(org_id=ORG, token=TOKEN, data_file=data) as second:
+        found = httpx.get(f"{second.scim_url}/Users/{created['id']}", headers=AUTH)
+        assert found.status_code == 200
+        assert {k: v for k, v in found.json().items() if k != "meta"} == {
+            k: v for k, v in created.items() if k != "meta"
+        }
+        assert [u["id"] for u in second.archived_users()] == [gone["id"]]
+        duplicate = httpx.post(f"{second.scim_url}/Users", json=user_body("KEEP@example.com"), headers=AUTH)
+        assert duplicate.status_code == 409
+
+
+def test_data_file_is_saved_while_running(tmp_path: Path) -> None:
+    """Changes reach the data file within the auto-save interval, before the emulator stops."""
+    data = tmp_path / "webex.json"
+    with EmulatorServer(org_id=ORG, token=TOKEN, data_file=data, autosave_interval=0.05) as server:
+        server.add_user({"userName": "a@example.com"})
+        for _ in range(100):
+            if data.exists():
+                break
+            time.sleep(0.02)
+        assert [u["userName"] for u in json.loads(data.read_text())["users"]] == ["a@example.com"]
+        server.add_user({"userName": "b@example.com"})
+        server.save()
+        assert len(json.loads(data.read_text())["users"]) == 2
+
+
+def test_data_file_of_another_organization(tmp_path: Path) -> None:
+    """A data file written for another organization is refused before serving."""
+    data = tmp_path / "webex.json"
+    with EmulatorServer(org_id="other-org", token=TOKEN, data_file=data) as other:
+        other.add_user({"userName": "a@example.com"})
+    with pytest.raises(DataFileError, match="other-org"):
+        EmulatorServer(org_id=ORG, token=TOKEN, data_file=data)
+
+
+_SERVE = """
+import sys
+from webex_provisioner.emulator import serve
+serve("127.0.0.1", 0, sys.argv[1], sys.argv[2], data=sys.argv[3], latency_ms=1,
+      announce=lambda line: print(line, flush=True))
+"""
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_serve_runs_until_a_signal_and_saves(tmp_path: Path, stop_signal: signal.Signals) -> None:
+    """serve() answers over HTTP until SIGTERM/SIGINT, then exits cleanly with the users saved."""
+    data = tmp_path / "webex.json"
+    child = subprocess.Popen(
+        [sys.executable, "-c", _SERVE, ORG, TOKEN, str(data)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        line = child.stdout.readline()
+        assert "Ctrl+C" in line, line
+        scim_url = re.findall(r"http://\S+", line)[0]
+        for _ in range(200):
+            try:
+                response = httpx.post(f"{scim_url}/Users", json=user_body("saved@example.com"), headers=AUTH)
+                break
+            except httpx.ConnectError:
+                time.sleep(0.02)
+        assert response.status_code == 201
+        child.send_signal(stop_signal)
+        _, errors = child.communicate(timeout=10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 0, errors
+    assert "Traceback" not in errors
+    assert [u["userName"] for u in json.loads(data.read_text())["users"]] == ["saved@example.com"]

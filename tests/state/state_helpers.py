@@ -1,0 +1,112 @@
+"""Builders of links, audit entries and records for the state store tests."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine, bindparam, text
+
+from webex_provisioner.model import AuditEntry, Link, Outcome
+from webex_provisioner.ports import Record
+from webex_provisioner.state import SqlStateStore
+from webex_provisioner.state.schema import UtcDateTime
+
+OpenStore = Callable[[], SqlStateStore]
+
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def link(n: int | str, **changes: object) -> Link:
+    base = Link(
+        anchor=f"anchor-{n}",
+        webex_id=f"webex-{n}",
+        email=f"User{n}@Example.com",
+        dn=f"uid=user{n},ou=People,dc=example,dc=com",
+        applied={"email": f"user{n}@example.com", "firstName": f"First{n}"},
+        fingerprint=f"fp-{n}",
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def entry(anchor: str, *, at: datetime = T0, action: str = "create", **changes: object) -> AuditEntry:
+    base = AuditEntry(
+        cycle_id="cycle-1",
+        time=at,
+        anchor=anchor,
+        email=f"{anchor}@example.com",
+        action=action,
+        reason="entered_scope",
+        outcome=Outcome.APPLIED,
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def save(item: Link, *, at: datetime = T0) -> Record:
+    return Record(audit=entry(item.anchor, at=at, webex_id=item.webex_id), save_link=item)
+
+
+def drop(anchor: str, *, at: datetime = T0) -> Record:
+    return Record(audit=entry(anchor, at=at, action="delete"), drop_link=anchor)
+
+
+def later(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def fill_links(engine: Engine, count: int) -> None:
+    """Insert ``count`` links straight into the table (much faster than ``record`` for big counts)."""
+    statement = text(
+        """
+        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count)
+        INSERT INTO links (anchor, webex_id, email, email_lower, dn, dn_lower, state, applied,
+                           fingerprint, created_at, updated_at)
+        SELECT 'bulk-' || i, 'webex-bulk-' || i, 'bulk' || i || '@example.com', 'bulk' || i || '@example.com',
+               'uid=bulk' || i || ',dc=example', 'uid=bulk' || i || ',dc=example', 'active',
+               '{"email": "bulk@example.com", "department": "A fairly long department name"}',
+               'fp', :at, :at
+        FROM n
+        """
+    ).bindparams(bindparam("at", type_=UtcDateTime()), bindparam("count"))
+    with engine.begin() as conn:
+        conn.execute(statement, {"count": count, "at": T0})
+
+
+NOBODY = 65534
+
+
+def as_unprivileged(function: Callable[[], str]) -> str:
+    """``function()`` run as an unprivileged user: in a forked child as ``nobody`` when we are root
+    (root may write any file, so permissions only mean something without it)."""
+    if os.geteuid() != 0:
+        return function()
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.close(read_fd)
+        try:
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            result = function()
+        except BaseException as exc:
+            result = f"unexpected {type(exc).__name__}: {exc}"
+        os.write(write_fd, result.encode())
+        os._exit(0)
+    os.close(write_fd)
+    chunks = []
+    while chunk := os.read(read_fd, 65536):
+        chunks.append(chunk)
+    os.close(read_fd)
+    os.waitpid(pid, 0)
+    return b"".join(chunks).decode()
+
+
+def give_to_unprivileged(path: Path, mode: int) -> None:
+    """Make ``path`` belong to the user ``as_unprivileged`` runs as, with ``mode``."""
+    if os.geteuid() == 0:
+        os.chown(path, NOBODY, NOBODY)
+    path.chmod(mode)

@@ -1,0 +1,127 @@
+"""The mapping turns a directory user into the desired Webex user, or says why it cannot."""
+
+from __future__ import annotations
+
+import pytest
+
+from webex_provisioner.mapping import MappingRule, compile_mapping, desired_user, normalize_dn
+from webex_provisioner.model import DirectoryUser
+
+
+def entry(**attrs: str | tuple[str, ...]) -> DirectoryUser:
+    values = {k.lower(): (v,) if isinstance(v, str) else v for k, v in attrs.items()}
+    return DirectoryUser(anchor="uuid-1", dn="uid=jdoe,ou=people,dc=example,dc=com", attributes=values)
+
+
+def mapped(
+    rules: dict[str, object], user: DirectoryUser, **kwargs: object
+) -> tuple[dict[str, str], str | None]:
+    compiled = compile_mapping(
+        {k: MappingRule.model_validate(MappingRule.parse(v)) for k, v in rules.items()}
+    )
+    result = desired_user(user, compiled, manager_ids=kwargs.get("manager_ids", {}))  # type: ignore[arg-type]
+    return dict(result.attributes), result.problem
+
+
+def test_attribute_rules_copy_values_and_default_external_id_to_anchor() -> None:
+    """Plain rules copy the first value; externalId defaults to the anchor."""
+    attrs, problem = mapped({"email": "mail", "title": "title"}, entry(mail="j@example.com", title=" Boss "))
+    assert problem is None
+    assert attrs == {"email": "j@example.com", "title": "Boss", "externalId": "uuid-1"}
+
+
+def test_template_with_fallback_and_filters() -> None:
+    """Templates see attributes by name and the project's filters (local_part, cn_from_dn, upper)."""
+    rules = {
+        "email": "mail",
+        "displayName": "{{ displayName or givenName ~ ' ' ~ sn }}",
+        "nickName": "{{ mail | local_part | upper }}",
+        "department": "{{ dn | cn_from_dn }}",
+    }
+    attrs, problem = mapped(rules, entry(mail="j@example.com", givenName="Jane", sn="Doe"))
+    assert problem is None
+    assert attrs["displayName"] == "Jane Doe"
+    assert attrs["nickName"] == "J"
+    assert attrs["department"] == "jdoe"
+
+
+def test_empty_values_are_absent_and_defaults_apply() -> None:
+    """An empty or missing value is absent; a rule's default fills it."""
+    rules = {"email": "mail", "title": "title", "city": {"from": "l", "default": "Paris"}}
+    attrs, _ = mapped(rules, entry(mail="j@example.com", title="   "))
+    assert "title" not in attrs
+    assert attrs["city"] == "Paris"
+
+
+def test_case_and_constant_value_rules() -> None:
+    """case: lower lowers the value; value: sets a constant."""
+    rules = {"email": {"from": "mail", "case": "lower"}, "preferredLanguage": {"value": "en_US"}}
+    attrs, _ = mapped(rules, entry(mail="J.Doe@Example.COM"))
+    assert attrs["email"] == "j.doe@example.com"
+    assert attrs["preferredLanguage"] == "en_US"
+
+
+def test_missing_email_is_a_problem() -> None:
+    """A user without the e-mail attribute cannot be mapped and says so."""
+    _, problem = mapped({"email": "mail"}, entry(givenName="x"))
+    assert problem is not None and "email" in problem
+
+
+def test_invalid_email_is_a_problem() -> None:
+    """A value that is not an e-mail address is rejected (Webex requires userName to be one)."""
+    _, problem = mapped({"email": "mail"}, entry(mail="not-an-address"))
+    assert problem is not None and "not an e-mail" in problem
+
+
+def test_value_over_the_webex_limit_is_a_problem() -> None:
+    """A value longer than Webex accepts is reported with its length and the limit."""
+    _, problem = mapped({"email": "mail", "city": "l"}, entry(mail="j@example.com", l="x" * 129))
+    assert problem == "city: value is 129 characters, Webex accepts at most 128"
+
+
+def test_multi_valued_attribute_is_a_problem_unless_the_rule_says_how() -> None:
+    """Several values where one is expected is reported; multi: first or join resolves it."""
+    user = entry(mail="j@example.com", title=("A", "B"))
+    _, problem = mapped({"email": "mail", "title": "title"}, user)
+    assert problem is not None and "multi: first" in problem
+    attrs, problem = mapped({"email": "mail", "title": {"from": "title", "multi": "join"}}, user)
+    assert problem is None and attrs["title"] == "A, B"
+
+
+def test_undecodable_attribute_is_a_problem() -> None:
+    """A mapped attribute holding binary data is reported, never sent."""
+    user = DirectoryUser("u", "uid=u,dc=x", {"mail": ("u@example.com",)}, undecodable=frozenset({"title"}))
+    _, problem = mapped({"email": "mail", "title": "title"}, user)
+    assert problem is not None and "binary" in problem
+
+
+def test_manager_dn_becomes_the_managers_webex_id() -> None:
+    """manager maps a DN (any case or spacing) to the Webex id of the linked manager."""
+    user = entry(mail="j@example.com", manager="UID=Boss, OU=People,DC=example,DC=com")
+    attrs, problem = mapped(
+        {"email": "mail", "manager": "manager"},
+        user,
+        manager_ids={normalize_dn("uid=boss,ou=people,dc=example,dc=com"): "webex-boss"},
+    )
+    assert problem is None and attrs["manager"] == "webex-boss"
+
+
+def test_sandbox_blocks_attribute_access_in_templates() -> None:
+    """A template cannot reach Python internals through the sandbox."""
+    rules = {"email": "mail", "title": "{{ mail.__class__.__mro__ }}"}
+    _, problem = mapped(rules, entry(mail="j@example.com"))
+    assert problem is not None and "template failed" in problem
+
+
+@pytest.mark.parametrize(
+    ("rules", "fragment"),
+    [
+        ({"firstName": "givenName"}, "email is required"),
+        ({"email": "mail", "shoeSize": "x"}, "unknown Webex attribute"),
+        ({"email": "mail", "title": "{{ unclosed"}, "invalid template"),
+    ],
+)
+def test_bad_rules_are_rejected_with_the_key(rules: dict[str, str], fragment: str) -> None:
+    """compile_mapping names the bad key and the fix."""
+    with pytest.raises(ValueError, match=fragment):
+        compile_mapping({k: MappingRule.model_validate(MappingRule.parse(v)) for k, v in rules.items()})
