@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -109,9 +110,10 @@ class World:
         path.write_text(yaml.safe_dump(self.raw))
         return path
 
-    def sync(self, **kwargs: Any) -> CycleReport:
+    def sync(self, clock: Callable[[], datetime] | None = None, **kwargs: Any) -> CycleReport:
         with open_engine(self.config) as engine, cycle_lock(engine.store, "test"):
-            return engine.cycle().run(apply=True, **kwargs)
+            cycle = engine.cycle(clock=clock) if clock else engine.cycle()
+            return cycle.run(apply=True, **kwargs)
 
     def plan(self, **kwargs: Any) -> CycleReport:
         with open_engine(self.config, read_only=True) as engine:

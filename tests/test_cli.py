@@ -31,7 +31,9 @@ def test_every_command_is_documented() -> None:
     """Each command of the CLI has a section in docs/cli.md and a --help text."""
     text = DOCS.read_text()
     for name in commands(cli):
-        assert re.search(rf"^## `{re.escape(name)}[ `]", text, re.M), f"docs/cli.md lacks a section for '{name}'"
+        assert re.search(rf"^## `{re.escape(name)}[ `]", text, re.M), (
+            f"docs/cli.md lacks a section for '{name}'"
+        )
         result = CliRunner().invoke(cli, [*name.split(), "--help"])
         assert result.exit_code == 0 and "Usage:" in result.output
 
@@ -98,8 +100,12 @@ def test_sync_one_user_touches_only_that_user(world: World) -> None:
 def test_secrets_never_appear_in_output_logs_or_audit(world: World, tmp_path: Path) -> None:
     """A full cycle with debug logging prints neither the bind password nor the Webex token."""
     world.configure(logging={"level": "debug", "format": "json"})
-    outputs = [world.cli("sync", "--json").output, world.cli("plan", "--json").output,
-               world.cli("status", "--json").output, world.cli("check").output]
+    outputs = [
+        world.cli("sync", "--json").output,
+        world.cli("plan", "--json").output,
+        world.cli("status", "--json").output,
+        world.cli("check").output,
+    ]
     world.slapd.stop()
     outputs.append(world.cli("sync").output)
     audit = (tmp_path / "audit.log").read_text()

@@ -57,8 +57,13 @@ def test_lost_answers_on_create_are_resolved_by_lookup(world: World) -> None:
     assert report.applied is not None and report.applied.failed == 0
     names = user_names(world)
     assert max(names.values()) == 1
-    assert len(names) == len({world.person_mail(u).lower() for u in world.corp.in_scope - world.corp.disabled
-                              if world.corp.person(u).mail})
+    assert len(names) == len(
+        {
+            world.person_mail(u).lower()
+            for u in world.corp.in_scope - world.corp.disabled
+            if world.corp.person(u).mail
+        }
+    )
     assert len(_links(world)) == len(names)
     assert world.sync().plan.actions == ()
 

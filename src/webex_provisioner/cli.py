@@ -19,6 +19,7 @@ from webex_provisioner import __version__
 from webex_provisioner.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, Config, load_config
 from webex_provisioner.cycle import EXIT_FAILED, EXIT_OK, EXIT_USAGE, utc_now
 from webex_provisioner.errors import ConfigError, ProvisionerError
+from webex_provisioner.explain import explain, explanation_json, render_explanation
 from webex_provisioner.logs import configure_logging
 from webex_provisioner.model import AuditEntry, Outcome, Plan
 from webex_provisioner.ports import Record
@@ -263,10 +264,15 @@ def status(ctx: Context, limit: int, as_json: bool) -> None:
             owner = store.lock_owner()
         finally:
             store.close()
+    succeeded = [c for c in cycles if c.outcome in ("succeeded", "partial", "held") and c.finished_at]
+    last = succeeded[0].finished_at if succeeded else None
+    age = (utc_now() - last).total_seconds() if last else None
     if as_json:
         emit_json(
             {
                 "cycles": [cycle_record_json(c) for c in cycles],
+                "last_success_at": last.isoformat() if last else None,
+                "last_success_age_seconds": round(age, 1) if age is not None else None,
                 "held": plan_json(Plan(held=tuple(held)))["held"],
                 "failing_users": [link_json(link) for link in failing],
                 "running": owner,
@@ -275,12 +281,23 @@ def status(ctx: Context, limit: int, as_json: bool) -> None:
         return
     console = make_console()
     console.print(cycles_table(cycles) if cycles else "No cycle has run yet.")
+    if age is not None:
+        console.print(f"Last successful cycle finished {_age(age)} ago.")
+    elif cycles:
+        console.print("No cycle has succeeded yet.", style="bold red")
     if owner:
         console.print(f"A cycle is running now ({owner}).")
     if held:
         console.print(render_plan(Plan(held=tuple(held))))
     if failing:
         console.print(links_table(failing))
+
+
+def _age(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} s"
 
 
 @cli.group()
@@ -342,6 +359,28 @@ def users_show(ctx: Context, key: str, as_json: bool) -> None:
         console.print(audit_table(history[link.anchor]))
 
 
+@users.command("explain")
+@click.argument("key", metavar="EMAIL|ANCHOR|DN")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@pass_context
+def users_explain(ctx: Context, key: str, as_json: bool) -> None:
+    """Explain one user: the directory entry, scope, Webex match, link, and the next action.
+
+    Shows whether the user is in scope and why (which group, nested path, or filter), disabled or
+    not, the desired attributes next to what was last applied and what Webex holds, the action
+    the next cycle would take and why, and the recent audit history. Writes nothing.
+    """
+    config = ctx.config()
+    with failures(), open_engine(config, read_only=True) as engine:
+        explanation = explain(engine, key)
+    if as_json:
+        emit_json(explanation_json(explanation))
+    else:
+        make_console().print(render_explanation(explanation))
+    if explanation.user is None and not explanation.links:
+        sys.exit(EXIT_FAILED)
+
+
 @users.command("forget")
 @click.argument("key", metavar="EMAIL|ANCHOR|DN")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
@@ -383,6 +422,50 @@ def users_forget(ctx: Context, key: str, yes: bool) -> None:
                 click.echo(f"forgot {link.email} ({link.anchor})")
         finally:
             store.close()
+
+
+@cli.command()
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_context
+def reset(ctx: Context, yes: bool) -> None:
+    """Drop every link and held deprovision; keep nothing of what was applied.
+
+    Webex is not touched. The next cycle links every directory user to the Webex user with the
+    same e-mail again (matched_existing), so nothing is duplicated. The audit trail and the
+    cycle history are kept; so is a rotated OAuth refresh token.
+    """
+    config = ctx.config()
+    with failures():
+        store = open_store(config)
+        try:
+            with cycle_lock(store, instance_name()):
+                links = list(store.links())
+                if not yes:
+                    click.confirm(f"Drop all {len(links)} link(s)? Webex is not touched.", abort=True)
+                now = utc_now()
+                records = [
+                    Record(
+                        AuditEntry(
+                            "reset",
+                            now,
+                            link.anchor,
+                            link.email,
+                            "forget",
+                            "operator",
+                            Outcome.APPLIED,
+                            link.webex_id,
+                            "link dropped by 'reset'; Webex untouched",
+                        ),
+                        drop_link=link.anchor,
+                    )
+                    for link in links
+                ]
+                for start in range(0, len(records), 1000):
+                    store.record(records[start : start + 1000])
+                store.hold([], "reset")
+        finally:
+            store.close()
+    click.echo(f"dropped {len(links)} link(s); the next sync re-links users by e-mail")
 
 
 @cli.command()

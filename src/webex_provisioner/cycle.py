@@ -182,6 +182,7 @@ class Cycle:
 
     def _run(self, report: CycleReport, *, apply: bool, user: str | None, approve_held: bool) -> None:
         links = {link.anchor: link for link in self._store.links()}
+        link_count = len(links)
         users: Iterable[DirectoryUser]
         if user:
             users, links, complete = self._one_user(user, links)
@@ -191,7 +192,7 @@ class Cycle:
         if not user:
             check_directory_health(
                 assessment.users_read,
-                len(links),
+                link_count,
                 self._config.safety.min_users,
                 self._config.directory.base_dn,
             )
@@ -202,7 +203,7 @@ class Cycle:
         approved = {(a.anchor, a.kind) for a in self._store.held()} if approve_held else set()
         guarded = guard_deprovisions(
             replace(plan, actions=tuple(a for a in plan.actions if (a.anchor, a.kind) not in approved)),
-            len(links),
+            link_count,
             limits,
         )
         plan = replace(
@@ -223,7 +224,10 @@ class Cycle:
             return
         self._record_dn_changes(assessment, links, report.cycle_id)
         self._record_problems(plan, report.cycle_id)
-        if not user or plan.held:
+        if user:
+            others = [a for a in self._store.held() if a.anchor not in links]
+            self._store.hold([*others, *plan.held], report.cycle_id)
+        else:
             self._store.hold(list(plan.held), report.cycle_id)
         report.applied = self._apply(plan.actions, links, report.cycle_id)
         report.passes = 1

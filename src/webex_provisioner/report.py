@@ -13,7 +13,6 @@ from rich.text import Text
 from webex_provisioner.cycle import CycleReport
 from webex_provisioner.model import Action, AuditEntry, CycleRecord, Link, Plan, Problem
 
-
 _IMPLIED = frozenset({"email", "externalId"})  # shown in the e-mail column / always the anchor
 
 

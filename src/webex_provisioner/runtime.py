@@ -12,10 +12,11 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from webex_provisioner.config import Config
-from webex_provisioner.cycle import Cycle
+from webex_provisioner.cycle import Cycle, utc_now
 from webex_provisioner.directory import LdapDirectory
 from webex_provisioner.errors import StateError, StateLockedError
 from webex_provisioner.logs import AuditLog
@@ -141,7 +142,12 @@ class Engine:
     store: StateStore
     audit_log: AuditLog | None
 
-    def cycle(self, *, progress: Callable[[int, int], Callable[[int], None]] | None = None) -> Cycle:
+    def cycle(
+        self,
+        *,
+        progress: Callable[[int, int], Callable[[int], None]] | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> Cycle:
         def on_records(records: Sequence[Record]) -> None:
             if self.audit_log is not None:
                 self.audit_log.write(records)
@@ -154,6 +160,7 @@ class Engine:
             on_records=on_records,
             progress=progress,
             owner=instance_name(),
+            clock=clock,
         )
 
 

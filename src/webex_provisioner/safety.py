@@ -22,12 +22,15 @@ class DeprovisionLimits:
     percent: float | None = 10.0
 
     def allowed(self, link_count: int) -> int | None:
-        """How many deprovisions one cycle may apply without approval (None: no limit)."""
+        """How many deprovisions one cycle may apply without approval (None: no limit).
+
+        The percentage never holds a single deprovision: one leaver is not a mass event.
+        """
         limits = []
         if self.count is not None:
             limits.append(self.count)
         if self.percent is not None:
-            limits.append(math.floor(link_count * self.percent / 100))
+            limits.append(max(1, math.floor(link_count * self.percent / 100)))
         return min(limits) if limits else None
 
 

@@ -115,3 +115,26 @@ def test_a_shared_email_is_reported_not_guessed(own_slapd: ThrowawaySlapd) -> No
     found = directory.find_user(eva.anchor)
     assert found is not None
     assert found.dn == dn("enovak")
+
+
+def test_find_user_during_a_read_does_not_break_its_paging(shared_slapd: ThrowawaySlapd) -> None:
+    """Looking users up between pages of a read (same connection) leaves the read complete."""
+    with LdapDirectory(config_for(shared_slapd, page_size=5), MAPPED) as directory:
+        count = 0
+        for _user in directory.read_users():
+            count += 1
+            if count % 5 == 0:
+                assert directory.find_user("amelia.hart@example.com") is not None
+                assert directory.find_user(dn("awong")) is not None
+    assert count == 64
+
+
+def test_find_user_sees_membership_changes_once_the_reuse_window_is_over(own_slapd: ThrowawaySlapd) -> None:
+    """With membership_max_age 0, find_user recomputes the group membership: a person removed
+    from the targeted group after a read is reported out of scope."""
+    with LdapDirectory(config_for(own_slapd), MAPPED, membership_max_age=0) as directory:
+        assert sum(1 for _ in directory.read_users()) == 64
+        own_slapd.modify(TARGETED_GROUP, [("delete", "member", dn("ahart"))])
+        user = directory.find_user(dn("ahart"))
+    assert user is not None
+    assert not user.in_scope

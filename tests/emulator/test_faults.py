@@ -164,6 +164,7 @@ class TestOverHttp:
             scim.post("/Users", json=user_body())
         assert len(server.users()) == 1
         assert scim.get("/Users").status_code == 200  # the client recovers on a new connection
+        assert [status for _, _, status in server.request_log] == [0, 200]  # 0: no answer
 
     def test_lost_response_timeout(self, server: EmulatorServer, scim: httpx.Client) -> None:
         """With a delay longer than the client's timeout the client times out; the write was applied."""

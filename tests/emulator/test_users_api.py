@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from webex_provisioner.emulator import EmulatorServer
+from webex_provisioner.emulator import EmulatorServer, ScimError
 
 from .helpers import CISCO, CISCO_ERROR, CORE, ENTERPRISE, ERROR, ORG, TOKEN, patch_body, user_body
 
@@ -428,8 +428,10 @@ class TestGateway:
 
     def test_tracking_id_is_generated(self, scim: httpx.Client) -> None:
         """Without one, every response carries a fresh ``EMULATOR_<uuid>`` TrackingID."""
-        first, second = scim.get("/Users").headers["TrackingID"], scim.get("/Users").headers["TrackingID"]
+        response = scim.get("/Users")
+        first, second = response.headers["TrackingID"], scim.get("/Users").headers["TrackingID"]
         assert first != second
+        assert b"TrackingID" in [name for name, _ in response.headers.raw]  # Webex's spelling
         assert first.startswith("EMULATOR_") and uuid.UUID(first.removeprefix("EMULATOR_"))
 
     def test_wrong_organization_is_404(self, server: EmulatorServer) -> None:
@@ -455,6 +457,8 @@ class TestGateway:
         """users(), user(), add_user() and request_log show what the emulator holds and served."""
         seeded = server.add_user({"id": "fixed-id", "userName": "seed@example.com"})
         assert seeded["id"] == "fixed-id" and seeded["meta"]["location"].endswith("/Users/fixed-id")
+        with pytest.raises(ScimError, match="fixed-id"):
+            server.add_user({"id": "fixed-id", "userName": "other@example.com"})
         created = create(scim)
         assert [u["id"] for u in server.users()] == ["fixed-id", created["id"]]
         assert server.user(created["id"]) == created and server.user("nope") is None

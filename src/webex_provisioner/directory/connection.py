@@ -234,7 +234,12 @@ class Connection:
         keeps its cookie). More than ``limit`` matches raises ``DirectoryError``."""
         try:
             found = self._ldap.search_ext_s(
-                base, ldap.SCOPE_SUBTREE, filterstr, list(attributes), timeout=self.config.timeout, sizelimit=limit
+                base,
+                ldap.SCOPE_SUBTREE,
+                filterstr,
+                list(attributes),
+                timeout=self.config.timeout,
+                sizelimit=limit,
             )
         except ldap.SIZELIMIT_EXCEEDED as exc:
             raise DirectoryError(

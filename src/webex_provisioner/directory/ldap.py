@@ -7,6 +7,7 @@ directory users page by page, labelling each. Nothing else is kept: 100k users n
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Collection, Iterator
 from types import TracebackType
 from typing import Self
@@ -36,6 +37,8 @@ class LdapDirectory:
 
     ``attributes`` are the directory attributes the mapping needs (the anchor is always added);
     ``email_attribute`` is the mapped e-mail attribute ``find_user`` matches an e-mail against.
+    ``find_user`` reuses the group membership computed by the last ``read_users`` for
+    ``membership_max_age`` seconds (and throughout a read), so classifying many users is cheap.
     The connection opens (and binds) on first use and reopens after it was lost.
     """
 
@@ -45,14 +48,18 @@ class LdapDirectory:
         attributes: Collection[str] = (),
         *,
         email_attribute: str = "mail",
+        membership_max_age: float = 60.0,
     ) -> None:
         self.config = config
         self.email_attribute = email_attribute
+        self.membership_max_age = membership_max_age
         names = {name.lower(): name for name in attributes}
         names.setdefault(config.anchor.lower(), config.anchor)
         self.attributes: tuple[str, ...] = tuple(sorted(names.values(), key=str.lower))
         self._conn: Connection | None = None
         self._membership: Membership | None = None
+        self._membership_at = 0.0
+        self._reading = 0
 
     # -- DirectorySource ----------------------------------------------------------------------
 
@@ -63,6 +70,14 @@ class LdapDirectory:
         ``DirectoryUnavailableError`` when the server cannot be reached, ``DirectoryAuthError``
         when the bind is refused, and ``DirectoryError`` when a targeted group does not exist.
         """
+        self._reading += 1
+        try:
+            yield from self._read_users()
+        finally:
+            self._reading -= 1
+            self._membership_at = time.monotonic()
+
+    def _read_users(self) -> Iterator[DirectoryUser]:
         config = self.config
         conn = self._connection()
         disabled = (
@@ -113,7 +128,7 @@ class LdapDirectory:
             return None
         disabled = config.disabled_filter is not None and self._matches(conn, dn, config.disabled_filter)
         if config.scope.groups:
-            membership = self._membership or self._expand(conn)
+            membership = self._fresh_membership() or self._expand(conn)
             in_scope, reason = _group_label(membership, dn)
         elif config.scope.filter:
             in_scope, reason = _filter_label(
@@ -190,7 +205,15 @@ class LdapDirectory:
 
     def _expand(self, conn: Connection) -> Membership:
         self._membership = expand_membership(conn, self.config, NestedGroupCandidates(conn, self.config))
+        self._membership_at = time.monotonic()
         return self._membership
+
+    def _fresh_membership(self) -> Membership | None:
+        """The group membership of the last read, if find_user may reuse it: always during a read
+        (a new expansion would disturb its paging), else for ``membership_max_age`` seconds."""
+        if self._reading > 0 or time.monotonic() - self._membership_at < self.membership_max_age:
+            return self._membership
+        return None
 
     def _scope_label(self, conn: Connection) -> ScopeLabel:
         scope = self.config.scope
@@ -217,7 +240,9 @@ class LdapDirectory:
             *(f for f in (anchor_filter(config.anchor, key), equals(self.email_attribute, key)) if f)
         )
         user_filter = all_of(config.user_filter, by_key)
-        found = conn.search_few(config.base_dn, user_filter, self.attributes, what="the directory user", limit=20)
+        found = conn.search_few(
+            config.base_dn, user_filter, self.attributes, what="the directory user", limit=20
+        )
         if len(found) > 1:
             by_anchor = [e for e in found if (anchor_value(e[1], config.anchor) or "").lower() == key.lower()]
             if len(by_anchor) != 1:

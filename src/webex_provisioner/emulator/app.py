@@ -43,7 +43,7 @@ class _QuietDroppedConnections(logging.Filter):
         return record.getMessage() != _DROPPED
 
 
-logging.getLogger("uvicorn.error").addFilter(_QuietDroppedConnections())
+_QUIET = _QuietDroppedConnections()
 
 
 def tracking_id(request: Request) -> str:
@@ -93,7 +93,7 @@ class EmulatorMiddleware:
                 status = message["status"]
                 message["headers"] = [
                     *message.get("headers", []),
-                    (b"trackingid", tracking.encode("latin-1")),
+                    (b"TrackingID", tracking.encode("latin-1")),
                 ]
             await send(message)
 
@@ -106,7 +106,8 @@ class EmulatorMiddleware:
                     scope, receive, send_tracked
                 )
         finally:
-            self.emulator.log_request(scope["method"], scope["path"], status)
+            dropped = scope["state"].get("dropped", False)
+            self.emulator.log_request(scope["method"], scope["path"], 0 if dropped else status)
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, tracking: str) -> None:
         if not scope["path"].startswith(SCIM_PREFIX):
@@ -150,6 +151,7 @@ class EmulatorMiddleware:
         if lost.delay:
             await asyncio.sleep(lost.delay)
         if lost.status == 0:  # headers, then close without a body: the client sees a broken connection
+            scope["state"]["dropped"] = True
             await send(
                 {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"100")]}
             )
@@ -237,6 +239,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 def create_app(emulator: Emulator) -> Starlette:
     """The ASGI app serving ``emulator``."""
+    logging.getLogger("uvicorn.error").addFilter(_QUIET)  # once: the same filter is not added twice
     handlers = _Handlers(emulator)
     scim = "/identity/scim/{org_id}/v2"
     routes = [

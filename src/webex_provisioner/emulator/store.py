@@ -94,6 +94,8 @@ class InMemoryUserStore:
         key = user["userName"].casefold()
         with self._lock:
             self._check_free(key, user["userName"])
+            if user["id"] in self._users:
+                raise ScimError(409, f"a user with id {user['id']!r} already exists", "uniqueness")
             self._users[user["id"]] = user
             self._ids_by_name[key] = user["id"]
             self.generation += 1

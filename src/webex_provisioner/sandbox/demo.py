@@ -130,7 +130,13 @@ def main() -> int:
         print(f"work folder: {workdir}")
         config = workdir / "webex-provisioner.yaml"
         config.write_text(yaml.safe_dump(demo_config(slapd, server.url, workdir), sort_keys=False))
-        env = {**os.environ, "LDAP_PASSWORD": slapd.root_pw, "WEBEX_TOKEN": token, "NO_COLOR": "1", "COLUMNS": "160"}
+        env = {
+            **os.environ,
+            "LDAP_PASSWORD": slapd.root_pw,
+            "WEBEX_TOKEN": token,
+            "NO_COLOR": "1",
+            "COLUMNS": "160",
+        }
 
         banner("check: is everything reachable?")
         failures += run_cli(config, env, "check") != 0
