@@ -10,6 +10,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
@@ -37,6 +38,8 @@ from webex_provisioner.report import (
     render_plan,
 )
 from webex_provisioner.runtime import config_secrets, cycle_lock, instance_name, open_engine, open_store
+from webex_provisioner.state import head_revision
+from webex_provisioner.state.transfer import export_state, import_state
 
 PROGRESS_THRESHOLD = 50
 
@@ -513,6 +516,65 @@ def emulator(
         fail_rate=fail_rate,
         latency_ms=latency_ms,
     )
+
+
+@cli.group()
+def state() -> None:
+    """Manage the state database: migrate, export, import."""
+
+
+@state.command("migrate")
+@pass_context
+def state_migrate(ctx: Context) -> None:
+    """Bring the state database to this version's schema (also done on every start).
+
+    A database at a newer schema than this version knows is refused with exit code 1.
+    """
+    config = ctx.config()
+    with failures():
+        store = open_store(config)
+        store.close()
+    click.echo(f"state database at schema revision {head_revision()}")
+
+
+@state.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@pass_context
+def state_export(ctx: Context, file: Path) -> None:
+    """Write the whole state (links, cycles, audit trail, watermarks, held actions) to FILE.
+
+    FILE is JSON Lines, created readable by the owner only: it can hold a rotated OAuth refresh
+    token. Use it for backups, or to move from SQLite to PostgreSQL with 'state import'.
+    """
+    config = ctx.config()
+    with failures():
+        store = open_store(config)
+        try:
+            counts = export_state(store, file)
+        finally:
+            store.close()
+    click.echo(f"exported to {file}: " + ", ".join(f"{n} {table}" for table, n in counts.items()))
+
+
+@state.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True, help="Drop what the target state holds first.")
+@pass_context
+def state_import(ctx: Context, file: Path, replace: bool) -> None:
+    """Load a 'state export' FILE into the configured state database, in one transaction.
+
+    The target must be empty unless --replace is given. Links keep their anchors and Webex ids,
+    so the next cycle continues where the exported state left off.
+    """
+    config = ctx.config()
+    with failures():
+        store = open_store(config)
+        try:
+            with cycle_lock(store, instance_name()):
+                counts = import_state(store, file, replace=replace)
+        finally:
+            store.close()
+    click.echo(f"imported from {file}: " + ", ".join(f"{n} {table}" for table, n in counts.items()))
 
 
 def main() -> None:

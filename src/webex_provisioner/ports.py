@@ -47,6 +47,34 @@ class DirectorySource(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class ChangeSet:
+    """What changed in the directory since a watermark.
+
+    ``changed`` holds directory users added or modified since then, labelled like
+    ``DirectorySource.read_users`` (including users whose scope changed because a targeted or
+    nested group changed); ``deleted`` holds the anchors of deleted entries. ``watermark`` is
+    what to store once the changes are applied. ``full`` is True when the feed could not answer
+    incrementally (no watermark, an expired cookie, a changed server identity) and ``changed``
+    is then every directory user, as a full read: only such a set may classify unseen linked
+    users as deleted.
+    """
+
+    changed: tuple[DirectoryUser, ...]
+    deleted: tuple[str, ...]
+    watermark: str
+    full: bool = False
+
+
+class ChangeFeed(Protocol):
+    """Incremental change detection: RFC 4533 content sync, modifyTimestamp polling, uSNChanged,
+    DirSync. Raises ``DirectoryError`` subclasses like ``DirectorySource``."""
+
+    def changes(self, watermark: str | None) -> ChangeSet: ...
+
+    def close(self) -> None: ...
+
+
 class WebexClient(Protocol):
     """The Webex organization's users over SCIM 2.0.
 

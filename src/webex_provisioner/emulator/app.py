@@ -85,7 +85,7 @@ class EmulatorMiddleware:
             or f"EMULATOR_{uuid.uuid4()}"
         )
         scope.setdefault("state", {})["tracking_id"] = tracking
-        status = 0
+        epoch, status = self.emulator.epoch, 0
 
         async def send_tracked(message: Message) -> None:
             nonlocal status
@@ -107,7 +107,7 @@ class EmulatorMiddleware:
                 )
         finally:
             dropped = scope["state"].get("dropped", False)
-            self.emulator.log_request(scope["method"], scope["path"], 0 if dropped else status)
+            self.emulator.log_request(scope["method"], scope["path"], 0 if dropped else status, epoch)
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, tracking: str) -> None:
         if not scope["path"].startswith(SCIM_PREFIX):

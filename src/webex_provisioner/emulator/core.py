@@ -62,9 +62,13 @@ class Emulator:
             rotate_refresh_tokens=config.rotate_refresh_tokens,
         )
         self._log: deque[RequestLogEntry] = deque(maxlen=config.request_log_size)
+        self.epoch = 0
+        """Grows on every ``reset()``; a request that began before a reset is not logged after it."""
 
-    def log_request(self, method: str, path: str, status: int) -> None:
-        self._log.append((method, path, status))
+    def log_request(self, method: str, path: str, status: int, epoch: int) -> None:
+        """Log a request that began in ``epoch`` (dropped if the emulator was reset since)."""
+        if epoch == self.epoch:
+            self._log.append((method, path, status))
 
     @property
     def request_log(self) -> list[RequestLogEntry]:
@@ -95,4 +99,5 @@ class Emulator:
         self.store.clear()
         self.faults.reset()
         self.auth.reset()
+        self.epoch += 1
         self._log.clear()

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Connection, Engine, bindparam, delete, insert, or_, select
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -26,6 +26,7 @@ from webex_provisioner.state.migrations import migrate
 from webex_provisioner.state.schema import audit, cycles, held_actions, links, locks, watermarks
 
 CYCLE_LOCK = "cycle"
+TRANSFER_TABLES = (links, cycles, audit, watermarks, held_actions)
 STREAM_BATCH = 1000
 _IN_CHUNK = 500  # values per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
 
@@ -79,6 +80,62 @@ class SqlStateStore:
                 conn.execution_options(**{WRITE_OPTION: True})
             with conn.begin():
                 yield conn
+
+    # -- transfer ----------------------------------------------------------------------------------
+
+    def export_rows(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every row of every table but the lock, as (table name, column values), streamed."""
+        with self._transaction("export the state") as conn:
+            for table in TRANSFER_TABLES:
+                order = list(table.primary_key.columns)
+                stmt = select(table).order_by(*order).execution_options(yield_per=STREAM_BATCH)
+                for row in conn.execute(stmt).mappings():
+                    yield table.name, dict(row)
+
+    def import_rows(
+        self, source: Iterable[tuple[str, dict[str, Any]]], *, replace: bool = False
+    ) -> dict[str, int]:
+        """Insert exported rows in one transaction; counts by table.
+
+        Refuses a store that already has links unless ``replace``, which empties it first.
+        Autoincrement ids are not carried over (the order of rows is).
+        """
+        by_name = {table.name: table for table in TRANSFER_TABLES}
+        counts = dict.fromkeys(by_name, 0)
+        with self._transaction("import the state", write=True) as conn:
+            existing = conn.execute(select(func.count()).select_from(links)).scalar_one()
+            if existing and not replace:
+                raise StateError(
+                    f"the state database {self._where} already has {existing} link(s); import into an "
+                    "empty database, or pass --replace to drop its contents first"
+                )
+            if replace:
+                for table in reversed(TRANSFER_TABLES):
+                    conn.execute(table.delete())
+            pending: dict[str, list[dict[str, Any]]] = {name: [] for name in by_name}
+
+            def flush(name: str) -> None:
+                if pending[name]:
+                    conn.execute(by_name[name].insert(), pending[name])
+                    pending[name] = []
+
+            for name, row in source:
+                if name not in by_name:
+                    raise StateError(
+                        f"the export holds rows of an unknown table {name!r}; was it made by a newer version?"
+                    )
+                keep = (
+                    row
+                    if name not in ("audit", "held_actions")
+                    else {k: v for k, v in row.items() if k != "id"}
+                )
+                pending[name].append(keep)
+                counts[name] += 1
+                if len(pending[name]) >= 1000:
+                    flush(name)
+            for name in by_name:
+                flush(name)
+        return counts
 
     # -- links -------------------------------------------------------------------------------------
 

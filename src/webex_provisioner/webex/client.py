@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+import structlog
 
 from webex_provisioner.config import WebexConfig
 from webex_provisioner.errors import (
@@ -30,6 +31,8 @@ from webex_provisioner.webex.session import ScimSession
 from webex_provisioner.webex.stats import RequestStats
 
 PAGE_SIZE = 1000
+
+log = structlog.get_logger("webex_provisioner.webex")
 
 
 class ScimWebexClient:
@@ -57,6 +60,7 @@ class ScimWebexClient:
             on_refresh_token=on_refresh_token,
             sleep=sleep,
         )
+        self._closed = False
 
     @property
     def stats(self) -> RequestStats:
@@ -176,6 +180,20 @@ class ScimWebexClient:
         return parse_bulk_response(self._session.json(response, what))
 
     def close(self) -> None:
+        """Close the connections; log how many requests were sent (``webex.requests``), if any."""
+        if self._closed:
+            return
+        self._closed = True
+        snapshot = self.stats.snapshot()
+        if snapshot.total:
+            log.info(
+                "webex.requests",
+                total=snapshot.total,
+                by_method=snapshot.by_method(),
+                retries=snapshot.retries,
+                throttled=snapshot.throttled,
+                avg_ms=round(snapshot.avg_latency * 1000, 2),
+            )
         self._session.close()
 
     def __enter__(self) -> ScimWebexClient:
