@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 from click.testing import CliRunner, Result
@@ -19,9 +20,9 @@ from webex_provisioner.cycle import CycleReport
 from webex_provisioner.emulator import EmulatorServer
 from webex_provisioner.runtime import cycle_lock, open_engine
 from webex_provisioner.sandbox.company import Company, example_corp
+from webex_provisioner.sandbox.demo import ORG_ID, demo_config
 from webex_provisioner.sandbox.slapd import ThrowawaySlapd
 
-ORG_ID = "3f1c0a4e-0000-4000-8000-000000000001"
 WEBEX_TOKEN = "emulator-test-token-5c1f"
 
 
@@ -71,30 +72,10 @@ class World:
         self.tmp_path = tmp_path
         self.corp = corp
         self.env = {"LDAP_PASSWORD": slapd.root_pw, "WEBEX_TOKEN": WEBEX_TOKEN}
-        self.raw: dict[str, Any] = {
-            "directory": {
-                "url": slapd.uri,
-                "bind_dn": slapd.root_dn,
-                "bind_password": "${LDAP_PASSWORD}",
-                "base_dn": f"ou=people,{slapd.suffix}",
-                "scope": {"groups": [corp.targeted_group], "nested_groups": True},
-                "disabled_filter": "(pwdAccountLockedTime=*)",
-                "page_size": 20,
-            },
-            "webex": {"org_id": ORG_ID, "url": emulator.url, "token": "${WEBEX_TOKEN}", "max_retry_wait": 2},
-            "mapping": {
-                "email": "mail",
-                "firstName": "givenName",
-                "lastName": "sn",
-                "displayName": "{{ displayName or givenName ~ ' ' ~ sn }}",
-                "title": "title",
-                "department": "departmentNumber",
-                "workPhone": "telephoneNumber",
-                "mobilePhone": "mobile",
-            },
-            "logging": {"audit_log": str(tmp_path / "audit.log")},
-            "state": f"sqlite:///{tmp_path / 'state.db'}",
-        }
+        self.raw: dict[str, Any] = merge(
+            demo_config(slapd, emulator.url, tmp_path),
+            {"directory": {"page_size": 20}, "webex": {"max_retry_wait": 2}, "logging": {"level": "info"}},
+        )
 
     def configure(self, **overrides: Any) -> Config:
         self.raw = merge(self.raw, overrides)
@@ -133,6 +114,13 @@ class World:
 
     def webex_user(self, email: str) -> dict[str, Any] | None:
         return self.webex_users().get(email.lower())
+
+    def delete_webex_user(self, webex_id: str) -> None:
+        """Delete a Webex user behind webex-provisioner's back, over the emulator's API."""
+        response = httpx.delete(
+            f"{self.emulator.scim_url}/Users/{webex_id}", headers={"Authorization": f"Bearer {WEBEX_TOKEN}"}
+        )
+        assert response.status_code == 204, response.text
 
     def person_mail(self, uid: str) -> str:
         mail = self.corp.person(uid).mail

@@ -21,11 +21,10 @@ from webex_provisioner.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, Config, lo
 from webex_provisioner.cycle import EXIT_FAILED, EXIT_OK, EXIT_USAGE, utc_now
 from webex_provisioner.errors import ConfigError, ProvisionerError
 from webex_provisioner.explain import explain, explanation_json, render_explanation
-from webex_provisioner.logs import configure_logging
+from webex_provisioner.logs import audit_json, configure_logging
 from webex_provisioner.model import AuditEntry, Outcome, Plan
 from webex_provisioner.ports import Record
 from webex_provisioner.report import (
-    audit_json,
     audit_table,
     cycle_json,
     cycle_record_json,

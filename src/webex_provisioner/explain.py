@@ -15,12 +15,12 @@ from rich.table import Table
 from rich.text import Text
 
 from webex_provisioner.errors import ProvisionerError
+from webex_provisioner.logs import audit_json
 from webex_provisioner.mapping import Desired, compile_mapping, desired_user, normalize_dn
 from webex_provisioner.model import Action, AuditEntry, DirectoryUser, Link, Problem, WebexUser
 from webex_provisioner.planner import diff
 from webex_provisioner.report import (
     action_json,
-    audit_json,
     audit_table,
     describe_changes,
     link_json,

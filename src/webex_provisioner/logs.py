@@ -17,6 +17,7 @@ from typing import Any
 
 import structlog
 
+from webex_provisioner.model import AuditEntry
 from webex_provisioner.ports import Record
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
@@ -77,6 +78,21 @@ def create_private_file(path: Path) -> None:
     os.close(fd)
 
 
+def audit_json(entry: AuditEntry) -> dict[str, Any]:
+    """One audit entry as the JSON object of the audit log and of ``--json`` outputs."""
+    return {
+        "time": entry.time.isoformat(),
+        "cycle_id": entry.cycle_id,
+        "anchor": entry.anchor,
+        "email": entry.email,
+        "webex_id": entry.webex_id,
+        "action": entry.action,
+        "reason": entry.reason,
+        "outcome": entry.outcome.value,
+        "detail": entry.detail or None,
+    }
+
+
 class AuditLog:
     """Appends one JSON line per audit entry to a file created with mode 0600."""
 
@@ -86,25 +102,7 @@ class AuditLog:
         create_private_file(path)
 
     def write(self, records: Sequence[Record]) -> None:
-        lines = []
-        for record in records:
-            entry = record.audit
-            lines.append(
-                json.dumps(
-                    {
-                        "time": entry.time.isoformat(),
-                        "cycle_id": entry.cycle_id,
-                        "anchor": entry.anchor,
-                        "email": entry.email,
-                        "webex_id": entry.webex_id,
-                        "action": entry.action,
-                        "reason": entry.reason,
-                        "outcome": entry.outcome.value,
-                        "detail": entry.detail or None,
-                    },
-                    ensure_ascii=False,
-                )
-            )
+        lines = [json.dumps(audit_json(record.audit), ensure_ascii=False) for record in records]
         if not lines:
             return
         with self._lock, self.path.open("a", encoding="utf-8") as file:

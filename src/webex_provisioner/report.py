@@ -177,20 +177,6 @@ def links_table(links: Iterable[Link]) -> Table:
     return table
 
 
-def audit_json(entry: AuditEntry) -> dict[str, Any]:
-    return {
-        "time": entry.time.isoformat(),
-        "cycle_id": entry.cycle_id,
-        "anchor": entry.anchor,
-        "email": entry.email,
-        "webex_id": entry.webex_id,
-        "action": entry.action,
-        "reason": entry.reason,
-        "outcome": entry.outcome.value,
-        "detail": entry.detail or None,
-    }
-
-
 def audit_table(entries: Iterable[AuditEntry], title: str = "History") -> Table:
     table = Table(title=title, title_justify="left")
     for column in ("time", "action", "reason", "outcome", "detail"):

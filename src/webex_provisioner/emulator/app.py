@@ -78,19 +78,19 @@ class EmulatorMiddleware:
             await self.app(scope, receive, send)
             return
         tracking = (
-            next(
-                (v.decode("latin-1") for k, v in scope["headers"] if k == b"trackingid" and v),
-                None,
-            )
+            next((v.decode("latin-1") for k, v in scope["headers"] if k == b"trackingid" and v), None)
             or f"EMULATOR_{uuid.uuid4()}"
         )
         scope.setdefault("state", {})["tracking_id"] = tracking
-        epoch, status = self.emulator.epoch, 0
+        epoch, started = self.emulator.epoch, False
 
         async def send_tracked(message: Message) -> None:
-            nonlocal status
+            nonlocal started
             if message["type"] == "http.response.start":
-                status = message["status"]
+                started = True
+                # logged before the answer leaves, so a client that got it also finds it in the log
+                status = 0 if scope["state"].get("dropped") else message["status"]
+                self.emulator.log_request(scope["method"], scope["path"], status, epoch)
                 message["headers"] = [
                     *message.get("headers", []),
                     (b"TrackingID", tracking.encode("latin-1")),
@@ -101,13 +101,9 @@ class EmulatorMiddleware:
             await self._serve(scope, receive, send_tracked, tracking)
         except Exception:  # a bug: answer a SCIM 500 rather than a bare one
             log.exception("the emulator failed to serve %s %s", scope["method"], scope["path"])
-            if status == 0:
-                await _error_response(ScimError(500, "internal emulator error"), tracking)(
-                    scope, receive, send_tracked
-                )
-        finally:
-            dropped = scope["state"].get("dropped", False)
-            self.emulator.log_request(scope["method"], scope["path"], 0 if dropped else status, epoch)
+            if not started:
+                error = _error_response(ScimError(500, "internal emulator error"), tracking)
+                await error(scope, receive, send_tracked)
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, tracking: str) -> None:
         if not scope["path"].startswith(SCIM_PREFIX):

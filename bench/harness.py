@@ -1,0 +1,276 @@
+"""One benchmark run: the directory, the emulator, the cycles and the floors, in order.
+
+Order (each cycle is a ``webex-provisioner sync --json`` process of its own):
+
+1. emulator A, empty state: the first cycle with single requests, then the POST floor on the
+   same emulator (other e-mails, so it does not touch the cycle's users);
+2. a full cycle with nothing changed, then the ``ldapsearch`` floor;
+3. ``sync`` without ``--full`` with nothing changed, then after changing 1 % of the users;
+4. emulator B (fresh, same command), empty state: the first cycle with ``webex.bulk: true``,
+   then the POST floor on that emulator.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.floors import PostFloor, ReadFloor, floor_bodies, ldapsearch_floor, post_floor
+from bench.processes import BenchError, EmulatorProcess, measure
+from webex_provisioner.sandbox import ThrowawaySlapd, synthetic_ldif
+from webex_provisioner.sandbox.company import TARGETED_GROUP
+
+ORG_ID = "5e1c0b7a-0000-4000-8000-00000000be0c"
+TOKEN = "bench-emulator-token"  # a loopback emulator's token, not a secret
+PEOPLE = "ou=people,dc=example,dc=com"
+PAGE_SIZE = 1000
+CHANGED_EVERY = 100  # 1 % of the users change between the two incremental cycles
+MAPPING = {
+    "email": "mail",
+    "firstName": "givenName",
+    "lastName": "sn",
+    "displayName": "displayName",
+    "title": "title",
+    "department": "departmentNumber",
+    "employeeNumber": "employeeNumber",
+    "workPhone": "telephoneNumber",
+}
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class CycleResult:
+    """One cycle process: what it did, how long it took, how much memory and how many requests.
+
+    ``cycle_seconds`` is the cycle as the engine times it (start to finish of ``Cycle.run``);
+    ``process_seconds`` adds the interpreter start, imports, configuration and opening the state.
+    """
+
+    name: str
+    kind: str
+    exit_code: int
+    cycle_seconds: float
+    process_seconds: float
+    peak_rss_mb: float
+    users_read: int
+    requests: int
+    requests_by_method: dict[str, int]
+    applied: dict[str, int]
+
+    def count(self, action: str) -> int:
+        return self.applied.get(f"{action}:applied", 0)
+
+
+@dataclass
+class BenchResult:
+    users: int
+    concurrency: int
+    started_at: str
+    load_seconds: float = 0.0
+    cycles: dict[str, CycleResult] = field(default_factory=dict)
+    post_floor: PostFloor | None = None
+    post_floor_bulk_emulator: PostFloor | None = None
+    read_floor: ReadFloor | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["ratios"] = ratios(self)
+        return data
+
+
+def ratios(result: BenchResult) -> dict[str, float | None]:
+    """The comparisons the targets are stated in (None where a number is missing)."""
+    cycles = result.cycles
+
+    def div(a: float | None, b: float | None) -> float | None:
+        return round(a / b, 3) if a is not None and b else None
+
+    first, bulk, full = cycles.get("first"), cycles.get("first_bulk"), cycles.get("full_unchanged")
+    floor, floor_b, read = result.post_floor, result.post_floor_bulk_emulator, result.read_floor
+    return {
+        "first_over_post_floor": div(first and first.cycle_seconds, floor and floor.seconds),
+        "first_throughput_vs_floor": div(floor and floor.seconds, first and first.cycle_seconds),
+        "first_bulk_over_post_floor": div(bulk and bulk.cycle_seconds, floor_b and floor_b.seconds),
+        "first_bulk_throughput_vs_floor": div(floor_b and floor_b.seconds, bulk and bulk.cycle_seconds),
+        "full_unchanged_over_ldapsearch": div(full and full.cycle_seconds, read and read.seconds),
+        "full_unchanged_process_over_ldapsearch": div(full and full.process_seconds, read and read.seconds),
+    }
+
+
+class Bench:
+    """The workspace of one run: files under ``workdir``, one slapd, emulators as needed."""
+
+    def __init__(self, users: int, concurrency: int, workdir: Path, say: Say) -> None:
+        self.users = users
+        self.concurrency = concurrency
+        self.workdir = workdir
+        self.say = say
+        self.result = BenchResult(users, concurrency, datetime.now().astimezone().isoformat(timespec="seconds"))
+
+    # -- pieces -----------------------------------------------------------------------------
+
+    def config_file(self, name: str, slapd: ThrowawaySlapd, emulator: EmulatorProcess, *, bulk: bool) -> Path:
+        raw = {
+            "directory": {
+                "url": slapd.uri,
+                "bind_dn": slapd.root_dn,
+                "bind_password": "${LDAP_PASSWORD}",
+                "base_dn": PEOPLE,
+                "scope": {"groups": [TARGETED_GROUP], "nested_groups": True},
+                "disabled_filter": "(pwdAccountLockedTime=*)",
+                "page_size": PAGE_SIZE,
+            },
+            "webex": {
+                "org_id": ORG_ID,
+                "url": emulator.url,
+                "token": "${WEBEX_TOKEN}",
+                "concurrency": self.concurrency,
+                "bulk": bulk,
+            },
+            "mapping": MAPPING,
+            "logging": {"format": "json", "level": "info", "audit_log": str(self.workdir / f"{name}.audit.log")},
+            "state": f"sqlite:///{self.workdir / f'{name}.db'}",
+        }
+        path = self.workdir / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(raw, sort_keys=False))
+        return path
+
+    def cycle(self, name: str, config: Path, env: Mapping[str, str], *args: str) -> CycleResult:
+        """Run one ``sync --json`` process and read what it reports."""
+        argv = [sys.executable, "-m", "webex_provisioner", "--config", str(config), "sync", "--json", *args]
+        self.say(f"  {name}: {' '.join(argv[2:])}")
+        run = measure(
+            argv, stdout=self.workdir / f"{name}.json", stderr=self.workdir / f"{name}.log", env=env
+        )
+        try:
+            report = json.loads(run.stdout.read_text())
+        except ValueError as exc:
+            raise BenchError(
+                f"cycle {name} printed no JSON report (exit {run.exit_code}); see {run.stderr}"
+            ) from exc
+        if report.get("error") or run.exit_code != 0:
+            raise BenchError(
+                f"cycle {name} failed (exit {run.exit_code}): {report.get('error') or report.get('failures')}; "
+                f"see {run.stderr}"
+            )
+        started = datetime.fromisoformat(report["started_at"])
+        finished = datetime.fromisoformat(report["finished_at"])
+        requests = _requests(run.stderr)
+        result = CycleResult(
+            name=name,
+            kind=report["kind"],
+            exit_code=run.exit_code,
+            cycle_seconds=round((finished - started).total_seconds(), 3),
+            process_seconds=round(run.seconds, 3),
+            peak_rss_mb=round(run.peak_rss / 2**20, 1),
+            users_read=int(report["plan"]["users_read"]),
+            requests=sum(requests.values()),
+            requests_by_method=requests,
+            applied=dict(report.get("applied") or {}),
+        )
+        self.result.cycles[name] = result
+        self.say(
+            f"    {result.kind}: {result.cycle_seconds:.2f} s in the cycle, {result.process_seconds:.2f} s "
+            f"process, {result.peak_rss_mb:.0f} MB peak, {result.requests} requests"
+        )
+        return result
+
+    def change_users(self, slapd: ThrowawaySlapd) -> int:
+        """Give every ``CHANGED_EVERY``-th user a new title; returns how many changed."""
+        conn = slapd.connect()
+        changed = 0
+        try:
+            stamp = f"Staff Engineer {int(time.time())}".encode()
+            for i in range(0, self.users, CHANGED_EVERY):
+                conn.modify_s(f"uid=user{i:06d},{PEOPLE}", [(2, "title", [stamp])])  # 2: MOD_REPLACE
+                changed += 1
+        finally:
+            conn.unbind_s()
+        return changed
+
+    # -- the run ----------------------------------------------------------------------------
+
+    def run(self) -> BenchResult:
+        result = self.result
+        with ThrowawaySlapd(workdir=self.workdir / "slapd") as slapd:
+            self.say(f"loading {self.users:,} users into slapd (slapadd -q)")
+            started = time.perf_counter()
+            slapd.load_ldif(synthetic_ldif(self.users))
+            result.load_seconds = round(time.perf_counter() - started, 2)
+            slapd.start()
+            password_file = self.workdir / "ldap.pw"
+            password_file.write_text(slapd.root_pw)
+            password_file.chmod(0o600)
+            env = {**_environment(), "LDAP_PASSWORD": slapd.root_pw, "WEBEX_TOKEN": TOKEN}
+            with EmulatorProcess(ORG_ID, TOKEN, self.workdir / "emulator-a.log") as emulator:
+                config = self.config_file("single", slapd, emulator, bulk=False)
+                first = self.cycle("first", config, env, "--full")
+                self._check_created(first, emulator.user_count())
+                self.say(f"  POST floor: {self.users:,} creates, {self.concurrency} threads")
+                result.post_floor = post_floor(
+                    emulator.scim_url, TOKEN, floor_bodies(self.users), self.concurrency
+                )
+                self.cycle("full_unchanged", config, env, "--full")
+                self.say("  ldapsearch floor")
+                attributes = sorted({"entryUUID", *MAPPING.values()}, key=str.lower)
+                result.read_floor = ldapsearch_floor(
+                    slapd.uri, slapd.root_dn, password_file, PEOPLE,
+                    "(objectClass=inetOrgPerson)", attributes, PAGE_SIZE, self.workdir,
+                )  # fmt: skip
+                unchanged = self.cycle("incremental_unchanged", config, env)
+                changed = self.change_users(slapd)
+                self.say(f"  changed the title of {changed:,} users")
+                after = self.cycle("incremental_1pct", config, env)
+                if after.count("update") != changed:
+                    raise BenchError(f"the cycle after changing {changed} users updated {after.count('update')}")
+                for name, cycle in (("incremental_unchanged", unchanged), ("incremental_1pct", after)):
+                    if cycle.kind != "incremental":
+                        result.notes.append(
+                            f"{name}: 'sync' without --full ran a {cycle.kind} cycle, not an incremental "
+                            "one (incremental cycles are not available in this version)"
+                        )
+            with EmulatorProcess(ORG_ID, TOKEN, self.workdir / "emulator-b.log") as emulator:
+                config = self.config_file("bulk", slapd, emulator, bulk=True)
+                first_bulk = self.cycle("first_bulk", config, env, "--full")
+                self._check_created(first_bulk, emulator.user_count())
+                self.say(f"  POST floor on this emulator: {self.users:,} creates, {self.concurrency} threads")
+                result.post_floor_bulk_emulator = post_floor(
+                    emulator.scim_url, TOKEN, floor_bodies(self.users), self.concurrency
+                )
+        return result
+
+    def _check_created(self, cycle: CycleResult, in_webex: int) -> None:
+        if cycle.count("create") != self.users or in_webex != self.users:
+            raise BenchError(
+                f"cycle {cycle.name} created {cycle.count('create')} users and Webex holds {in_webex}; "
+                f"expected {self.users}"
+            )
+
+
+def _environment() -> dict[str, str]:
+    """This process's environment without WEBEX_/LDAP_ variables (the children get their own)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("WEBEX_", "LDAP_"))}
+
+
+def _requests(log_file: Path) -> dict[str, int]:
+    """The request counts a cycle logged when it closed its Webex client (``webex.requests``)."""
+    for line in reversed(log_file.read_text(errors="replace").splitlines()):
+        if '"webex.requests"' not in line:
+            continue
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        return {str(k): int(v) for k, v in event.get("by_method", {}).items()}
+    return {}
