@@ -46,6 +46,7 @@ MAPPING = {
 }
 
 Say = Callable[[str], None]
+_METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
 
 
 @dataclass
@@ -272,5 +273,5 @@ def _requests(log_file: Path) -> dict[str, int]:
             event = json.loads(line)
         except ValueError:
             continue
-        return {str(k): int(v) for k, v in event.get("by_method", {}).items()}
+        return {m: int(event[m.lower()]) for m in _METHODS if isinstance(event.get(m.lower()), int)}
     return {}

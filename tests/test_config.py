@@ -83,7 +83,7 @@ def test_scope_takes_groups_or_filter_not_both() -> None:
     """scope.groups and scope.filter exclude each other."""
     raw = minimal()
     raw["directory"]["scope"] = {"groups": ["cn=a,dc=example,dc=com"], "filter": "(a=b)"}
-    with pytest.raises(ConfigError, match="either scope.groups or scope.filter"):
+    with pytest.raises(ConfigError, match=r"either scope\.groups or scope\.filter"):
         parse_config(raw, {"WEBEX_TOKEN": "abcd"})
 
 
@@ -91,7 +91,7 @@ def test_one_webex_credential_required() -> None:
     """webex needs exactly one of token, token_file or oauth."""
     raw = minimal()
     del raw["webex"]["token"]
-    with pytest.raises(ConfigError, match="give one of webex.token"):
+    with pytest.raises(ConfigError, match=r"give one of webex\.token"):
         parse_config(raw, {})
 
 

@@ -398,3 +398,19 @@ def test_unreachable_directory_fails_without_deprovisioning(world: World) -> Non
     assert result.exit_code == 1
     assert "ldap://127.0.0.1" in result.output
     assert all(u["active"] for u in world.emulator.users())
+
+
+def test_attributes_set_by_hand_in_webex_survive_linking(world: World) -> None:
+    """Linking never removes Webex attributes the mapping does not manage."""
+    world.emulator.add_user(
+        {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "eva.novak@example.com",
+            "nickName": "Evi",
+            "timezone": "Europe/Oslo",
+        }
+    )
+    world.sync()
+    user = world.webex_user("eva.novak@example.com")
+    assert user is not None and user["nickName"] == "Evi" and user["timezone"] == "Europe/Oslo"
+    assert user["title"] == world.corp.person("enovak").title

@@ -41,7 +41,7 @@ def test_409_on_create_becomes_a_link(world: World) -> None:
         planned = engine.cycle().run(apply=False)
         assert ("create", "eva.novak@example.com") in {(a.kind.value, a.email) for a in planned.plan.actions}
         client.blind = False
-        report = engine.cycle()._apply(planned.plan.actions, {}, planned.cycle_id)  # noqa: SLF001
+        report = engine.cycle()._apply(planned.plan.actions, {}, planned.cycle_id)
         client.close()
     assert report.failed == 0
     assert max(user_names(world).values()) == 1

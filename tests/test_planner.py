@@ -361,3 +361,26 @@ def test_diff_lists_only_differences() -> None:
     """diff() returns sorted changes for differing keys, honouring skip."""
     changes = diff({"a": "1", "b": "2"}, {"a": "1", "b": "3", "c": "4"}, skip=frozenset({"c"}))
     assert changes == (Change("b", "3", "2"),)
+
+
+def test_unmapped_webex_attributes_are_never_removed() -> None:
+    """Attributes the mapping does not manage (set by hand in Webex) are neither updated nor removed."""
+    attrs = {"email": "a@example.com", "externalId": "a", "nickName": "Set by hand", "city": "Oslo"}
+    p = plan(
+        [user("a", "a@example.com", givenName="Ann")],
+        webex=[WebexUser("w1", "a@example.com", True, attrs)],
+        managed=frozenset({"email", "firstName", "title", "manager", "externalId"}),
+    )
+    update = next(a for a in p.actions if a.kind is ActionKind.UPDATE)
+    assert update.changes == (Change("firstName", None, "Ann"),)
+    link_action = next(a for a in p.actions if a.kind is ActionKind.LINK)
+    assert "nickName" not in link_action.desired
+
+
+def test_attribute_dropped_from_the_mapping_is_left_alone() -> None:
+    """An attribute applied earlier but no longer mapped is not removed from Webex."""
+    existing = link("a", "a@example.com", applied={"department": "42"})
+    p = plan(
+        [user("a", "a@example.com")], [existing], managed=frozenset({"email", "externalId", "firstName"})
+    )
+    assert p.actions == ()

@@ -110,6 +110,7 @@ def plan_options(config: Config, mapping: CompiledMapping) -> PlanOptions:
         protected=frozenset(x.strip().lower() for x in p.protected),
         delete_after=p.delete_after,
         create_only=create_only_keys(mapping),
+        managed=frozenset(mapping.rules) | {"externalId"},
     )
 
 
@@ -305,6 +306,7 @@ class Cycle:
             clock=self._clock,
             on_records=self._on_records,
             progress=progress,
+            managed=self._options.managed,
         )
         return executor.apply(actions)
 

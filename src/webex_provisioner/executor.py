@@ -97,6 +97,7 @@ class Executor:
         clock: Callable[[], datetime],
         on_records: Callable[[Sequence[Record]], None] | None = None,
         progress: Callable[[int], None] | None = None,
+        managed: frozenset[str] | None = None,
         batch_size: int = 200,
         batch_seconds: float = 0.5,
     ) -> None:
@@ -109,6 +110,7 @@ class Executor:
         self._clock = clock
         self._on_records = on_records
         self._progress = progress
+        self._managed = managed
         self._batch_size = batch_size
         self._batch_seconds = batch_seconds
 
@@ -296,7 +298,10 @@ class Executor:
     def _adopt(self, action: Action, found: WebexUser, desired: Attributes, active: bool) -> WebexUser:
         """Make an existing Webex user (found after a 409 or a lost answer) match ``desired``."""
         self._check_owner(found.id, action)
-        changes = diff(desired, found.attributes)
+        current = found.attributes
+        if self._managed is not None:
+            current = {k: v for k, v in current.items() if k in self._managed}
+        changes = diff(desired, current)
         if changes or found.active != active:
             return self._webex.update_user(
                 found.id, changes, active=None if found.active == active else active

@@ -50,6 +50,13 @@ class PlanOptions:
     protected: frozenset[str] = frozenset()
     delete_after: timedelta | None = None
     create_only: frozenset[str] = frozenset()
+    managed: frozenset[str] | None = None
+
+    def managed_view(self, attributes: Attributes) -> Attributes:
+        """Only the Webex attributes the mapping manages: others are never changed or removed."""
+        if self.managed is None:
+            return attributes
+        return {k: v for k, v in attributes.items() if k in self.managed}
 
     def is_protected(self, *keys: str | None) -> bool:
         return any(k is not None and k.strip().lower() in self.protected for k in keys)
@@ -153,7 +160,8 @@ def _linked_actions(
     *,
     skip: frozenset[str],
 ) -> list[Action]:
-    updates = diff(desired, link.applied, skip=options.create_only | skip) if options.update else ()
+    current = options.managed_view(link.applied)
+    updates = diff(desired, current, skip=options.create_only | skip) if options.update else ()
 
     def update(reason: Reason = Reason.ATTRIBUTES_CHANGED) -> list[Action]:
         if not updates:
@@ -327,11 +335,12 @@ def _candidate_actions(
             email=email,
             dn=candidate.dn,
             webex_id=match.id,
-            desired=match.attributes,
+            desired=options.managed_view(match.attributes),
             active=match.active,
         )
     ]
-    changes = diff(candidate.desired, match.attributes, skip=options.create_only) if options.update else ()
+    current = options.managed_view(match.attributes)
+    changes = diff(candidate.desired, current, skip=options.create_only) if options.update else ()
     if changes:
         actions.append(
             Action(

@@ -453,6 +453,17 @@ class TestGateway:
         assert_error(scim.get("/Groups"), 404)
         assert_error(scim.delete("/Users"), 405)
 
+    def test_internal_error_is_a_scim_500(
+        self, scim: httpx.Client, server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """An emulator bug answers a SCIM 500 with a TrackingID instead of a bare error page."""
+
+        def broken(params: object) -> None:
+            raise RuntimeError("bug")
+
+        monkeypatch.setattr(server.emulator.service, "search", broken)
+        assert_error(scim.get("/Users"), 500)
+
     def test_helpers(self, scim: httpx.Client, server: EmulatorServer) -> None:
         """users(), user(), add_user() and request_log show what the emulator holds and served."""
         seeded = server.add_user({"id": "fixed-id", "userName": "seed@example.com"})

@@ -189,7 +189,7 @@ class ScimWebexClient:
             log.info(
                 "webex.requests",
                 total=snapshot.total,
-                by_method=snapshot.by_method(),
+                **{method.lower(): n for method, n in sorted(snapshot.by_method().items())},
                 retries=snapshot.retries,
                 throttled=snapshot.throttled,
                 avg_ms=round(snapshot.avg_latency * 1000, 2),
