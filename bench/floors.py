@@ -23,12 +23,14 @@ from webex_provisioner.webex import scim
 
 @dataclass(frozen=True)
 class PostFloor:
-    """``users`` creates in ``seconds`` with ``concurrency`` threads; ``failed`` were not 201."""
+    """``users`` creates in ``seconds`` with ``concurrency`` threads; ``failed`` were not 201.
+    ``emulator_cpu_seconds``: the CPU the emulator used meanwhile (set by the caller)."""
 
     users: int
     concurrency: int
     seconds: float
     failed: int
+    emulator_cpu_seconds: float = 0.0
 
     @property
     def per_second(self) -> float:

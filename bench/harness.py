@@ -17,7 +17,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,8 @@ class CycleResult:
 
     ``cycle_seconds`` is the cycle as the engine times it (start to finish of ``Cycle.run``);
     ``process_seconds`` adds the interpreter start, imports, configuration and opening the state.
+    ``cpu_seconds`` is the CPU the cycle process used, ``emulator_cpu_seconds`` the emulator's
+    meanwhile (on 2 cores, the two together bound what one run can do).
     """
 
     name: str
@@ -63,6 +65,8 @@ class CycleResult:
     cycle_seconds: float
     process_seconds: float
     peak_rss_mb: float
+    cpu_seconds: float
+    emulator_cpu_seconds: float
     users_read: int
     requests: int
     requests_by_method: dict[str, int]
@@ -92,20 +96,25 @@ class BenchResult:
 
 def ratios(result: BenchResult) -> dict[str, float | None]:
     """The comparisons the targets are stated in (None where a number is missing)."""
-    cycles = result.cycles
 
     def div(a: float | None, b: float | None) -> float | None:
         return round(a / b, 3) if a is not None and b else None
 
-    first, bulk, full = cycles.get("first"), cycles.get("first_bulk"), cycles.get("full_unchanged")
-    floor, floor_b, read = result.post_floor, result.post_floor_bulk_emulator, result.read_floor
+    def seconds(name: str) -> float | None:
+        cycle = result.cycles.get(name)
+        return cycle.cycle_seconds if cycle is not None else None
+
+    floor = result.post_floor.seconds if result.post_floor else None
+    floor_b = result.post_floor_bulk_emulator.seconds if result.post_floor_bulk_emulator else None
+    read = result.read_floor.seconds if result.read_floor else None
+    full = result.cycles.get("full_unchanged")
     return {
-        "first_over_post_floor": div(first and first.cycle_seconds, floor and floor.seconds),
-        "first_throughput_vs_floor": div(floor and floor.seconds, first and first.cycle_seconds),
-        "first_bulk_over_post_floor": div(bulk and bulk.cycle_seconds, floor_b and floor_b.seconds),
-        "first_bulk_throughput_vs_floor": div(floor_b and floor_b.seconds, bulk and bulk.cycle_seconds),
-        "full_unchanged_over_ldapsearch": div(full and full.cycle_seconds, read and read.seconds),
-        "full_unchanged_process_over_ldapsearch": div(full and full.process_seconds, read and read.seconds),
+        "first_over_post_floor": div(seconds("first"), floor),
+        "first_throughput_vs_floor": div(floor, seconds("first")),
+        "first_bulk_over_post_floor": div(seconds("first_bulk"), floor_b),
+        "first_bulk_throughput_vs_floor": div(floor_b, seconds("first_bulk")),
+        "full_unchanged_over_ldapsearch": div(seconds("full_unchanged"), read),
+        "full_unchanged_process_over_ldapsearch": div(full.process_seconds if full else None, read),
     }
 
 
@@ -117,7 +126,9 @@ class Bench:
         self.concurrency = concurrency
         self.workdir = workdir
         self.say = say
-        self.result = BenchResult(users, concurrency, datetime.now().astimezone().isoformat(timespec="seconds"))
+        self.result = BenchResult(
+            users, concurrency, datetime.now().astimezone().isoformat(timespec="seconds")
+        )
 
     # -- pieces -----------------------------------------------------------------------------
 
@@ -140,20 +151,28 @@ class Bench:
                 "bulk": bulk,
             },
             "mapping": MAPPING,
-            "logging": {"format": "json", "level": "info", "audit_log": str(self.workdir / f"{name}.audit.log")},
+            "logging": {
+                "format": "json",
+                "level": "info",
+                "audit_log": str(self.workdir / f"{name}.audit.log"),
+            },
             "state": f"sqlite:///{self.workdir / f'{name}.db'}",
         }
         path = self.workdir / f"{name}.yaml"
         path.write_text(yaml.safe_dump(raw, sort_keys=False))
         return path
 
-    def cycle(self, name: str, config: Path, env: Mapping[str, str], *args: str) -> CycleResult:
+    def cycle(
+        self, name: str, config: Path, env: Mapping[str, str], emulator: EmulatorProcess, *args: str
+    ) -> CycleResult:
         """Run one ``sync --json`` process and read what it reports."""
         argv = [sys.executable, "-m", "webex_provisioner", "--config", str(config), "sync", "--json", *args]
         self.say(f"  {name}: {' '.join(argv[2:])}")
+        emulator_cpu = emulator.cpu_seconds()
         run = measure(
             argv, stdout=self.workdir / f"{name}.json", stderr=self.workdir / f"{name}.log", env=env
         )
+        emulator_cpu = emulator.cpu_seconds() - emulator_cpu
         try:
             report = json.loads(run.stdout.read_text())
         except ValueError as exc:
@@ -162,8 +181,8 @@ class Bench:
             ) from exc
         if report.get("error") or run.exit_code != 0:
             raise BenchError(
-                f"cycle {name} failed (exit {run.exit_code}): {report.get('error') or report.get('failures')}; "
-                f"see {run.stderr}"
+                f"cycle {name} failed (exit {run.exit_code}): "
+                f"{report.get('error') or report.get('failures')}; see {run.stderr}"
             )
         started = datetime.fromisoformat(report["started_at"])
         finished = datetime.fromisoformat(report["finished_at"])
@@ -175,6 +194,8 @@ class Bench:
             cycle_seconds=round((finished - started).total_seconds(), 3),
             process_seconds=round(run.seconds, 3),
             peak_rss_mb=round(run.peak_rss / 2**20, 1),
+            cpu_seconds=round(run.cpu_seconds, 2),
+            emulator_cpu_seconds=round(emulator_cpu, 2),
             users_read=int(report["plan"]["users_read"]),
             requests=sum(requests.values()),
             requests_by_method=requests,
@@ -183,9 +204,23 @@ class Bench:
         self.result.cycles[name] = result
         self.say(
             f"    {result.kind}: {result.cycle_seconds:.2f} s in the cycle, {result.process_seconds:.2f} s "
-            f"process, {result.peak_rss_mb:.0f} MB peak, {result.requests} requests"
+            f"process, {result.peak_rss_mb:.0f} MB peak, {result.requests} requests, "
+            f"CPU {result.cpu_seconds:.1f} s (emulator {result.emulator_cpu_seconds:.1f} s)"
         )
         return result
+
+    def post_floor(self, emulator: EmulatorProcess) -> PostFloor:
+        """The POST floor on ``emulator``, with the emulator's CPU meanwhile."""
+        bodies = floor_bodies(self.users)
+        self.say(f"  POST floor: {self.users:,} creates, {self.concurrency} threads")
+        before = emulator.cpu_seconds()
+        floor = post_floor(emulator.scim_url, TOKEN, bodies, self.concurrency)
+        floor = replace(floor, emulator_cpu_seconds=round(emulator.cpu_seconds() - before, 2))
+        self.say(
+            f"    {floor.seconds:.2f} s, {floor.per_second:,.0f}/s, "
+            f"emulator CPU {floor.emulator_cpu_seconds:.1f} s"
+        )
+        return floor
 
     def change_users(self, slapd: ThrowawaySlapd) -> int:
         """Give every ``CHANGED_EVERY``-th user a new title; returns how many changed."""
@@ -216,25 +251,24 @@ class Bench:
             env = {**_environment(), "LDAP_PASSWORD": slapd.root_pw, "WEBEX_TOKEN": TOKEN}
             with EmulatorProcess(ORG_ID, TOKEN, self.workdir / "emulator-a.log") as emulator:
                 config = self.config_file("single", slapd, emulator, bulk=False)
-                first = self.cycle("first", config, env, "--full")
+                first = self.cycle("first", config, env, emulator, "--full")
                 self._check_created(first, emulator.user_count())
-                self.say(f"  POST floor: {self.users:,} creates, {self.concurrency} threads")
-                result.post_floor = post_floor(
-                    emulator.scim_url, TOKEN, floor_bodies(self.users), self.concurrency
-                )
-                self.cycle("full_unchanged", config, env, "--full")
+                result.post_floor = self.post_floor(emulator)
+                self.cycle("full_unchanged", config, env, emulator, "--full")
                 self.say("  ldapsearch floor")
                 attributes = sorted({"entryUUID", *MAPPING.values()}, key=str.lower)
                 result.read_floor = ldapsearch_floor(
                     slapd.uri, slapd.root_dn, password_file, PEOPLE,
                     "(objectClass=inetOrgPerson)", attributes, PAGE_SIZE, self.workdir,
                 )  # fmt: skip
-                unchanged = self.cycle("incremental_unchanged", config, env)
+                unchanged = self.cycle("incremental_unchanged", config, env, emulator)
                 changed = self.change_users(slapd)
                 self.say(f"  changed the title of {changed:,} users")
-                after = self.cycle("incremental_1pct", config, env)
+                after = self.cycle("incremental_1pct", config, env, emulator)
                 if after.count("update") != changed:
-                    raise BenchError(f"the cycle after changing {changed} users updated {after.count('update')}")
+                    raise BenchError(
+                        f"the cycle after changing {changed} users updated {after.count('update')}"
+                    )
                 for name, cycle in (("incremental_unchanged", unchanged), ("incremental_1pct", after)):
                     if cycle.kind != "incremental":
                         result.notes.append(
@@ -243,12 +277,9 @@ class Bench:
                         )
             with EmulatorProcess(ORG_ID, TOKEN, self.workdir / "emulator-b.log") as emulator:
                 config = self.config_file("bulk", slapd, emulator, bulk=True)
-                first_bulk = self.cycle("first_bulk", config, env, "--full")
+                first_bulk = self.cycle("first_bulk", config, env, emulator, "--full")
                 self._check_created(first_bulk, emulator.user_count())
-                self.say(f"  POST floor on this emulator: {self.users:,} creates, {self.concurrency} threads")
-                result.post_floor_bulk_emulator = post_floor(
-                    emulator.scim_url, TOKEN, floor_bodies(self.users), self.concurrency
-                )
+                result.post_floor_bulk_emulator = self.post_floor(emulator)
         return result
 
     def _check_created(self, cycle: CycleResult, in_webex: int) -> None:

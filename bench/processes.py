@@ -31,10 +31,12 @@ class BenchError(Exception):
 
 @dataclass(frozen=True)
 class Measured:
-    """A finished child: exit code, wall seconds, peak resident memory in bytes, its output files."""
+    """A finished child: exit code, wall and CPU (user + system) seconds, peak resident memory in
+    bytes, its output files."""
 
     exit_code: int
     seconds: float
+    cpu_seconds: float
     peak_rss: int
     stdout: Path
     stderr: Path
@@ -46,14 +48,25 @@ def measure(
     """Run ``argv`` to completion with its output in files; its wall time and peak RSS."""
     with stdout.open("wb") as out, stderr.open("wb") as err:
         started = time.perf_counter()
-        child = subprocess.Popen(  # noqa: S603 - our own interpreter and tools, no shell
+        child = subprocess.Popen(
             list(argv), stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=dict(env) if env else None
         )
         _pid, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - started
     child.returncode = os.waitstatus_to_exitcode(status)
     # Linux reports ru_maxrss in kilobytes.
-    return Measured(child.returncode, seconds, usage.ru_maxrss * 1024, stdout, stderr)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Measured(child.returncode, seconds, cpu, usage.ru_maxrss * 1024, stdout, stderr)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) a running process has used so far (from /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # after the command: state is field 3, utime 14 and stime 15 (1-based) of the whole line
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class EmulatorProcess:
@@ -89,7 +102,7 @@ class EmulatorProcess:
             self.token,
         ]
         with self.log_file.open("wb") as log:
-            self._child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log)  # noqa: S603
+            self._child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self._child.poll() is not None:
@@ -103,7 +116,9 @@ class EmulatorProcess:
                 return self
             time.sleep(0.05)
         self.stop()
-        raise BenchError(f"the emulator did not answer within {self.start_timeout:.0f} s; see {self.log_file}")
+        raise BenchError(
+            f"the emulator did not answer within {self.start_timeout:.0f} s; see {self.log_file}"
+        )
 
     def _answers(self, scim_url: str) -> bool:
         try:
@@ -116,6 +131,10 @@ class EmulatorProcess:
         except httpx.TransportError:
             return False
         return response.status_code == 200
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds the emulator has used since it started."""
+        return cpu_seconds(self._child.pid) if self._child is not None else 0.0
 
     def user_count(self) -> int:
         """How many users the emulated organization holds."""

@@ -384,3 +384,47 @@ def test_attribute_dropped_from_the_mapping_is_left_alone() -> None:
         [user("a", "a@example.com")], [existing], managed=frozenset({"email", "externalId", "firstName"})
     )
     assert p.actions == ()
+
+
+# -- incremental cycles: explicit deletes ---------------------------------------------------------
+
+
+def incremental(
+    users: Iterable[DirectoryUser], links: Iterable[Link], deleted: Iterable[str], **options: object
+) -> Plan:
+    by_anchor: Mapping[str, Link] = {x.anchor: x for x in links}
+    opts = PlanOptions(**options)  # type: ignore[arg-type]
+    assessment = assess(users, by_anchor, MAPPING, opts, now=NOW)
+    return finish(assessment, by_anchor, {}, opts, now=NOW, complete=False, deleted=tuple(deleted))
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected"),
+    [(Deprovision.DISABLE, ["disable"]), (Deprovision.DELETE, ["delete"]), (Deprovision.NONE, [])],
+)
+def test_explicitly_deleted_anchor_is_deprovisioned_per_on_deleted(
+    policy: Deprovision, expected: list[str]
+) -> None:
+    """An incremental read's deleted anchor is deprovisioned per on_deleted (deleted_in_directory)."""
+    p = incremental([], [link("a", "a@example.com")], ["a"], on_deleted=policy)
+    assert [a.kind.value for a in p.actions] == expected
+    assert all(a.reason is Reason.DELETED_IN_DIRECTORY for a in p.actions)
+
+
+def test_incremental_read_deprovisions_only_the_deleted_anchors() -> None:
+    """Linked users an incremental read did not see, and that are not named deleted, are left alone."""
+    links = [link("a", "a@example.com"), link("b", "b@example.com")]
+    p = incremental([user("c", "c@example.com")], links, ["a", "unknown"])
+    assert kinds(p) == [("c", "create", "entered_scope"), ("a", "disable", "deleted_in_directory")]
+
+
+def test_deleted_anchor_that_was_also_read_is_not_deprovisioned() -> None:
+    """An anchor named deleted but read in the same change set (re-added) is planned from the read."""
+    p = incremental([user("a", "a@example.com")], [link("a", "a@example.com")], ["a"])
+    assert p.actions == ()
+
+
+def test_deleted_protected_user_is_reported_not_deprovisioned() -> None:
+    """A deleted anchor on the protected list is reported, never deprovisioned."""
+    p = incremental([], [link("a", "a@example.com")], ["a"], protected=frozenset({"a@example.com"}))
+    assert p.actions == () and [x.kind for x in p.problems] == [ProblemKind.PROTECTED]

@@ -21,6 +21,7 @@ from webex_provisioner.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, Config, lo
 from webex_provisioner.cycle import EXIT_FAILED, EXIT_OK, EXIT_USAGE, utc_now
 from webex_provisioner.errors import ConfigError, ProvisionerError
 from webex_provisioner.explain import explain, explanation_json, render_explanation
+from webex_provisioner.incremental import open_feed
 from webex_provisioner.logs import audit_json, configure_logging
 from webex_provisioner.model import AuditEntry, Outcome, Plan
 from webex_provisioner.ports import Record
@@ -219,7 +220,7 @@ def _progress_factory(enabled: bool) -> Callable[[int, int], Callable[[int], Non
 
 @cli.command()
 @click.option(
-    "--full", is_flag=True, help="Read the whole scope (the default until incremental cycles exist)."
+    "--full", is_flag=True, help="Read the whole scope, even when an incremental cycle could run."
 )
 @click.option(
     "--user", "user", metavar="EMAIL|ANCHOR|DN", help="Provision this one user now, with the same guards."
@@ -233,16 +234,29 @@ def sync(
 ) -> None:
     """Run one cycle: read the directory, plan, apply to Webex, record.
 
-    Per-user failures never stop the cycle: they are reported and the exit code is 3.
-    Deprovisions beyond safety.max_deprovisions are held (exit code 4).
+    Once a cycle has stored where the directory stood (directory.change_detection), the next one
+    is incremental: it reads only what changed since. The first cycle, and any with --full, read
+    the whole scope. Per-user failures never stop the cycle: they are reported and the exit code
+    is 3. Deprovisions beyond safety.max_deprovisions are held (exit code 4).
     """
-    del full  # every cycle of this version is a full cycle
     if approve_held and discard_held:
         raise click.UsageError("--approve-held and --discard-held exclude each other")
     config = ctx.config()
     with failures(), open_engine(config) as engine, cycle_lock(engine.store, instance_name()):
         cycle = engine.cycle(progress=_progress_factory(not as_json and sys.stderr.isatty()))
-        report = cycle.run(apply=True, user=user, approve_held=approve_held, discard_held=discard_held)
+        feed = None if user else open_feed(config, engine.directory)
+        try:
+            report = cycle.run(
+                apply=True,
+                user=user,
+                approve_held=approve_held,
+                discard_held=discard_held,
+                feed=feed,
+                full=full,
+            )
+        finally:
+            if feed is not None:
+                feed.close()
     if as_json:
         emit_json(cycle_json(report))
     else:

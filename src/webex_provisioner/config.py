@@ -35,12 +35,12 @@ DEFAULT_CONFIG_PATH = "webex-provisioner.yaml"
 CONFIG_ENV = "WEBEX_PROVISIONER_CONFIG"
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
-_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|[smhdw])\s*$")
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def parse_duration(value: object) -> timedelta:
-    """``30d``, ``12h``, ``90s``, ``2w`` or a number of seconds."""
+    """``30d``, ``12h``, ``90s``, ``2w``, ``0.5s``, ``500ms`` or a number of seconds."""
     if isinstance(value, timedelta):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -48,8 +48,8 @@ def parse_duration(value: object) -> timedelta:
     if isinstance(value, str):
         match = _DURATION.match(value)
         if match:
-            return timedelta(seconds=int(match.group(1)) * _DURATION_UNITS[match.group(2)])
-    raise ValueError(f"{value!r} is not a duration; write it like 90s, 15m, 12h, 30d or 2w")
+            return timedelta(seconds=float(match.group(1)) * _DURATION_UNITS[match.group(2)])
+    raise ValueError(f"{value!r} is not a duration; write it like 500ms, 90s, 15m, 12h, 30d or 2w")
 
 
 Duration = Annotated[timedelta, Field(json_schema_extra={"format": "duration"})]
@@ -90,6 +90,7 @@ class ScopeConfig(_Section):
 
 
 class DirectoryConfig(_Section):
+    type: Literal["openldap", "activedirectory", "389ds", "pingdirectory", "generic"] = "openldap"
     url: str
     bind_dn: str | None = None
     bind_password: SecretStr | None = None
@@ -105,6 +106,30 @@ class DirectoryConfig(_Section):
     start_tls: bool = False
     ca_file: Path | None = None
     tls_verify: bool = True
+    change_detection: Literal["auto", "content_sync", "timestamp", "dirsync", "usn", "none"] = "auto"
+    timestamp_overlap: Duration = timedelta(seconds=60)
+
+    @field_validator("timestamp_overlap", mode="before")
+    @classmethod
+    def _overlap(cls, value: object) -> timedelta:
+        return parse_duration(value)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset(cls, raw: object) -> object:
+        """``type`` fills the keys the configuration leaves out (directory/presets.py)."""
+        from webex_provisioner.directory.presets import fill_directory  # noqa: PLC0415 - import cycle
+
+        return fill_directory(raw)
+
+    @model_validator(mode="after")
+    def _fits_type(self) -> DirectoryConfig:
+        from webex_provisioner.directory.presets import type_problem  # noqa: PLC0415 - import cycle
+
+        problem = type_problem(self.type, self.change_detection)
+        if problem:
+            raise ValueError(problem)
+        return self
 
     @field_validator("url")
     @classmethod
@@ -209,6 +234,62 @@ class SafetyConfig(_Section):
     min_users: int = Field(default=1, ge=0)
 
 
+class ScheduleConfig(_Section):
+    """``schedule:``: when ``run`` cycles, and where it serves /healthz and /metrics (docs/daemon.md)."""
+
+    interval: Duration = timedelta(seconds=60)
+    full_every: Duration = timedelta(hours=24)
+    listen: str | None = "127.0.0.1:9464"
+    persist: Literal["auto"] | bool = "auto"
+    batch_delay: Duration = timedelta(seconds=0.5)
+
+    @field_validator("interval", "full_every", "batch_delay", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> timedelta:
+        return parse_duration(value)
+
+    @field_validator("persist", mode="before")
+    @classmethod
+    def _persist(cls, value: object) -> object:
+        if value == "auto" or isinstance(value, bool):
+            return value
+        raise ValueError(f"{value!r} is not auto, true or false")
+
+    @field_validator("interval", "full_every")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value.total_seconds() < 1:
+            raise ValueError(f"{value.total_seconds():g}s is too short; give at least 1s")
+        return value
+
+    @field_validator("batch_delay")
+    @classmethod
+    def _short(cls, value: timedelta) -> timedelta:
+        if not 0 <= value.total_seconds() <= 60:
+            raise ValueError("give a delay between 0s and 60s (a change waits this long for others)")
+        return value
+
+    @field_validator("listen")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None:
+            listen_address(value)
+        return value
+
+    def listen_at(self) -> tuple[str, int] | None:
+        """(host, port) to serve /healthz and /metrics on, or ``None`` when ``listen`` is null."""
+        return None if self.listen is None else listen_address(self.listen)
+
+
+def listen_address(value: str) -> tuple[str, int]:
+    """``127.0.0.1:9464`` or ``[::1]:9464`` as (host, port)."""
+    host, sep, port = value.strip().rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{value!r} is not HOST:PORT; write it like 127.0.0.1:9464 (or null to turn it off)")
+    return host, int(port)
+
+
 class LoggingConfig(_Section):
     format: Literal["console", "json"] = "console"
     level: Literal["debug", "info", "warning", "error"] = "info"
@@ -229,7 +310,16 @@ class Config(_Section):
     provisioning: ProvisioningConfig = Field(default_factory=ProvisioningConfig)
     safety: SafetyConfig = Field(default_factory=SafetyConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     state: str = "sqlite:///webex-provisioner.db"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset_mapping(cls, raw: object) -> object:
+        """Without a ``mapping:``, the one of ``directory.type`` (directory/presets.py)."""
+        from webex_provisioner.directory.presets import fill_mapping  # noqa: PLC0415 - import cycle
+
+        return fill_mapping(raw)
 
     @field_validator("mapping", mode="before")
     @classmethod

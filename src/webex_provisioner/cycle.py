@@ -7,8 +7,9 @@ and writes nothing anywhere.
 
 from __future__ import annotations
 
+import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -24,6 +25,17 @@ from webex_provisioner.errors import (
     WebexUnavailableError,
 )
 from webex_provisioner.executor import ApplyResult, Executor
+from webex_provisioner.incremental import (
+    ChangeRead,
+    DeprovisionWindow,
+    StoredWatermark,
+    count_links,
+    deprovision_count,
+    owners_of,
+    read_feed,
+    save_retries,
+)
+from webex_provisioner.interruptible import apply_in_batches, timed
 from webex_provisioner.mapping import CompiledMapping, compile_mapping, create_only_keys
 from webex_provisioner.model import (
     Action,
@@ -38,7 +50,7 @@ from webex_provisioner.model import (
     WebexUser,
 )
 from webex_provisioner.planner import Assessment, PlanOptions, assess, finish
-from webex_provisioner.ports import DirectorySource, Record, StateStore, WebexClient
+from webex_provisioner.ports import ChangeFeed, DirectorySource, Record, StateStore, WebexClient
 from webex_provisioner.safety import DeprovisionLimits, check_directory_health, guard_deprovisions
 
 log = structlog.get_logger("webex_provisioner.cycle")
@@ -67,6 +79,8 @@ class CycleReport:
     error: str | None = None
     finished_at: datetime | None = None
     passes: int = 0
+    directory_seconds: float = 0.0
+    interrupted: bool = False
 
     @property
     def exit_code(self) -> int:
@@ -82,6 +96,8 @@ class CycleReport:
 
     @property
     def outcome(self) -> str:
+        if self.interrupted:
+            return "interrupted"
         return {EXIT_OK: "succeeded", EXIT_FAILED: "failed", EXIT_USERS_FAILED: "partial", EXIT_HELD: "held"}[
             self.exit_code
         ]
@@ -139,6 +155,8 @@ class Cycle:
         self._owner = owner or f"webex-provisioner-{uuid.uuid4()}"
         self._mapping = compile_mapping(config.mapping)
         self._options = plan_options(config, self._mapping)
+        self._window = DeprovisionWindow()
+        self._should_stop: Callable[[], bool] | None = None
 
     # -- public --------------------------------------------------------------------------
 
@@ -149,27 +167,45 @@ class Cycle:
         user: str | None = None,
         approve_held: bool = False,
         discard_held: bool = False,
+        feed: ChangeFeed | None = None,
+        full: bool = False,
+        should_stop: Callable[[], bool] | None = None,
     ) -> CycleReport:
-        kind = CycleKind.USER if user else CycleKind.FULL
+        """One cycle (a dry run unless ``apply``).
+
+        With a change ``feed`` (and no ``user``), the cycle is incremental once the feed's
+        watermark is stored, and full otherwise or with ``full``; a full one stores the feed's
+        watermark (taken before reading) once its actions are applied and recorded, an
+        incremental one the new watermark. ``should_stop`` is asked between batches of actions:
+        once it says yes, the cycle ends after the actions in flight, reported interrupted.
+        """
+        stored = StoredWatermark(self._store, feed, self._config) if feed and apply and not user else None
+        since = stored.load() if stored is not None and not full else None
+        kind = CycleKind.USER if user else CycleKind.INCREMENTAL if since is not None else CycleKind.FULL
         report = CycleReport(
             f"{self._clock():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}", kind, self._clock(), not apply
         )
+        self._should_stop = should_stop
         if apply:
             self._store.start_cycle(CycleRecord(report.cycle_id, kind, report.started_at))
         try:
             if apply and discard_held:
                 self._store.hold([], report.cycle_id)
-            self._run(report, apply=apply, user=user, approve_held=approve_held)
+            changes = self._read_feed(feed, since, report) if stored is not None and feed else None
+            self._run(report, apply=apply, user=user, approve_held=approve_held, changes=changes)
+            if stored and changes and report.applied is not None and not report.interrupted:
+                stored.save(changes.watermark)
+                save_retries(self._store, report.plan, (a.anchor for a, _ in report.applied.failures))
         except ProvisionerError as exc:
             report.error = exc.message
-            log.error("cycle failed", cycle=report.cycle_id, kind=kind.value, error=exc.message)
+            log.error("cycle failed", cycle=report.cycle_id, kind=report.kind.value, error=exc.message)
         finally:
             report.finished_at = self._clock()
             if apply:
                 self._store.finish_cycle(
                     CycleRecord(
                         report.cycle_id,
-                        kind,
+                        report.kind,
                         report.started_at,
                         report.finished_at,
                         report.outcome,
@@ -181,27 +217,63 @@ class Cycle:
 
     # -- steps ---------------------------------------------------------------------------
 
-    def _run(self, report: CycleReport, *, apply: bool, user: str | None, approve_held: bool) -> None:
-        links = {link.anchor: link for link in self._store.links()}
-        link_count = len(links)
+    def _read_feed(self, feed: ChangeFeed, since: str | None, report: CycleReport) -> ChangeRead:
+        started = time.monotonic()
+        try:
+            changes = read_feed(feed, since, self._store, self._directory)
+        finally:
+            report.directory_seconds += time.monotonic() - started
+        if changes.full and not changes.streamed:
+            report.kind = CycleKind.FULL
+        return changes
+
+    def _timed(self, users: Iterable[DirectoryUser], report: CycleReport) -> Iterator[DirectoryUser]:
+        def add(seconds: float) -> None:
+            report.directory_seconds += seconds
+
+        return timed(users, add)
+
+    def _run(
+        self,
+        report: CycleReport,
+        *,
+        apply: bool,
+        user: str | None,
+        approve_held: bool,
+        changes: ChangeRead | None = None,
+    ) -> None:
+        incremental = changes is not None and not changes.full
+        link_count: int | None
         users: Iterable[DirectoryUser]
-        if user:
-            users, links, complete = self._one_user(user, links)
+        if changes is not None and incremental:
+            links, link_count = changes.links, None
+            users, complete = changes.users, False
         else:
-            users, complete = self._directory.read_users(), True
+            links = {link.anchor: link for link in self._store.links()}
+            link_count = len(links)
+            if user:
+                users, links, complete = self._one_user(user, links)
+            elif changes is not None and not changes.streamed:
+                users, complete = changes.users, True
+            else:
+                users, complete = self._timed(self._directory.read_users(), report), True
         assessment = assess(users, links, self._mapping, self._options, now=self._clock())
-        if not user:
+        if not user and link_count is not None:
             check_directory_health(
                 assessment.users_read,
                 link_count,
                 self._config.safety.min_users,
                 self._config.directory.base_dn,
             )
-        plan = self._finish(assessment, links, complete=complete)
+        deleted = changes.deleted if changes is not None and incremental else ()
+        plan = self._finish(assessment, links, complete=complete, deleted=deleted, partial=incremental)
         limits = DeprovisionLimits(
             self._config.safety.max_deprovisions.count, self._config.safety.max_deprovisions.percent
         )
         approved = {(a.anchor, a.kind) for a in self._store.held()} if approve_held else set()
+        if link_count is None:  # incremental: count the links only when something would deprovision
+            link_count = count_links(self._store) if any(a.kind.deprovisions for a in plan.actions) else 0
+            limits = self._window.limits(limits, link_count, self._clock())
         guarded = guard_deprovisions(
             replace(plan, actions=tuple(a for a in plan.actions if (a.anchor, a.kind) not in approved)),
             link_count,
@@ -223,17 +295,29 @@ class Cycle:
         )
         if not apply:
             return
+        if self._should_stop is not None and self._should_stop():
+            self._interrupt(report, len(plan.actions))
+            return
         self._record_dn_changes(assessment, links, report.cycle_id)
         self._record_problems(plan, report.cycle_id)
-        if user:
+        if user or incremental:
             others = [a for a in self._store.held() if a.anchor not in links]
             self._store.hold([*others, *plan.held], report.cycle_id)
         else:
             self._store.hold(list(plan.held), report.cycle_id)
         report.applied = self._apply(plan.actions, links, report.cycle_id)
         report.passes = 1
-        if assessment.deferred:
+        if incremental:
+            self._window.add(deprovision_count(report.applied.counts), self._clock())
+        not_applied = len(plan.actions) - sum(report.applied.counts.values())
+        if not_applied > 0:
+            self._interrupt(report, not_applied)
+        elif assessment.deferred:
             self._settle(assessment.deferred, report)
+
+    def _interrupt(self, report: CycleReport, left: int) -> None:
+        report.interrupted = True
+        report.error = f"stopped on request, {left} action(s) not applied; the next cycle plans them again"
 
     def _one_user(
         self, key: str, links: Mapping[str, Link]
@@ -252,8 +336,20 @@ class Cycle:
         subset = {a: links[a] for a in anchors if a in links}
         return ([found] if found else []), subset, True
 
-    def _finish(self, assessment: Assessment, links: Mapping[str, Link], *, complete: bool) -> Plan:
+    def _finish(
+        self,
+        assessment: Assessment,
+        links: dict[str, Link],
+        *,
+        complete: bool,
+        deleted: Sequence[str] = (),
+        partial: bool = False,
+    ) -> Plan:
+        """``partial``: ``links`` holds only the links the cycle read; those of the Webex users
+        the lookups found are added, so a match linked to someone else is seen as a conflict."""
         matches, failures = self._lookup(assessment.lookup_emails)
+        if partial and matches:
+            links.update(owners_of(self._store, (m.id for m in matches.values()), links))
         return finish(
             assessment,
             links,
@@ -262,6 +358,7 @@ class Cycle:
             now=self._clock(),
             complete=complete,
             lookup_failures=failures,
+            deleted=deleted,
         )
 
     def _lookup(self, emails: Sequence[str]) -> tuple[dict[str, WebexUser], dict[str, str]]:
@@ -308,7 +405,10 @@ class Cycle:
             progress=progress,
             managed=self._options.managed,
         )
-        return executor.apply(actions)
+        if self._should_stop is None:
+            return executor.apply(actions)
+        batch = self._config.webex.concurrency * 16
+        return apply_in_batches(executor, actions, self._should_stop, users_per_batch=batch)
 
     def _settle(self, deferred: Iterable[tuple[DirectoryUser, str]], report: CycleReport) -> None:
         """Second pass for users whose manager was provisioned in the first pass."""

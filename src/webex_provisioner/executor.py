@@ -5,12 +5,18 @@ Actions of one user run in order on one worker; different users run concurrently
 the state store in batches, so the store never sees two writers from one process.
 
 No-duplicate rules (design.md §5): a create that answers 409 becomes a link; a create whose
-outcome is unknown is resolved by a lookup by e-mail before it is sent again; an update that
-finds the Webex user gone (404) re-creates it (drift) after the same lookup.
+outcome is unknown is resolved by a lookup by e-mail before it is sent again (up to
+``CREATE_ATTEMPTS`` sends); an update that finds the Webex user gone (404) re-creates it (drift)
+after the same lookup.
+
+A refused token (401, or a refresh that fails) and Webex being unreachable after the retries
+stop the apply: every further request would fail the same way. What was applied is recorded;
+the actions not attempted are left to the next cycle, and the error is raised.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -22,10 +28,12 @@ import structlog
 
 from webex_provisioner.errors import (
     ProvisionerError,
+    WebexAuthError,
     WebexConflictError,
     WebexError,
     WebexNotFoundError,
     WebexOutcomeUnknownError,
+    WebexUnavailableError,
 )
 from webex_provisioner.model import (
     Action,
@@ -43,6 +51,9 @@ from webex_provisioner.planner import diff
 from webex_provisioner.ports import Record, StateStore, WebexClient
 
 log = structlog.get_logger("webex_provisioner.executor")
+
+CREATE_ATTEMPTS = 3
+"""How many times one create is sent when each answer is lost (each time after a lookup)."""
 
 
 @dataclass
@@ -74,6 +85,24 @@ def apply_changes(current: Attributes, changes: Sequence[Change]) -> dict[str, s
 
 class _LinkedElsewhereError(WebexConflictError):
     pass
+
+
+def stops_the_cycle(exc: ProvisionerError) -> bool:
+    """Whether every further Webex request would fail like this: the token was refused (401) or
+    could not be renewed, or Webex stayed unreachable through the retries. A 403 (one user
+    beyond the token's rights) and a create whose outcome is unknown concern one user only."""
+    if isinstance(exc, WebexAuthError):
+        return exc.status != 403
+    return isinstance(exc, WebexUnavailableError) and not isinstance(exc, WebexOutcomeUnknownError)
+
+
+class _StoppedError(Exception):
+    """A worker hit an error that stops the apply; ``results`` are its user's earlier outcomes."""
+
+    def __init__(self, error: ProvisionerError, results: list[tuple[Action, Record]]) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.results = results
 
 
 @dataclass
@@ -113,6 +142,7 @@ class Executor:
         self._managed = managed
         self._batch_size = batch_size
         self._batch_seconds = batch_seconds
+        self._stop = threading.Event()
 
     # -- driving -------------------------------------------------------------------------
 
@@ -123,6 +153,7 @@ class Executor:
         result = ApplyResult()
         pending: list[Record] = []
         last_flush = time.monotonic()
+        stopped: ProvisionerError | None = None
 
         def flush() -> None:
             nonlocal last_flush
@@ -134,7 +165,13 @@ class Executor:
             last_flush = time.monotonic()
 
         def collect(future: Future[list[tuple[Action, Record]]]) -> None:
-            for action, record in future.result():
+            nonlocal stopped
+            try:
+                outcomes = future.result()
+            except _StoppedError as exc:
+                outcomes = exc.results
+                stopped = stopped or exc.error
+            for action, record in outcomes:
                 pending.append(record)
                 result.counts[(action.kind.value, record.audit.outcome.value)] += 1
                 if record.audit.outcome is Outcome.FAILED:
@@ -148,6 +185,8 @@ class Executor:
             with ThreadPoolExecutor(self._concurrency, thread_name_prefix="webex") as pool:
                 in_flight: set[Future[list[tuple[Action, Record]]]] = set()
                 for group in groups.values():
+                    if self._stop.is_set():
+                        break
                     in_flight.add(pool.submit(self._apply_user, group))
                     if len(in_flight) >= self._concurrency * 4:
                         done, in_flight = _wait_some(in_flight)
@@ -157,16 +196,30 @@ class Executor:
                     collect(future)
         finally:
             flush()
+        if stopped is not None:
+            recorded = sum(result.counts.values())
+            log.error("apply stopped", cycle=self._cycle_id, recorded=recorded, planned=len(actions))
+            stopped.args = (
+                f"{stopped.message}. The cycle stopped after {recorded} of {len(actions)} action(s), "
+                "which are recorded; the next cycle applies the rest",
+                *stopped.args[1:],
+            )
+            raise stopped
         return result
 
     def _apply_user(self, actions: Sequence[Action]) -> list[tuple[Action, Record]]:
         link = self._links.get(actions[0].anchor)
         results: list[tuple[Action, Record]] = []
         for index, action in enumerate(actions):
+            if self._stop.is_set():
+                break  # not attempted: the next cycle plans it again
             started = time.monotonic()
             try:
                 step = self._apply_one(action, link)
             except ProvisionerError as exc:
+                if stops_the_cycle(exc):
+                    self._stop.set()
+                    raise _StoppedError(exc, results) from exc
                 message = exc.message
                 failed_link = replace(link, last_error=message, updated_at=self._clock()) if link else None
                 results.append(
@@ -271,27 +324,32 @@ class Executor:
 
     def _create(self, action: Action, desired: Attributes, *, active: bool) -> _Step:
         email = desired["email"]
-        detail = ""
-        try:
-            user = self._webex.create_user(desired, active=active)
-        except WebexConflictError:
-            found = self._webex.find_by_email(email)
-            if found is None:
-                raise
-            user, detail = (
-                self._adopt(action, found, desired, active),
-                "409 on create: linked the existing user",
-            )
-        except WebexOutcomeUnknownError:
-            found = self._webex.find_by_email(email)
-            if found is not None:
+        unknown = 0
+        while True:
+            try:
+                user = self._webex.create_user(desired, active=active)
+                detail = "create outcome unknown: not found, created again" if unknown else ""
+                break
+            except WebexConflictError:
+                found = self._webex.find_by_email(email)
+                if found is None:
+                    raise
                 user, detail = (
                     self._adopt(action, found, desired, active),
-                    "create outcome unknown: found and linked",
+                    "409 on create: linked the existing user",
                 )
-            else:
-                user = self._webex.create_user(desired, active=active)
-                detail = "create outcome unknown: not found, created again"
+                break
+            except WebexOutcomeUnknownError:
+                unknown += 1
+                found = self._webex.find_by_email(email)
+                if found is not None:
+                    user, detail = (
+                        self._adopt(action, found, desired, active),
+                        "create outcome unknown: found and linked",
+                    )
+                    break
+                if unknown >= CREATE_ATTEMPTS:
+                    raise
         state = LinkState.ACTIVE if active else LinkState.DISABLED
         return _Step(self._new_link(action, user.id, desired, state), detail)
 

@@ -213,3 +213,16 @@ class CycleRecord:
     outcome: str = "running"
     counts: Mapping[str, int] = field(default_factory=dict)
     detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceRecord:
+    """A running ``webex-provisioner run``: the active one applies cycles, standbys wait."""
+
+    name: str
+    host: str
+    pid: int
+    role: str
+    started_at: datetime
+    role_since: datetime
+    last_seen: datetime

@@ -14,7 +14,7 @@ The rules are design.md §4; every branch is covered by tests/test_planner.py.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -397,13 +397,15 @@ def finish(
     now: datetime,
     complete: bool,
     lookup_failures: Mapping[str, str] | None = None,
+    deleted: Collection[str] = (),
 ) -> Plan:
     """Step 2: candidates become links or creates, conflicts are dropped, unseen links classified.
 
     ``webex_by_email`` maps lower-cased e-mails to Webex users; ``lookup_failures`` maps the
     lower-cased e-mails whose lookup failed to the error (those users wait for the next cycle);
     ``complete`` says whether the directory read covered the whole scope (only then are unseen
-    linked users deleted ones).
+    linked users deleted ones); ``deleted`` names anchors an incremental read saw deleted (their
+    linked users are deprovisioned like unseen ones of a complete read, unless also read).
     """
     lookup_failures = lookup_failures or {}
     problems = list(assessment.problems)
@@ -462,9 +464,10 @@ def finish(
             )
             continue
         actions.extend(_candidate_actions(candidate, match, options))
-    if complete:
+    gone = set(deleted)
+    if complete or gone:
         for anchor, link in links.items():
-            if anchor in assessment.seen:
+            if anchor in assessment.seen or not (complete or anchor in gone):
                 continue
             if options.is_protected(anchor, link.email):
                 problems.append(

@@ -17,6 +17,7 @@ from webex_provisioner.model import (
     Change,
     CycleRecord,
     DirectoryUser,
+    InstanceRecord,
     Link,
     WebexUser,
 )
@@ -168,5 +169,15 @@ class StateStore(Protocol):
     def release_lock(self, owner: str) -> None: ...
 
     def lock_owner(self) -> str | None: ...
+
+    def announce(self, instance: InstanceRecord) -> None:
+        """Record (or refresh) a running instance and its role; its ``last_seen`` is the heartbeat."""
+        ...
+
+    def instances(self, max_age_seconds: float) -> list[InstanceRecord]:
+        """Instances seen within ``max_age_seconds``, the active one first."""
+        ...
+
+    def forget_instance(self, name: str) -> None: ...
 
     def close(self) -> None: ...

@@ -167,6 +167,25 @@ class TestSearch:
         body = self.search(scim, filter='userName eq "ALICE@example.com"')
         assert body["totalResults"] == 1 and body["Resources"][0]["id"] == people[1]["id"]
 
+    def test_user_name_and_id_lookups_do_not_scan(
+        self,
+        scim: httpx.Client,
+        server: EmulatorServer,
+        people: list[dict[str, Any]],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """``userName eq`` and ``id eq`` filters are served from the index, never by listing all users."""
+
+        def no_scan() -> None:
+            raise AssertionError("the search scanned every user")
+
+        monkeypatch.setattr(server.emulator.store, "users", no_scan)
+        body = self.search(scim, filter='userName eq "EVE@example.com"')
+        assert [u["id"] for u in body["Resources"]] == [people[2]["id"]]
+        body = self.search(scim, filter=f'id eq "{people[0]["id"]}" and displayName sw "car"')
+        assert [u["id"] for u in body["Resources"]] == [people[0]["id"]]
+        assert self.search(scim, filter='userName eq "nobody@example.com"')["totalResults"] == 0
+
     def test_filter_without_match(self, scim: httpx.Client, people: list[dict[str, Any]]) -> None:
         """A filter matching nobody gives an empty ListResponse, not an error."""
         body = self.search(scim, filter='userName eq "nobody@example.com"')

@@ -19,6 +19,7 @@ from webex_provisioner.model import (
     Change,
     CycleKind,
     CycleRecord,
+    InstanceRecord,
     LinkState,
     Outcome,
     Reason,
@@ -398,3 +399,19 @@ def test_record_writes_audit_and_links_in_one_transaction(store: SqlStateStore, 
         audit_rows = conn.execute(select(func.count()).select_from(audit_table)).scalar()
         anchors = conn.execute(select(links_table.c.anchor)).scalars().all()
     assert (audit_rows, anchors) == (3, ["anchor-2"])
+
+
+def test_instances_announce_refresh_and_age_out(store: SqlStateStore) -> None:
+    """Announced instances are listed active first; a repeated announce refreshes; stale ones drop out."""
+    now = T0 + timedelta(hours=1)
+    standby = InstanceRecord("b:2", "b", 2, "standby", T0, T0, now)
+    active = InstanceRecord("a:1", "a", 1, "active", T0 + timedelta(minutes=5), T0, now)
+    stale = InstanceRecord("c:3", "c", 3, "standby", T0, T0, now - timedelta(minutes=10))
+    for instance in (standby, active, stale):
+        store.announce(instance)
+    assert [i.name for i in store.instances(60, now=now)] == ["a:1", "b:2"]
+    store.announce(replace(standby, role="active", role_since=now, last_seen=now))
+    store.announce(replace(active, role="standby", role_since=now, last_seen=now))
+    assert [(i.name, i.role) for i in store.instances(60, now=now)] == [("b:2", "active"), ("a:1", "standby")]
+    store.forget_instance("b:2")
+    assert [i.name for i in store.instances(3600, now=now)] == ["c:3", "a:1"]  # standbys by start

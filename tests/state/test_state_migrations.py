@@ -6,14 +6,15 @@ import threading
 from contextlib import closing
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, text
 
-from tests.state.state_helpers import OpenStore, link, save
+from tests.state.state_helpers import T0, OpenStore, link, save
 from webex_provisioner.errors import StateError
 from webex_provisioner.state import head_revision, mask_url, migrate, open_state_store
-from webex_provisioner.state.migrations import current_revision
+from webex_provisioner.state.migrations import alembic_config, current_revision
 from webex_provisioner.state.schema import metadata
 
 
@@ -22,7 +23,7 @@ def test_a_new_database_is_migrated_to_the_head_revision(open_store: OpenStore, 
     assert current_revision(raw_engine) is None
     open_store()
 
-    assert current_revision(raw_engine) == head_revision() == "0001"
+    assert current_revision(raw_engine) == head_revision() == "0002"
 
 
 def test_migrations_create_exactly_the_tables_the_code_uses(
@@ -59,7 +60,8 @@ def test_a_database_at_a_newer_revision_is_refused(
 
     assert raised.value.message == (
         f"the state database at {mask_url(state_url)} is at schema revision 0042, newer than this version "
-        "of webex-provisioner knows (0001); upgrade webex-provisioner or point state: at another database"
+        f"of webex-provisioner knows ({head_revision()}); upgrade webex-provisioner or point state: "
+        "at another database"
     )
     with pytest.raises(StateError, match="newer than this version"):
         migrate(raw_engine)
@@ -87,4 +89,32 @@ def test_simultaneous_first_opens_all_succeed(state_url: str, raw_engine: Engine
 
     assert outcomes == ["ok"] * 4
     with raw_engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0001"]
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [
+            head_revision()
+        ]
+
+
+def test_a_database_at_the_previous_revision_is_upgraded_keeping_its_data(
+    state_url: str, raw_engine: Engine
+) -> None:
+    """A state created by the previous version (revision 0001) is upgraded on open; links survive."""
+    config = alembic_config()
+    with raw_engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+        conn.execute(
+            text(
+                "INSERT INTO links (anchor, webex_id, email, email_lower, dn, dn_lower, state, applied, "
+                "fingerprint, created_at, updated_at) VALUES ('a1', 'w1', 'A@x.com', 'a@x.com', 'uid=a', "
+                "'uid=a', 'active', '{}', '', :t, :t)"
+            ),
+            {"t": T0.replace(tzinfo=None) if raw_engine.dialect.name == "sqlite" else T0},
+        )
+    assert current_revision(raw_engine) == "0001"
+    store = open_state_store(state_url)
+    try:
+        assert current_revision(raw_engine) == head_revision()
+        assert [link.webex_id for link in store.links()] == ["w1"]
+        assert store.instances(60) == []
+    finally:
+        store.close()

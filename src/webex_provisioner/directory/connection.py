@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,6 +17,7 @@ import structlog
 from ldap.controls import SimplePagedResultsControl
 
 from webex_provisioner.config import DirectoryConfig
+from webex_provisioner.directory.ad import bind_failure, page_size
 from webex_provisioner.errors import (
     DirectoryAuthError,
     DirectoryError,
@@ -75,6 +76,9 @@ def translate(
     what = f"{doing} at {url} failed: {describe(exc)}"
     if isinstance(exc, ldap.INVALID_CREDENTIALS):
         who = config.bind_dn or "(anonymous)"
+        ad_reason = bind_failure(describe(exc))  # Active Directory says why in a sub-code
+        if ad_reason is not None:
+            return DirectoryAuthError(f"the directory at {url} refused the bind of {who}: {ad_reason}")
         return DirectoryAuthError(
             f"the directory at {url} refused the bind of {who}: invalid credentials; check "
             "directory.bind_dn and directory.bind_password (and that the account is not locked)"
@@ -191,7 +195,8 @@ class Connection:
         the result only.
         """
         doing = f"searching {what} under {base} with {filterstr}"
-        control = SimplePagedResultsControl(True, size=self.config.page_size, cookie=b"")
+        size = page_size(self.config.type, self.config.page_size)
+        control = SimplePagedResultsControl(True, size=size, cookie=b"")
         pages = 0
         while True:
             try:
@@ -204,7 +209,7 @@ class Connection:
                 if pages and not isinstance(error, DirectoryIncompleteError):
                     raise DirectoryIncompleteError(
                         f"the read is incomplete, it stopped after {pages} page(s) of "
-                        f"{self.config.page_size} entries: {error.message}"
+                        f"{size} entries: {error.message}"
                     ) from exc
                 raise error from exc
             pages += 1
@@ -249,6 +254,31 @@ class Connection:
         except ldap.LDAPError as exc:
             raise self._failed(exc, f"searching {what} under {base} with {filterstr}") from exc
         return [(dn, attrs) for dn, attrs in found if dn is not None]
+
+    def search_with_controls(
+        self,
+        base: str,
+        filterstr: str,
+        attributes: Sequence[str],
+        controls: Sequence[Any],
+        response_controls: Mapping[str, Any] | None = None,
+        *,
+        what: str,
+    ) -> tuple[list[Entry], list[Any]]:
+        """One unpaged subtree search with request controls (DirSync, Show Deleted): the entries
+        (search references skipped) and the response controls, decoded with ``response_controls``
+        (OID -> class). Failures leave as ``DirectoryError`` with the python-ldap error as cause."""
+        doing = f"searching {what} under {base} with {filterstr}"
+        try:
+            msgid = self._ldap.search_ext(
+                base, ldap.SCOPE_SUBTREE, filterstr, list(attributes), serverctrls=list(controls)
+            )
+            _type, data, _msgid, answered = self._ldap.result3(
+                msgid, timeout=self.config.timeout, resp_ctrl_classes=response_controls
+            )
+        except ldap.LDAPError as exc:
+            raise self._failed(exc, doing) from exc
+        return [(dn, attrs) for dn, attrs in data if dn is not None], list(answered)
 
     def read(self, dn: str, filterstr: str, attributes: Sequence[str], *, what: str) -> Entry | None:
         """The entry at ``dn`` if it matches ``filterstr``; ``None`` if it does not, does not exist,

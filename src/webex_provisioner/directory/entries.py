@@ -7,11 +7,9 @@ searched for with its escaped binary form.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 
-from ldap.filter import escape_filter_chars
-
+from webex_provisioner.directory.guid import GUID_LENGTH, guid_filter, guid_from_bytes, is_guid
 from webex_provisioner.ldapfilter import equals
 from webex_provisioner.model import DirectoryUser
 
@@ -26,8 +24,8 @@ def anchor_value(attrs: Mapping[str, list[bytes]], anchor: str) -> str | None:
     if not raw:
         return None
     value = raw[0]
-    if wanted in _BINARY_GUID_ANCHORS and len(value) == 16:
-        return str(uuid.UUID(bytes_le=value))
+    if wanted in _BINARY_GUID_ANCHORS and len(value) == GUID_LENGTH:
+        return guid_from_bytes(value)
     try:
         text = value.decode("utf-8").strip()
     except UnicodeDecodeError:
@@ -38,12 +36,7 @@ def anchor_value(attrs: Mapping[str, list[bytes]], anchor: str) -> str | None:
 def anchor_filter(anchor: str, key: str) -> str | None:
     """An equality filter finding the entry whose anchor is ``key``; ``None`` if ``key`` cannot be one."""
     if anchor.lower() in _BINARY_GUID_ANCHORS:
-        try:
-            guid = uuid.UUID(key.strip())
-        except ValueError:
-            return None
-        # escape every byte (\\xx): the binary value as an RFC 4515 assertion
-        return f"({anchor}={escape_filter_chars(guid.bytes_le.decode('latin-1'), escape_mode=2)})"
+        return guid_filter(anchor, key) if is_guid(key) else None
     return equals(anchor, key.strip())
 
 

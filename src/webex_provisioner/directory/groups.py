@@ -119,12 +119,12 @@ def expand_membership(
     for target in scope.groups:
         if normalize_dn(target) in expanded:
             continue  # already expanded as a group nested in an earlier targeted group
-        queue = deque([(target, _read_targeted_group(conn, config, target), "")])
+        queue = deque([(target, read_targeted_group(conn, config, target), "")])
         expanded.add(normalize_dn(target))
         while queue:
             group_dn, attrs, via = queue.popleft()
             reason = f"member of {target}" + (f" via {via}" if via else "")
-            members = _member_values(conn, group_dn, attrs, attributes)
+            members = member_values(conn, group_dn, attrs, attributes)
             if not members:
                 log.warning("directory.group_empty", group=group_dn, member_attributes=attributes)
             for member in members:
@@ -141,7 +141,7 @@ def expand_membership(
     return Membership(reasons=reasons, groups=tuple(scope.groups), nested=scope.nested_groups)
 
 
-def _read_targeted_group(conn: Connection, config: DirectoryConfig, dn: str) -> dict[str, list[bytes]]:
+def read_targeted_group(conn: Connection, config: DirectoryConfig, dn: str) -> dict[str, list[bytes]]:
     found = conn.read(dn, config.group_filter, config.member_attributes, what="the targeted group")
     if found is not None:
         return found[1]
@@ -156,7 +156,7 @@ def _read_targeted_group(conn: Connection, config: DirectoryConfig, dn: str) -> 
     )
 
 
-def _member_values(
+def member_values(
     conn: Connection, dn: str, attrs: Mapping[str, list[bytes]], wanted: Iterable[str]
 ) -> list[str]:
     wanted_lower = {name.lower() for name in wanted}

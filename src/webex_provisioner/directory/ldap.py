@@ -15,10 +15,12 @@ from typing import Self
 import structlog
 
 from webex_provisioner.config import DirectoryConfig
+from webex_provisioner.directory.capabilities import describe
 from webex_provisioner.directory.connection import PAGED_RESULTS_OID, Connection, Entry
 from webex_provisioner.directory.dn import is_dn, is_under
 from webex_provisioner.directory.entries import anchor_filter, anchor_value, to_user
 from webex_provisioner.directory.groups import Membership, NestedGroupCandidates, expand_membership
+from webex_provisioner.directory.inchain import InChainExpansion
 from webex_provisioner.errors import DirectoryError
 from webex_provisioner.ldapfilter import all_of, any_of, equals
 from webex_provisioner.model import DirectoryUser
@@ -60,6 +62,7 @@ class LdapDirectory:
         self._membership: Membership | None = None
         self._membership_at = 0.0
         self._reading = 0
+        self._in_chain = InChainExpansion(config)
 
     # -- DirectorySource ----------------------------------------------------------------------
 
@@ -162,6 +165,7 @@ class LdapDirectory:
             "content_sync": "yes" if CONTENT_SYNC_OID in controls else "no",
             "paged_results": "yes" if PAGED_RESULTS_OID in controls else "no",
             "base_dn_found": "yes" if base_found else "no",
+            **describe(conn, self.config, dse),
         }
 
     def close(self) -> None:
@@ -178,6 +182,10 @@ class LdapDirectory:
         self.close()
 
     # -- internals ----------------------------------------------------------------------------
+
+    def connection(self) -> Connection:
+        """The bound connection (opened, or reopened after it was lost), for change feeds."""
+        return self._connection()
 
     def _connection(self) -> Connection:
         if self._conn is not None and self._conn.broken:
@@ -204,7 +212,9 @@ class LdapDirectory:
         return conn.read(dn, user_filter, ["1.1"], what="the directory user") is not None
 
     def _expand(self, conn: Connection) -> Membership:
-        self._membership = expand_membership(conn, self.config, NestedGroupCandidates(conn, self.config))
+        self._membership = self._in_chain.membership(conn) or expand_membership(
+            conn, self.config, NestedGroupCandidates(conn, self.config)
+        )
         self._membership_at = time.monotonic()
         return self._membership
 

@@ -169,8 +169,11 @@ class _Handlers:
         org_id = request.path_params["org_id"]
         if org_id != self.emulator.config.org_id:
             raise ScimError(self.emulator.config.wrong_org_status, f"organization {org_id!r} not found")
-        url = request.url
-        return f"{url.scheme}://{url.netloc}/identity/scim/{org_id}/v2"
+        scope = request.scope
+        host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), None)
+        if host is None:  # HTTP/1.0 without Host: the address the server listens on
+            host = "{}:{}".format(*scope["server"])
+        return f"{scope['scheme']}://{host}/identity/scim/{org_id}/v2"
 
     @staticmethod
     async def _json(request: Request) -> dict[str, Any]:

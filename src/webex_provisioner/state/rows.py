@@ -16,6 +16,7 @@ from webex_provisioner.model import (
     Change,
     CycleKind,
     CycleRecord,
+    InstanceRecord,
     Link,
     LinkState,
     Outcome,
@@ -142,4 +143,16 @@ def action(row: RowMapping) -> Action:
         desired=row["desired"],
         active=bool(row["active"]),
         detail=row["detail"],
+    )
+
+
+def instance(row: RowMapping) -> InstanceRecord:
+    return InstanceRecord(
+        name=row["name"],
+        host=row["host"],
+        pid=int(row["pid"]),
+        role=row["role"],
+        started_at=row["started_at"],
+        role_since=row["role_since"],
+        last_seen=row["last_seen"],
     )

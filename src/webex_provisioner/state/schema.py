@@ -147,3 +147,15 @@ locks = Table(
     Column("expires_at", UtcDateTime, nullable=False),
     Column("heartbeat_at", UtcDateTime, nullable=False),
 )
+
+instances = Table(
+    "instances",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("role_since", UtcDateTime, nullable=False),
+    Column("last_seen", UtcDateTime, nullable=False),
+)

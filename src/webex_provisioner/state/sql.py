@@ -18,12 +18,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from webex_provisioner.errors import StateError
-from webex_provisioner.model import Action, AuditEntry, CycleRecord, Link
+from webex_provisioner.model import Action, AuditEntry, CycleRecord, InstanceRecord, Link
 from webex_provisioner.ports import Record
 from webex_provisioner.state import rows
 from webex_provisioner.state.boundary import WRITE_OPTION, mask_url, translating, url_password
 from webex_provisioner.state.migrations import migrate
-from webex_provisioner.state.schema import audit, cycles, held_actions, links, locks, watermarks
+from webex_provisioner.state.schema import audit, cycles, held_actions, instances, links, locks, watermarks
 
 CYCLE_LOCK = "cycle"
 TRANSFER_TABLES = (links, cycles, audit, watermarks, held_actions)
@@ -323,6 +323,36 @@ class SqlStateStore:
         with self._transaction("read the cycle lock") as conn:
             owner = conn.execute(stmt).scalar()
         return None if owner is None else str(owner)
+
+    # -- instances ---------------------------------------------------------------------------------
+
+    def announce(self, instance: InstanceRecord) -> None:
+        row = {
+            "name": instance.name,
+            "host": instance.host,
+            "pid": instance.pid,
+            "role": instance.role,
+            "started_at": instance.started_at,
+            "role_since": instance.role_since,
+            "last_seen": instance.last_seen,
+        }
+        stmt = self._upsert_insert(instances).values(row)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[instances.c.name], set_={k: stmt.excluded[k] for k in row if k != "name"}
+        )
+        with self._transaction(f"announce instance {instance.name}", write=True) as conn:
+            conn.execute(stmt)
+
+    def instances(self, max_age_seconds: float, *, now: datetime | None = None) -> list[InstanceRecord]:
+        now = now or datetime.now(UTC)
+        stmt = select(instances).where(instances.c.last_seen >= now - timedelta(seconds=max_age_seconds))
+        with self._transaction("read the running instances") as conn:
+            found = [rows.instance(row) for row in conn.execute(stmt).mappings()]
+        return sorted(found, key=lambda i: (i.role != "active", i.started_at, i.name))
+
+    def forget_instance(self, name: str) -> None:
+        with self._transaction(f"forget instance {name}", write=True) as conn:
+            conn.execute(delete(instances).where(instances.c.name == name))
 
 
 _DROP_LINK = delete(links).where(links.c.anchor == bindparam("drop_anchor"))

@@ -1,0 +1,163 @@
+"""Changed entries become labelled directory users, the way ``LdapDirectory.read_users`` labels them.
+
+A change feed hands over a few changed entries at a time. ``Labeller`` finds which of them are
+disabled and in scope with one search per batch of anchors (not one per user), reads the users
+whose targeted-group membership changed by DN, and adds the users who share an e-mail with a
+changed one, so the planner sees a shared e-mail as the conflict it is even in an incremental cycle.
+
+``membership_digest`` fingerprints who the targeted groups contain (not why), so a stored
+watermark can tell a later process whether the membership moved in between.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection, Iterable, Iterator, Sequence
+
+import structlog
+
+from webex_provisioner.config import DirectoryConfig
+from webex_provisioner.directory.connection import Connection, Entry
+from webex_provisioner.directory.dn import is_under
+from webex_provisioner.directory.entries import anchor_filter, anchor_value, to_user
+from webex_provisioner.directory.groups import Membership, NestedGroupCandidates, expand_membership
+from webex_provisioner.ldapfilter import all_of, any_of, equals
+from webex_provisioner.model import DirectoryUser
+
+log = structlog.get_logger()
+
+BATCH = 200  # anchors or e-mails per OR-filter
+
+
+def chunks(items: Sequence[str], size: int = BATCH) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def membership_digest(membership: Membership | None) -> str:
+    """A short fingerprint of the set of member DNs (``-`` when the scope has no groups)."""
+    if membership is None:
+        return "-"
+    digest = hashlib.sha256()
+    for dn in sorted(membership.reasons):
+        digest.update(dn.encode("utf-8") + b"\n")
+    return digest.hexdigest()[:32]
+
+
+def membership_moves(before: Membership, after: Membership) -> set[str]:
+    """Normalized DNs that entered or left the targeted groups between two expansions."""
+    return set(before.reasons).symmetric_difference(after.reasons)
+
+
+def expand(conn: Connection, config: DirectoryConfig) -> Membership | None:
+    """The targeted groups' membership now, or ``None`` when the scope has no groups."""
+    if not config.scope.groups:
+        return None
+    return expand_membership(conn, config, NestedGroupCandidates(conn, config))
+
+
+class Labeller:
+    """Labels changed user entries (``disabled``, ``in_scope``, ``scope_reason``) for one directory."""
+
+    def __init__(self, config: DirectoryConfig, attributes: Sequence[str], email_attribute: str) -> None:
+        self.config = config
+        self.attributes = tuple(attributes)
+        self.email_attribute = email_attribute
+
+    def users(
+        self, conn: Connection, entries: Iterable[Entry], membership: Membership | None
+    ) -> list[DirectoryUser]:
+        """The entries (user entries with ``attributes``) as labelled directory users; entries
+        without an anchor are skipped with a warning, like a full read skips them."""
+        config = self.config
+        anchored: list[tuple[str, str, Entry]] = []
+        for dn, attrs in entries:
+            anchor = anchor_value(attrs, config.anchor)
+            if anchor is None:
+                log.warning(
+                    "directory.user_without_anchor",
+                    dn=dn,
+                    anchor=config.anchor,
+                    detail="skipped; the bind DN may lack read access to the anchor, "
+                    "or directory.anchor is wrong",
+                )
+                continue
+            anchored.append((anchor, dn, (dn, attrs)))
+        anchors = [a for a, _, _ in anchored]
+        disabled = self._matching(conn, anchors, config.disabled_filter) if config.disabled_filter else set()
+        scope_filter = config.scope.filter
+        in_filter = self._matching(conn, anchors, scope_filter) if scope_filter else set()
+        users = []
+        for anchor, dn, (_, attrs) in anchored:
+            if membership is not None:
+                reason = membership.reason(dn)
+                in_scope, why = (True, reason) if reason is not None else (False, membership.not_member)
+            elif scope_filter:
+                in_scope = anchor in in_filter
+                why = f"{'matches' if in_scope else 'does not match'} scope filter {scope_filter}"
+            else:
+                in_scope, why = (
+                    True,
+                    f"under the base DN {config.base_dn} (no targeted groups or scope filter)",
+                )
+            users.append(
+                to_user(
+                    dn,
+                    attrs,
+                    config.anchor,
+                    anchor,
+                    disabled=anchor in disabled,
+                    in_scope=in_scope,
+                    scope_reason=why,
+                )
+            )
+        return users
+
+    def read_dns(self, conn: Connection, dns: Collection[str]) -> list[Entry]:
+        """The user entries at these DNs (under the base DN, matching the user filter); others are
+        skipped: a group member DN may be a dangling reference or something other than a user."""
+        found = []
+        for dn in sorted(dns):
+            if not is_under(dn, self.config.base_dn):
+                continue
+            entry = conn.read(dn, self.config.user_filter, self.attributes, what="the directory user")
+            if entry is not None:
+                found.append(entry)
+        return found
+
+    def sharing_email(self, conn: Connection, users: Sequence[DirectoryUser]) -> list[Entry]:
+        """Other user entries whose e-mail attribute equals one of ``users``' (case-insensitively,
+        as the server compares it)."""
+        mine = {u.anchor for u in users}
+        emails = sorted({v.strip() for u in users for v in u.values(self.email_attribute) if v.strip()})
+        found: dict[str, Entry] = {}
+        for batch in chunks(emails):
+            wanted = all_of(
+                self.config.user_filter, any_of(*(equals(self.email_attribute, e) for e in batch))
+            )
+            for dn, attrs in conn.search_all(
+                self.config.base_dn, wanted, self.attributes, what="directory users sharing an e-mail"
+            ):
+                anchor = anchor_value(attrs, self.config.anchor)
+                if anchor is not None and anchor not in mine:
+                    found[anchor] = (dn, attrs)
+        return list(found.values())
+
+    def _matching(self, conn: Connection, anchors: Sequence[str], extra_filter: str) -> set[str]:
+        """Which of ``anchors`` also match ``extra_filter`` (anchor-only searches, batched)."""
+        config = self.config
+        matching: set[str] = set()
+        for batch in chunks(sorted(set(anchors))):
+            by_anchor = any_of(*(f for f in (anchor_filter(config.anchor, a) for a in batch) if f))
+            if not by_anchor:
+                continue
+            for _dn, attrs in conn.search_all(
+                config.base_dn,
+                all_of(config.user_filter, extra_filter, by_anchor),
+                [config.anchor],
+                what="changed directory users",
+            ):
+                anchor = anchor_value(attrs, config.anchor)
+                if anchor is not None:
+                    matching.add(anchor)
+        return matching

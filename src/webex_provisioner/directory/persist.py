@@ -1,0 +1,86 @@
+"""``ChangeListener``: a persistent content sync (refreshAndPersist) that says *when* to cycle.
+
+The listener holds one refreshAndPersist search per search of the feed (the directory users,
+and the groups), from the cookies of the feed's last watermark, asking for entry UUIDs only. It
+does not carry the changes themselves: any message that says something changed wakes the daemon,
+which runs an incremental cycle, and that cycle's refresh from the stored cookie reads exactly
+what changed (a few milliseconds with a session log). So a change is never applied from this
+connection, and a lost message costs nothing but latency until the next ``schedule.interval``.
+
+The connection is its own (python-ldap holds a connection's lock while it waits) and lives in a
+daemon thread. When it drops, the listener reconnects with backoff, then wakes the daemon so that
+a cycle catches up with whatever changed in between.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import structlog
+
+from webex_provisioner.directory.content_sync import ContentSyncFeed
+from webex_provisioner.directory.syncrepl import SyncConnection
+from webex_provisioner.errors import DirectoryError
+
+log = structlog.get_logger()
+
+
+class ChangeListener:
+    """Sets ``changed`` when the directory reports a change; see the module docstring."""
+
+    def __init__(self, feed: ContentSyncFeed, *, max_backoff: float = 30.0, poll: float = 1.0) -> None:
+        self._feed = feed
+        self._max_backoff = max_backoff
+        self._poll = poll
+        self._changed = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.connected = False
+        self.error: str | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="change-listener", daemon=True)
+            self._thread.start()
+
+    def wait(self, timeout: float) -> bool:
+        """Block until a change is reported (``True``) or ``timeout`` seconds pass (``False``)."""
+        return self._changed.wait(timeout)
+
+    def clear(self) -> None:
+        """Forget the reported changes (call it before the cycle that reads them)."""
+        self._changed.clear()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._changed.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self._poll + 5)
+            self._thread = None
+
+    def _run(self) -> None:
+        delay = 1.0
+        lost = False
+        while not self._stop.is_set():
+            conn: SyncConnection | None = None
+            try:
+                conn = SyncConnection(self._feed.config)
+                for base, filterstr, cookie in self._feed.persist_searches():
+                    conn.persist(base, filterstr, cookie)
+                self.connected, self.error, delay = True, None, 1.0
+                if lost:
+                    log.info("directory.listener_reconnected", url=self._feed.config.url)
+                    self._changed.set()  # catch up with what changed while disconnected
+                lost = False
+                while not self._stop.is_set():
+                    if conn.poll(self._poll):
+                        self._changed.set()
+            except Exception as exc:  # the listener must outlive any failure
+                message = exc.message if isinstance(exc, DirectoryError) else repr(exc)
+                self.connected, self.error, lost = False, message, True
+                log.warning("directory.listener_lost", error=message, retry_in_seconds=delay)
+                self._stop.wait(delay)
+                delay = min(delay * 2, self._max_backoff)
+            finally:
+                if conn is not None:
+                    conn.close()

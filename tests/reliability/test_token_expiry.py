@@ -1,0 +1,140 @@
+"""The Webex token expiring or being revoked in the middle of a cycle: with OAuth the cycle renews
+it and goes on (keeping the rotated refresh token for the next run); with a static token it stops
+at once with a message saying the token was refused, instead of failing every remaining user."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import WEBEX_TOKEN, World
+from tests.reliability.conftest import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, at_writes
+from tests.reliability.helpers import assert_converged, audit_entries, stored_links
+from webex_provisioner.cycle import EXIT_FAILED
+from webex_provisioner.model import Outcome
+from webex_provisioner.runtime import REFRESH_TOKEN_WATERMARK
+from webex_provisioner.state import open_state_store
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def stored_refresh_token(world: World) -> str | None:
+    store = open_state_store(world.config.state)
+    try:
+        return store.get_watermark(REFRESH_TOKEN_WATERMARK)
+    finally:
+        store.close()
+
+
+def grant(world: World, refresh_token: str) -> httpx.Response:
+    form = {
+        "grant_type": "refresh_token",
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "refresh_token": refresh_token,
+    }
+    return httpx.post(f"{world.emulator.url}/v1/access_token", data=form)
+
+
+def token_requests(world: World) -> int:
+    return sum(1 for method, path, _ in world.emulator.request_log if path == "/v1/access_token")
+
+
+def test_oauth_token_expiring_mid_cycle_is_renewed_and_the_cycle_completes(
+    oauth_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Access tokens expire after the 10th write: the next request gets 401, the client renews
+    the token with the refresh grant and the cycle completes with no failure."""
+    world = oauth_world
+    expired = at_writes(world.emulator, monkeypatch, {10}, world.emulator.expire_access_tokens)
+    report = world.sync()
+    assert expired() == 1
+    assert report.error is None
+    assert report.applied is not None and report.applied.failed == 0
+    assert any(status == 401 for _, _, status in world.emulator.request_log)
+    assert token_requests(world) == 2  # the first token, and the renewal after the 401
+    assert_converged(world)
+
+
+def test_rotated_refresh_token_is_stored_and_used_by_the_next_run(oauth_world: World) -> None:
+    """Webex rotates the refresh token on every renewal: the new one is kept in the state, the
+    configured one is dead, and the next run (a new process) starts from the stored one."""
+    world = oauth_world
+    first = world.cli("sync", "--json")
+    assert first.exit_code == 3, first.output  # Example Corp's user without mail
+    rotated = stored_refresh_token(world)
+    assert rotated is not None and rotated != REFRESH_TOKEN
+    refused = grant(world, REFRESH_TOKEN)
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+
+    world.slapd.modify(world.corp.person("enovak").dn, {"title": [b"Principal Engineer"]})
+    second = world.cli("sync", "--json")
+    assert second.exit_code == 3, second.output
+    assert json.loads(second.stdout)["applied"] == {"update:applied": 1}
+    again = stored_refresh_token(world)
+    assert again is not None and again not in (rotated, REFRESH_TOKEN)
+
+
+def test_revoked_refresh_token_stops_the_cycle_with_advice(
+    oauth_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The refresh token revoked and the access token expired after the 10th write: the cycle
+    stops (exit 1) saying to re-authorize and set webex.oauth.refresh_token; what was applied
+    before is recorded."""
+    world = oauth_world
+    world.configure(webex={"concurrency": 4})
+    authority = world.emulator.emulator.auth
+    issued: list[str] = []
+    original = authority.grant
+
+    def recording(form: Mapping[str, str]) -> dict[str, Any]:
+        answer = original(form)
+        issued.append(answer["refresh_token"])
+        return answer
+
+    def revoke_everything() -> None:
+        for token in issued:
+            world.emulator.revoke(token)
+        world.emulator.expire_access_tokens()
+
+    monkeypatch.setattr(authority, "grant", recording)
+    at_writes(world.emulator, monkeypatch, {10}, revoke_everything)
+    result = world.cli("sync", "--json")
+    assert result.exit_code == EXIT_FAILED, result.output
+    error = json.loads(result.stdout)["error"]
+    assert "re-authorize" in error and "webex.oauth.refresh_token" in error
+    _assert_stopped_cleanly(world)
+
+
+def test_static_token_revoked_mid_cycle_stops_the_cycle(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The static token revoked after the 10th write: the cycle stops (exit 1) with a message saying
+    the token was refused (expired or revoked), rather than failing each remaining user; what was
+    applied before is recorded, and a later run with a valid token finishes the job."""
+    world.configure(webex={"concurrency": 4})
+    at_writes(world.emulator, monkeypatch, {10}, lambda: world.emulator.revoke(WEBEX_TOKEN))
+    result = world.cli("sync", "--json")
+    assert result.exit_code == EXIT_FAILED, result.output
+    data = json.loads(result.stdout)
+    assert "token was refused (expired or revoked)" in data["error"]
+    assert "WEBEX_TOKEN" in data["error"]
+    _assert_stopped_cleanly(world)
+    refused = sum(1 for _, _, status in world.emulator.request_log if status == 401)
+    assert refused <= 4  # at most one per worker, not one per remaining user
+
+    world.emulator.emulator.auth.reset()  # the administrator puts a valid token in place
+    world.sync()
+    assert_converged(world)
+
+
+def _assert_stopped_cleanly(world: World) -> None:
+    """Every Webex user created before the stop is linked; no user was recorded as failed."""
+    created = world.emulator.users()
+    assert 10 <= len(created) < 50
+    assert {link.webex_id for link in stored_links(world)} == {u["id"] for u in created}
+    assert not [e for e in audit_entries(world) if e.outcome is Outcome.FAILED]
