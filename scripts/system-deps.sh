@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs the system packages webex-provisioner needs on Debian/Ubuntu, if any are missing:
 # slapd and ldap-utils (the tests' and demo's real directory), and what building python-ldap takes.
+# samba, samba-ad-dc and samba-ad-provision: the Active Directory DC of the AD tests (tests/ad);
+# 389-ds-base: the 389 Directory Server of the 389ds preset tests.
 set -euo pipefail
 python=${PYTHON:-python3}
 packages=(slapd ldap-utils libldap2-dev libsasl2-dev)
+packages+=(samba samba-ad-dc samba-ad-provision 389-ds-base)
 command -v gcc >/dev/null 2>&1 || packages+=(gcc)
 if ! "$python" -c 'import venv, ensurepip' >/dev/null 2>&1; then
   packages+=(python3-venv)

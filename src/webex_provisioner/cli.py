@@ -265,6 +265,26 @@ def sync(
 
 
 @cli.command()
+@pass_context
+def run(ctx: Context) -> None:
+    """Run as a service that keeps Webex in step with the directory continuously.
+
+    A full cycle at start and every schedule.full_every; incremental cycles every
+    schedule.interval, or, with a persistent content sync (schedule.persist), as soon as the
+    directory reports a change. Serves /healthz and /metrics on schedule.listen. Rides out
+    directory and Webex outages with backoff, never deprovisioning because of one. SIGTERM or
+    Ctrl+C finishes the actions in flight and exits 0. A second 'run' on the same state store
+    waits as a standby. See docs/daemon.md.
+    """
+    from webex_provisioner.daemon import Daemon  # noqa: PLC0415 - the metrics stack loads only for this command
+
+    config = ctx.config()
+    with failures():
+        code = Daemon(config).run()
+    sys.exit(code)
+
+
+@cli.command()
 @click.option("--limit", default=10, show_default=True, help="How many recent cycles to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @pass_context

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import structlog
 
+from webex_provisioner.bulk_executor import BulkCreator, BulkExecutor
 from webex_provisioner.config import Config
 from webex_provisioner.errors import (
     ProvisionerError,
@@ -81,6 +82,7 @@ class CycleReport:
     passes: int = 0
     directory_seconds: float = 0.0
     interrupted: bool = False
+    failure: ProvisionerError | None = field(default=None, repr=False)
 
     @property
     def exit_code(self) -> int:
@@ -93,6 +95,9 @@ class CycleReport:
         if self.plan.held:
             return EXIT_HELD
         return EXIT_OK
+
+    def add_directory_time(self, seconds: float) -> None:
+        self.directory_seconds += seconds
 
     @property
     def outcome(self) -> str:
@@ -197,7 +202,7 @@ class Cycle:
                 stored.save(changes.watermark)
                 save_retries(self._store, report.plan, (a.anchor for a, _ in report.applied.failures))
         except ProvisionerError as exc:
-            report.error = exc.message
+            report.error, report.failure = exc.message, exc
             log.error("cycle failed", cycle=report.cycle_id, kind=report.kind.value, error=exc.message)
         finally:
             report.finished_at = self._clock()
@@ -227,12 +232,6 @@ class Cycle:
             report.kind = CycleKind.FULL
         return changes
 
-    def _timed(self, users: Iterable[DirectoryUser], report: CycleReport) -> Iterator[DirectoryUser]:
-        def add(seconds: float) -> None:
-            report.directory_seconds += seconds
-
-        return timed(users, add)
-
     def _run(
         self,
         report: CycleReport,
@@ -256,7 +255,7 @@ class Cycle:
             elif changes is not None and not changes.streamed:
                 users, complete = changes.users, True
             else:
-                users, complete = self._timed(self._directory.read_users(), report), True
+                users, complete = timed(self._directory.read_users(), report.add_directory_time), True
         assessment = assess(users, links, self._mapping, self._options, now=self._clock())
         if not user and link_count is not None:
             check_directory_health(
@@ -394,7 +393,8 @@ class Cycle:
 
     def _apply(self, actions: Sequence[Action], links: Mapping[str, Link], cycle_id: str) -> ApplyResult:
         progress = self._progress(len(actions), 0) if self._progress and actions else None
-        executor = Executor(
+        bulk = self._config.webex.bulk and isinstance(self._webex, BulkCreator)
+        executor = (BulkExecutor if bulk else Executor)(
             self._webex,
             self._store,
             links,

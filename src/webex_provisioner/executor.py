@@ -19,13 +19,13 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import structlog
 
+from webex_provisioner.dispatch import run_concurrently
 from webex_provisioner.errors import (
     ProvisionerError,
     WebexAuthError,
@@ -105,6 +105,10 @@ class _StoppedError(Exception):
         self.results = results
 
 
+# One unit's outcomes, and the error that stops the apply (None if none came up).
+_Done = tuple[list[tuple[Action, Record]], ProvisionerError | None]
+
+
 @dataclass
 class _Step:
     link: Link | None
@@ -133,7 +137,8 @@ class Executor:
         self._webex = webex
         self._store = store
         self._links = links
-        self._owner_of = {link.webex_id: link.anchor for link in links.values()}
+        self._owner_map: dict[str, str] | None = None  # Webex id -> anchor, built on first use
+        self._owner_lock = threading.Lock()
         self._cycle_id = cycle_id
         self._concurrency = max(1, concurrency)
         self._clock = clock
@@ -164,36 +169,36 @@ class Executor:
                 pending.clear()
             last_flush = time.monotonic()
 
-        def collect(future: Future[list[tuple[Action, Record]]]) -> None:
+        def collect(done: _Done) -> None:
             nonlocal stopped
-            try:
-                outcomes = future.result()
-            except _StoppedError as exc:
-                outcomes = exc.results
-                stopped = stopped or exc.error
+            outcomes, error = done
+            if error is not None:
+                stopped = stopped or error
             for action, record in outcomes:
                 pending.append(record)
                 result.counts[(action.kind.value, record.audit.outcome.value)] += 1
                 if record.audit.outcome is Outcome.FAILED:
                     result.failures.append((action, record.audit.detail))
-                if self._progress:
-                    self._progress(1)
-            if len(pending) >= self._batch_size or time.monotonic() - last_flush >= self._batch_seconds:
+            if self._progress and outcomes:
+                self._progress(len(outcomes))
+            if len(pending) >= self._batch_size:
+                flush()
+
+        def tick() -> None:
+            if time.monotonic() - last_flush >= self._batch_seconds:
                 flush()
 
         try:
-            with ThreadPoolExecutor(self._concurrency, thread_name_prefix="webex") as pool:
-                in_flight: set[Future[list[tuple[Action, Record]]]] = set()
-                for group in groups.values():
-                    if self._stop.is_set():
-                        break
-                    in_flight.add(pool.submit(self._apply_user, group))
-                    if len(in_flight) >= self._concurrency * 4:
-                        done, in_flight = _wait_some(in_flight)
-                        for future in done:
-                            collect(future)
-                for future in _as_done(in_flight):
-                    collect(future)
+            run_concurrently(
+                self._units(groups.values()),
+                self._run_unit,
+                concurrency=self._concurrency,
+                on_result=collect,
+                on_tick=tick,
+                tick_seconds=self._batch_seconds,
+                should_stop=self._stop.is_set,
+                name="webex",
+            )
         finally:
             flush()
         if stopped is not None:
@@ -207,7 +212,22 @@ class Executor:
             raise stopped
         return result
 
-    def _apply_user(self, actions: Sequence[Action]) -> list[tuple[Action, Record]]:
+    def _units(self, groups: Iterable[list[Action]]) -> Iterator[Sequence[Action]]:
+        """The units the workers take: here each user's actions (``BulkExecutor`` also batches creates)."""
+        return iter(groups)
+
+    def _run_unit(self, unit: Sequence[Action]) -> _Done:
+        """Apply one unit; its outcomes, and the error that stops the apply if one came up."""
+        try:
+            return self._apply_user(unit), None
+        except _StoppedError as exc:
+            return exc.results, exc.error
+
+    def _apply_user(
+        self, actions: Sequence[Action], apply_one: Callable[[Action, Link | None], _Step] | None = None
+    ) -> list[tuple[Action, Record]]:
+        """One user's actions in order, each by ``apply_one`` (default: the single-request steps)."""
+        apply_one = apply_one or self._apply_one
         link = self._links.get(actions[0].anchor)
         results: list[tuple[Action, Record]] = []
         for index, action in enumerate(actions):
@@ -215,7 +235,7 @@ class Executor:
                 break  # not attempted: the next cycle plans it again
             started = time.monotonic()
             try:
-                step = self._apply_one(action, link)
+                step = apply_one(action, link)
             except ProvisionerError as exc:
                 if stops_the_cycle(exc):
                     self._stop.set()
@@ -312,8 +332,15 @@ class Executor:
             updated_at=now,
         )
 
+    def _owners(self) -> dict[str, str]:
+        """Which anchor each linked Webex id belongs to (built when a link or re-create needs it)."""
+        with self._owner_lock:
+            if self._owner_map is None:
+                self._owner_map = {link.webex_id: link.anchor for link in self._links.values()}
+            return self._owner_map
+
     def _check_owner(self, webex_id: str, action: Action) -> None:
-        owner = self._owner_of.get(webex_id)
+        owner = self._owners().get(webex_id)
         if owner is not None and owner != action.anchor:
             raise _LinkedElsewhereError(
                 f"the Webex user {webex_id} with e-mail {action.email} is already linked to directory user "
@@ -393,8 +420,7 @@ class Executor:
             email=link.email,
             webex_id=link.webex_id,
         )
-        owner_map = self._owner_of
-        owner_map.pop(link.webex_id, None)
+        self._owners().pop(link.webex_id, None)
         step = self._create(replace(action, reason=Reason.WEBEX_USER_MISSING), desired, active=active)
         detail = f"the Webex user {link.webex_id} was deleted outside webex-provisioner; re-created"
         return _Step(step.link, f"{detail}; {step.detail}" if step.detail else detail)
@@ -429,21 +455,6 @@ class Executor:
                 updated_at=now,
             )
         )
-
-
-def _wait_some(
-    futures: set[Future[list[tuple[Action, Record]]]],
-) -> tuple[set[Future[list[tuple[Action, Record]]]], set[Future[list[tuple[Action, Record]]]]]:
-    done, not_done = wait(futures, return_when=FIRST_COMPLETED)
-    return set(done), set(not_done)
-
-
-def _as_done(
-    futures: set[Future[list[tuple[Action, Record]]]],
-) -> Iterator[Future[list[tuple[Action, Record]]]]:
-    while futures:
-        done, futures = _wait_some(futures)
-        yield from done
 
 
 __all__ = ["ApplyResult", "Executor", "WebexError", "apply_changes"]

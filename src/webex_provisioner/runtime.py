@@ -166,9 +166,14 @@ class Engine:
 
 @contextmanager
 def open_engine(config: Config, *, read_only: bool = False) -> Iterator[Engine]:
-    """Open the state store, then the directory and Webex clients; close all on exit."""
+    """Open the state store, then the directory and Webex clients; close all on exit.
+
+    ``read_only`` writes nothing, with one exception: with ``webex.oauth``, a refresh token that
+    Webex rotates is stored (creating the state if needed), since the old one no longer works.
+    """
+    keeps_refresh_token = config.webex.oauth is not None
     with ExitStack() as stack:
-        store = open_store(config, read_only=read_only)
+        store = open_store(config, read_only=read_only and not keeps_refresh_token)
         stack.callback(store.close)
         audit_log = None
         if not read_only and config.logging.audit_log is not None:
@@ -179,7 +184,7 @@ def open_engine(config: Config, *, read_only: bool = False) -> Iterator[Engine]:
                     f"the audit log {config.logging.audit_log} cannot be written ({exc.strerror}); "
                     "fix its folder's permissions or set logging.audit_log"
                 ) from exc
-        webex = webex_for(config, store, persist_refresh=not read_only)
+        webex = webex_for(config, store, persist_refresh=not read_only or keeps_refresh_token)
         stack.callback(webex.close)
         directory = directory_for(config)
         stack.callback(directory.close)

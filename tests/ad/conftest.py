@@ -97,6 +97,7 @@ class AdWorld(World):
                 "timeout": 10,
             },
             "webex": {"org_id": ORG_ID, "url": emulator.url, "token": "${WEBEX_TOKEN}", "max_retry_wait": 2},
+            "safety": {"max_deprovisions": {"count": 10, "percent": 100}},  # tiny test trees
             "logging": {"audit_log": str(tmp_path / "audit.log")},
             "state": f"sqlite:///{tmp_path / 'state.db'}",
         }

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ORG_ID, World
+from tests.conftest import World
 from webex_provisioner.emulator import EmulatorServer
 from webex_provisioner.emulator.faults import Decision
 from webex_provisioner.sandbox.company import Company
+from webex_provisioner.sandbox.demo import ORG_ID
 from webex_provisioner.sandbox.slapd import ThrowawaySlapd
 
 CLIENT_ID = "wp-reliability-client"

@@ -12,9 +12,7 @@ from webex_provisioner.state import open_state_store
 def expected_emails(world: World) -> set[str]:
     """The lower-cased e-mails of Example Corp's enabled in-scope users that have one."""
     corp = world.corp
-    return {
-        world.person_mail(uid).lower() for uid in corp.in_scope - corp.disabled if corp.person(uid).mail
-    }
+    return {world.person_mail(uid).lower() for uid in corp.in_scope - corp.disabled if corp.person(uid).mail}
 
 
 def stored_links(world: World) -> list[Link]:

@@ -79,4 +79,3 @@ def test_slow_answers_and_timeouts_converge_without_duplicates(world: World) -> 
     assert sum("outcome unknown: found and linked" in d for d in details) == 6
     world.emulator.faults.latency_ms = 0
     assert_converged(world)
-

@@ -148,8 +148,12 @@ class UsnFeed(AdFeed):
             found, _controls = conn.search_with_controls(
                 base, all_of(_TOMBSTONES, newer), [self.config.anchor], [show_deleted()], what="deleted users"
             )
-        except (DirectoryUnavailableError, DirectoryIncompleteError):
+        except DirectoryUnavailableError:
             raise
+        except DirectoryIncompleteError as exc:  # more than MaxPageSize deletes: an unpaged search stops
+            raise FullReadNeeded(
+                f"too many deleted users to list since the watermark ({exc.message})"
+            ) from exc
         except DirectoryError as exc:
             self._tombstones_readable = False
             log.warning(

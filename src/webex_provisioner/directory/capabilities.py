@@ -97,8 +97,6 @@ def change_detection(config: DirectoryConfig, dse: Dse, *, dirsync: bool) -> str
             return f"{usn} (DirSync is not available to this account)"
         return usn
     content_sync = CONTENT_SYNC_OID in dse.get("supportedcontrol", [])
-    if mode == "content_sync" or (
-        mode == "auto" and content_sync and config.anchor.lower() == "entryuuid"
-    ):
+    if mode == "content_sync" or (mode == "auto" and content_sync and config.anchor.lower() == "entryuuid"):
         return "content sync (RFC 4533)" + ("" if content_sync else ", but the server does not offer it")
     return "modifyTimestamp polling (deletes are seen by full cycles only)"

@@ -8,8 +8,9 @@ what changed (a few milliseconds with a session log). So a change is never appli
 connection, and a lost message costs nothing but latency until the next ``schedule.interval``.
 
 The connection is its own (python-ldap holds a connection's lock while it waits) and lives in a
-daemon thread. When it drops, the listener reconnects with backoff, then wakes the daemon so that
-a cycle catches up with whatever changed in between.
+daemon thread. When it drops, the listener wakes the daemon (whose cycle then finds the outage and
+retries with backoff), reconnects with backoff itself, and wakes the daemon again once back, so
+that a cycle catches up with whatever changed in between.
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ class ChangeListener:
         """Block until a change is reported (``True``) or ``timeout`` seconds pass (``False``)."""
         return self._changed.wait(timeout)
 
+    def wake(self) -> None:
+        """Make ``wait`` return now (to stop waiting, say)."""
+        self._changed.set()
+
     def clear(self) -> None:
         """Forget the reported changes (call it before the cycle that reads them)."""
         self._changed.clear()
@@ -77,6 +82,8 @@ class ChangeListener:
                         self._changed.set()
             except Exception as exc:  # the listener must outlive any failure
                 message = exc.message if isinstance(exc, DirectoryError) else repr(exc)
+                if not lost:
+                    self._changed.set()  # let a cycle find (and report) the outage
                 self.connected, self.error, lost = False, message, True
                 log.warning("directory.listener_lost", error=message, retry_in_seconds=delay)
                 self._stop.wait(delay)

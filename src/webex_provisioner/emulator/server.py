@@ -61,6 +61,8 @@ class EmulatorServer:
         max_bulk_operations: int = 100,
         wrong_org_status: int = 404,
         autosave_interval: float = 1.0,
+        ssl_certfile: str | Path | None = None,
+        ssl_keyfile: str | Path | None = None,
     ) -> None:
         self.config = EmulatorConfig(
             org_id=org_id,
@@ -77,6 +79,9 @@ class EmulatorServer:
         self.emulator = Emulator(self.config)
         self.host = host
         self.port = port
+        self.ssl_certfile = ssl_certfile
+        """With ``ssl_keyfile``, serve HTTPS with this PEM certificate (chain)."""
+        self.ssl_keyfile = ssl_keyfile
         self.data_file = Path(data_file) if data_file is not None else None
         self._autosaver: persistence.AutoSaver | None = None
         if self.data_file is not None:
@@ -102,9 +107,10 @@ class EmulatorServer:
 
     @property
     def url(self) -> str:
-        """``http://HOST:PORT`` (the port chosen is known once started)."""
+        """``http://HOST:PORT`` (``https://`` with a certificate; the port chosen is known once started)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        scheme = "https" if self.ssl_certfile else "http"
+        return f"{scheme}://{host}:{self.port}"
 
     @property
     def scim_url(self) -> str:
@@ -136,6 +142,8 @@ class EmulatorServer:
             access_log=False,
             log_config=None if quiet else uvicorn.config.LOGGING_CONFIG,
             timeout_graceful_shutdown=1,
+            ssl_certfile=self.ssl_certfile,
+            ssl_keyfile=self.ssl_keyfile,
         )
         return uvicorn.Server(config)
 

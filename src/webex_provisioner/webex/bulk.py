@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from webex_provisioner.errors import WebexError, WebexOutcomeUnknownError
 from webex_provisioner.model import Attributes, Change
 from webex_provisioner.webex import scim
-from webex_provisioner.webex.failures import ErrorInfo, parse_error_body
+from webex_provisioner.webex.failures import ErrorInfo, describe, error_for_status, parse_error_body
 
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 MAX_OPERATIONS = 100
@@ -124,3 +125,56 @@ def parse_bulk_response(body: Mapping[str, Any]) -> list[BulkResult]:
 
 def _json_text(value: object) -> str:
     return value if isinstance(value, str) else json.dumps(value)
+
+
+# The outcome of one create sent in a Bulk request: the new Webex id, or why there is none.
+CreateOutcome = str | WebexError
+
+
+def create_outcomes(
+    emails: Sequence[str],
+    results: Sequence[BulkResult],
+    tracking_id: str,
+    *,
+    auth_advice: str = "",
+) -> list[CreateOutcome]:
+    """Per create of a Bulk request (operation ``bulkId`` = its index in ``emails``), in order:
+    the new Webex id, or the ``WebexError`` of its operation.
+
+    A 409 gives ``WebexConflictError`` (look the user up and link it); an operation without a
+    result, a 2xx without a location, a 429 or a 5xx give ``WebexOutcomeUnknownError`` (it may
+    have been applied: look the user up before creating it again); other failures give the
+    error a single request would have raised.
+    """
+    by_id = {result.bulk_id: result for result in results if result.bulk_id is not None}
+    outcomes: list[CreateOutcome] = []
+    for index, email in enumerate(emails):
+        what = f"creating Webex user {email or '(no e-mail)'} in a Bulk request"
+        result = by_id.get(str(index))
+        if result is None:
+            outcomes.append(
+                WebexOutcomeUnknownError(
+                    f"{what}: the Bulk answer has no result for this operation [Webex tracking id "
+                    f"{tracking_id}]; it may or may not have been applied: look the user up by e-mail "
+                    "before trying again"
+                )
+            )
+            continue
+        if result.ok and result.webex_id:
+            outcomes.append(result.webex_id)
+            continue
+        info = result.error or ErrorInfo()
+        tracking = info.tracking_id or tracking_id
+        if result.ok or result.status == 429 or result.status >= 500 or result.status == 0:
+            reason = "no location of the new user" if result.ok else f"status {result.status}"
+            outcomes.append(
+                WebexOutcomeUnknownError(
+                    f"{describe(what, result.status, '', info, tracking)}: {reason}; it may or may not "
+                    "have been applied: look the user up by e-mail before trying again",
+                    status=result.status,
+                    tracking_id=tracking,
+                )
+            )
+            continue
+        outcomes.append(error_for_status(what, result.status, "", info, tracking, auth_advice=auth_advice))
+    return outcomes

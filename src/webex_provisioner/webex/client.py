@@ -26,7 +26,15 @@ from webex_provisioner.errors import (
 )
 from webex_provisioner.model import Attributes, Change, WebexUser
 from webex_provisioner.webex import scim
-from webex_provisioner.webex.bulk import BulkResult, bulk_request, parse_bulk_response
+from webex_provisioner.webex.bulk import (
+    MAX_OPERATIONS,
+    BulkResult,
+    CreateOutcome,
+    bulk_request,
+    create_operation,
+    create_outcomes,
+    parse_bulk_response,
+)
 from webex_provisioner.webex.session import ScimSession
 from webex_provisioner.webex.stats import RequestStats
 
@@ -178,6 +186,45 @@ class ScimWebexClient:
             raise WebexRejectedError(f"{what}: {exc}") from exc
         response = self._session.send("POST", "/Bulk", what, body=body)
         return parse_bulk_response(self._session.json(response, what))
+
+    def create_users(self, users: Sequence[tuple[Attributes, bool]]) -> list[CreateOutcome]:
+        """Create up to ``MAX_OPERATIONS`` users, given as (attributes, active), in one Bulk request.
+
+        Returns, per user and in order, the new Webex id or the ``WebexError`` of its operation
+        (see ``bulk.create_outcomes``: ``WebexConflictError`` for a 409,
+        ``WebexOutcomeUnknownError`` when it may have been applied without saying so). Raises
+        ``WebexOutcomeUnknownError`` when the answer to the whole request is lost or unreadable
+        (any of the users may have been created: look each up by e-mail before creating it
+        again), and another ``WebexError`` when the request was refused as a whole (none was).
+        """
+        if len(users) > MAX_OPERATIONS:
+            raise ValueError(f"a Bulk request takes at most {MAX_OPERATIONS} creates, not {len(users)}")
+        emails = [attributes.get("email", "") for attributes, _ in users]
+        operations: list[dict[str, Any]] = []
+        refused: dict[int, WebexError] = {}
+        for index, (attributes, active) in enumerate(users):
+            try:
+                operations.append(create_operation(str(index), attributes, active=active))
+            except ValueError as exc:
+                refused[index] = WebexRejectedError(
+                    f"creating Webex user {emails[index] or '(no e-mail)'}: {exc}"
+                )
+        if not operations:
+            return [refused[index] for index in range(len(users))]
+        what = f"creating {len(operations)} Webex user(s) in a Bulk request"
+        response = self._session.send("POST", "/Bulk", what, body=bulk_request(operations))
+        tracking = response.headers.get("TrackingID", "")
+        try:
+            results = parse_bulk_response(self._session.json(response, what))
+        except WebexError as exc:
+            raise WebexOutcomeUnknownError(
+                f"{exc}; some or all of the users may have been created: look each up by e-mail "
+                "before trying again",
+                status=response.status_code,
+                tracking_id=tracking or None,
+            ) from exc
+        outcomes = create_outcomes(emails, results, tracking, auth_advice=self._session.auth.advice)
+        return [refused.get(index, outcome) for index, outcome in enumerate(outcomes)]
 
     def close(self) -> None:
         """Close the connections; log how many requests were sent (``webex.requests``), if any."""

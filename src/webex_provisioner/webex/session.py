@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -65,6 +66,21 @@ def _failure_of(exc: httpx.HTTPError) -> Failure:
     if isinstance(exc, httpx.TimeoutException):
         return Failure.TIMEOUT
     return Failure.DROPPED
+
+
+def _untrusted_certificate(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate verification failure behind an httpx error, if that is what it is."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return cause
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _scrub(exc: WebexError, tokens: list[str]) -> None:
@@ -166,6 +182,15 @@ class ScimSession:
                 response = self._http.request(method, url, params=params, json=body, headers=headers)
             except httpx.HTTPError as exc:
                 self.stats.record(method, None, time.perf_counter() - started)
+                untrusted = _untrusted_certificate(exc)
+                if untrusted is not None:  # retrying cannot help: say what to configure
+                    raise WebexUnavailableError(
+                        f"{what} failed: the TLS certificate of {_origin(url)} is not trusted "
+                        f"({untrusted.verify_message}); set webex.ca_file to the PEM file of the CA "
+                        "that signed it and use a host name in webex.url that the certificate names "
+                        "(webex.tls_verify: false only to try things out)",
+                        retryable=False,
+                    ) from exc
                 cause = f"{type(exc).__name__}: {exc}".rstrip(": ")
                 self._retry_or_raise(method, what, attempt, _failure_of(exc), None, cause, tracking, exc)
                 attempt += 1
@@ -254,7 +279,8 @@ class ScimSession:
             advice = "Webex kept rate-limiting; lower webex.concurrency or raise webex.max_retries"
         else:
             advice = (
-                "Webex is unreachable or failing; the next cycle retries (check webex.url and the network)"
+                f"Webex at {_origin(self.base_url)} is unreachable or failing; the next cycle retries "
+                "(check webex.url and the network)"
             )
         return WebexUnavailableError(
             f"{what} failed after {attempt + 1} attempt(s): {outcome}{detail} "

@@ -1,0 +1,312 @@
+"""``run``: the long-running service that keeps Webex in step (docs/daemon.md).
+
+* **Schedule.** A full cycle at start and every ``schedule.full_every``; incremental cycles
+  every ``schedule.interval``, or, with a persistent content sync (``schedule.persist``), as soon
+  as the directory reports a change, after ``schedule.batch_delay`` to gather the changes that
+  come together. With ``directory.change_detection: none`` every cycle is a full one.
+* **Outages.** A cycle that fails (directory or Webex unreachable, say) is retried with
+  exponential backoff (1 s, 2 s, 4 s, ... up to a minute). A failed read never deprovisions
+  anyone, and an incremental cycle stores its watermark only once its actions are applied and
+  recorded, so the retry reads the same changes again. Users whose action failed are retried by
+  the following cycles.
+* **One instance per state store.** The daemon holds the state store's cycle lock for its whole
+  life. A second ``run`` waits as a standby (and says so, and /healthz answers 503) until the
+  lock is free, then takes over; a ``sync`` meanwhile exits 1 naming the holder.
+* **Stopping.** SIGTERM or SIGINT: the cycle in progress finishes the actions in flight, records
+  them, skips the rest (the next cycle plans them again), the lock is released, exit code 0. A
+  second signal stops at once.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import threading
+import time
+from collections.abc import Callable
+from types import FrameType
+from typing import TypeVar
+
+import structlog
+
+from webex_provisioner.config import Config
+from webex_provisioner.cycle import EXIT_OK, Cycle, CycleReport
+from webex_provisioner.directory.changes import feed_kind
+from webex_provisioner.directory.content_sync import ContentSyncFeed
+from webex_provisioner.directory.persist import ChangeListener
+from webex_provisioner.errors import (
+    DirectoryUnavailableError,
+    ProvisionerError,
+    StateError,
+    StateLockedError,
+)
+from webex_provisioner.health import Health, StatusServer
+from webex_provisioner.incremental import open_feed
+from webex_provisioner.metrics import Metrics
+from webex_provisioner.model import CycleKind
+from webex_provisioner.ports import ChangeFeed
+from webex_provisioner.runtime import Engine, cycle_lock, instance_name, open_engine
+from webex_provisioner.webex.stats import NO_ANSWER, RequestStats, StatsSnapshot
+
+log = structlog.get_logger("webex_provisioner.daemon")
+
+LOCK_TTL = 120.0
+STANDBY_POLL = 5.0
+MAX_BACKOFF = 60.0
+
+T = TypeVar("T")
+
+
+def backoff(failures: int) -> float:
+    """Seconds to wait after ``failures`` failed attempts in a row: 1, 2, 4, ... 60, ±10%."""
+    base = min(MAX_BACKOFF, 2.0 ** max(0, failures - 1))
+    return base * random.uniform(0.9, 1.1)  # noqa: S311 - jitter, not cryptography
+
+
+class Daemon:
+    """The service behind ``run``; ``run()`` returns the exit code once stopped."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.health = Health()
+        self.metrics = Metrics()
+        self.status_port: int | None = None
+        self._stop = threading.Event()
+        self._listener: ChangeListener | None = None
+        self._stats: RequestStats | None = None
+        self._polling = False
+
+    def stop(self) -> None:
+        """Ask the daemon to stop after the actions in flight (any thread)."""
+        self._stop.set()
+        if self._listener is not None:
+            self._listener.wake()
+
+    def run(self, *, handle_signals: bool = True) -> int:
+        restore = self._handle_signals() if handle_signals else None
+        server = None
+        try:
+            listen = self.config.schedule.listen_at()
+            if listen is not None:
+                server = StatusServer(*listen, self.health, self.metrics)
+                server.start()
+                self.status_port = server.port
+            with open_engine(self.config) as engine:
+                stats = getattr(engine.webex, "stats", None)
+                if isinstance(stats, RequestStats):
+                    self._stats = stats
+                    self.metrics.watch_webex(stats)
+                self._hold_lock(engine)
+        finally:
+            if server is not None:
+                server.close()
+            if restore is not None:
+                restore()
+        log.info("daemon.stopped")
+        return EXIT_OK
+
+    # -- the lock -----------------------------------------------------------------------------
+
+    def _hold_lock(self, engine: Engine) -> None:
+        owner, waiting, failures = instance_name(), False, 0
+        while not self._stop.is_set():
+            try:
+                with cycle_lock(engine.store, owner, ttl=LOCK_TTL):
+                    log.info(
+                        "daemon.started",
+                        instance=owner,
+                        change_detection=self.config.directory.change_detection,
+                    )
+                    self._serve(engine)
+                return
+            except StateLockedError:
+                holder = _quietly(engine.store.lock_owner)
+                self.health.standby(holder)
+                if not waiting:
+                    log.warning(
+                        "daemon.standby",
+                        holder=holder,
+                        detail="another instance holds the cycle lock of this state store; "
+                        "this one takes over when it stops",
+                    )
+                    waiting = True
+                self._stop.wait(STANDBY_POLL)
+            except StateError as exc:
+                failures += 1
+                log.error(
+                    "daemon.state_unavailable", error=exc.message, retry_in_seconds=round(backoff(failures))
+                )
+                self._stop.wait(backoff(failures))
+
+    # -- cycles -------------------------------------------------------------------------------
+
+    def _serve(self, engine: Engine) -> None:
+        schedule = self.config.schedule
+        cycle = engine.cycle()
+        feed: ChangeFeed | None = None
+        next_full, errors, partial = 0.0, 0, 0
+        try:
+            while not self._stop.is_set():
+                if feed is None and self.config.directory.change_detection != "none":
+                    try:
+                        feed = open_feed(self.config, engine.directory)
+                    except ProvisionerError as exc:
+                        errors += 1
+                        self._reachability(None, exc)
+                        log.error("daemon.change_detection_unavailable", error=exc.message)
+                        self._pause(backoff(errors), listen=False)
+                        continue
+                report = self._cycle(engine, cycle, feed, full=time.monotonic() >= next_full)
+                if report.interrupted or self._stop.is_set():
+                    break
+                if report.error is not None:
+                    errors += 1
+                    self._pause(backoff(errors), listen=False)
+                    continue
+                errors = 0
+                if report.kind is CycleKind.FULL:
+                    next_full = time.monotonic() + schedule.full_every.total_seconds()
+                self._listen(feed)
+                partial = partial + 1 if report.applied is not None and report.applied.failed else 0
+                wait = schedule.interval.total_seconds()
+                if partial:  # some users failed: try them again sooner
+                    wait = min(wait, backoff(partial))
+                self._pause(min(wait, max(0.0, next_full - time.monotonic())), listen=True)
+        finally:
+            if self._listener is not None:
+                self._listener.close()
+                self._listener = None
+            if feed is not None:
+                feed.close()
+
+    def _cycle(self, engine: Engine, cycle: Cycle, feed: ChangeFeed | None, *, full: bool) -> CycleReport:
+        before = self._stats.snapshot() if self._stats is not None else None
+        started = time.monotonic()
+        self.health.change_detection = feed_kind(feed) + (" (persistent)" if self._listener else "")
+        report = cycle.run(apply=True, feed=feed, full=full, should_stop=self._stop.is_set)
+        held = _quietly(lambda: len(engine.store.held()))
+        self.metrics.observe(report, held=held or 0)
+        self.health.cycle_finished(report)
+        after = self._stats.snapshot() if self._stats is not None else None
+        self._reachability(_webex_answered(before, after), report.failure)
+        counts = report.applied.counts if report.applied is not None else {}
+        log.info(
+            "daemon.cycle",
+            cycle=report.cycle_id,
+            kind=report.kind.value,
+            change_detection=feed_kind(feed),
+            outcome=report.outcome,
+            applied=sum(n for (_, outcome), n in counts.items() if outcome == "applied"),
+            failed=report.applied.failed if report.applied is not None else 0,
+            held=len(report.plan.held),
+            seconds=round(time.monotonic() - started, 3),
+            directory_seconds=round(report.directory_seconds, 3),
+            error=report.error,
+        )
+        return report
+
+    def _reachability(self, webex_answered: bool | None, failure: ProvisionerError | None) -> None:
+        listener_down = self._listener is not None and not self._listener.connected
+        if isinstance(failure, DirectoryUnavailableError) or listener_down:
+            why = (
+                failure.message if isinstance(failure, DirectoryUnavailableError) else self._listener_error()
+            )
+            self.health.reachable("directory", why)
+            self.metrics.reachable("directory", False)
+        elif failure is None or not isinstance(failure, StateError):
+            self.health.reachable("directory", None)
+            self.metrics.reachable("directory", True)
+        if webex_answered is not None:
+            self.health.reachable("webex", None if webex_answered else "no answer from Webex (or only 5xx)")
+            self.metrics.reachable("webex", webex_answered)
+
+    def _listener_error(self) -> str:
+        return (self._listener.error if self._listener is not None else None) or "the connection was lost"
+
+    def _listen(self, feed: ChangeFeed | None) -> None:
+        """Start the persistent content sync once, when ``schedule.persist`` allows it."""
+        persist = self.config.schedule.persist
+        if self._listener is not None or persist is False or self._polling:
+            return
+        if not isinstance(feed, ContentSyncFeed):
+            self._polling = True
+            if persist is True:
+                log.warning(
+                    "daemon.persist_unavailable",
+                    change_detection=feed_kind(feed),
+                    detail="schedule.persist needs content sync; polling every schedule.interval instead",
+                )
+            return
+        self._listener = ChangeListener(feed)
+        self._listener.start()
+        log.info("daemon.persist", detail="changes are applied as the directory reports them")
+
+    def _pause(self, seconds: float, *, listen: bool) -> None:
+        """Wait ``seconds``, until stopped, or (``listen``) until the directory reports a change
+        plus ``schedule.batch_delay``."""
+        deadline = time.monotonic() + seconds
+        listener = self._listener if listen else None
+        while not self._stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            if listener is None:
+                self._stop.wait(min(left, 1.0))
+            elif listener.wait(min(left, 1.0)):
+                self._stop.wait(self.config.schedule.batch_delay.total_seconds())
+                listener.clear()
+                return
+
+    # -- signals ------------------------------------------------------------------------------
+
+    def _handle_signals(self) -> Callable[[], None] | None:
+        if threading.current_thread() is not threading.main_thread():
+            return None
+        stops = (signal.SIGTERM, signal.SIGINT)
+        previous = {sig: signal.getsignal(sig) for sig in stops}
+
+        def handler(signum: int, frame: FrameType | None) -> None:
+            if self._stop.is_set():
+                raise KeyboardInterrupt
+            log.info(
+                "daemon.stopping",
+                signal=signal.Signals(signum).name,
+                detail="finishing the actions in flight; send the signal again to stop at once",
+            )
+            self.stop()
+
+        for sig in stops:
+            signal.signal(sig, handler)
+
+        def restore() -> None:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+        return restore
+
+
+def _webex_answered(before: StatsSnapshot | None, after: StatsSnapshot | None) -> bool | None:
+    """Whether Webex answered during a cycle: ``None`` when no request was sent."""
+    if before is None or after is None:
+        return None
+    answered = failed = 0
+    for key, count in after.requests.items():
+        delta = count - before.requests.get(key, 0)
+        if delta <= 0:
+            continue
+        status = key[1]
+        if status == NO_ANSWER or status.startswith("5"):
+            failed += delta
+        else:
+            answered += delta
+    if not answered and not failed:
+        return None
+    return answered > 0
+
+
+def _quietly(read: Callable[[], T]) -> T | None:
+    """``read()``, or ``None`` when the state store cannot answer (it is reported elsewhere)."""
+    try:
+        return read()
+    except StateError:
+        return None

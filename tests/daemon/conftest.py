@@ -1,0 +1,74 @@
+"""Fixtures of the daemon tests: Example Corp in a slapd with syncprov, the emulator, ``run``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ORG_ID, WEBEX_TOKEN
+from tests.daemon.helpers import DaemonProcess, daemon_config
+from webex_provisioner.emulator import EmulatorServer
+from webex_provisioner.sandbox import Company, ThrowawaySlapd, example_corp
+
+
+@pytest.fixture(scope="module")
+def company() -> Company:
+    return example_corp()
+
+
+@pytest.fixture(scope="module")
+def module_slapd(company: Company) -> Iterator[ThrowawaySlapd]:
+    """Example Corp in a slapd shared by a module's tests; each test changes its own users."""
+    with ThrowawaySlapd() as server:
+        server.load_ldif(company.ldif())
+        server.start()
+        yield server
+
+
+@pytest.fixture(scope="module")
+def module_emulator() -> Iterator[EmulatorServer]:
+    with EmulatorServer(org_id=ORG_ID, token=WEBEX_TOKEN) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def running(
+    tmp_path_factory: pytest.TempPathFactory,
+    module_slapd: ThrowawaySlapd,
+    module_emulator: EmulatorServer,
+    company: Company,
+) -> Iterator[DaemonProcess]:
+    """``run`` in persist mode against the module's slapd and emulator, its first full cycle done."""
+    folder = tmp_path_factory.mktemp("run")
+    daemon = DaemonProcess(
+        folder, daemon_config(folder, module_slapd, module_emulator, company), module_slapd
+    )
+    daemon.start()
+    try:
+        daemon.wait_healthy()
+        yield daemon
+    finally:
+        daemon.close()
+
+
+@pytest.fixture
+def own_slapd(company: Company) -> Iterator[ThrowawaySlapd]:
+    """Example Corp in a slapd of the test's own, free to restart."""
+    with ThrowawaySlapd() as server:
+        server.load_ldif(company.ldif())
+        server.start()
+        yield server
+
+
+@pytest.fixture
+def own_emulator() -> Iterator[EmulatorServer]:
+    with EmulatorServer(org_id=ORG_ID, token=WEBEX_TOKEN) as server:
+        yield server
+
+
+def new_daemon(
+    folder: Path, slapd: ThrowawaySlapd, emulator: EmulatorServer, company: Company, **overrides: object
+) -> DaemonProcess:
+    return DaemonProcess(folder, daemon_config(folder, slapd, emulator, company, **overrides), slapd)

@@ -1,0 +1,119 @@
+"""The daemon's pure parts: the schedule configuration, /healthz answers, backoff, metrics."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.conftest import ORG_ID
+from webex_provisioner.config import parse_config
+from webex_provisioner.cycle import CycleReport
+from webex_provisioner.daemon import MAX_BACKOFF, backoff
+from webex_provisioner.errors import ConfigError
+from webex_provisioner.health import Health
+from webex_provisioner.incremental import DeprovisionWindow
+from webex_provisioner.metrics import Metrics
+from webex_provisioner.model import CycleKind
+from webex_provisioner.safety import DeprovisionLimits
+from webex_provisioner.webex.stats import RequestStats
+
+BASE: dict[str, Any] = {
+    "directory": {"url": "ldap://127.0.0.1:389", "base_dn": "dc=example,dc=com"},
+    "webex": {"org_id": ORG_ID, "token": "t"},
+}
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+def test_schedule_defaults() -> None:
+    """Without a schedule: section, run cycles every 60 s, fully every 24 h, on 127.0.0.1:9464."""
+    schedule = parse_config(BASE).schedule
+    assert schedule.interval == timedelta(seconds=60) and schedule.full_every == timedelta(hours=24)
+    assert schedule.listen_at() == ("127.0.0.1", 9464) and schedule.persist == "auto"
+    assert schedule.batch_delay == timedelta(seconds=0.5)
+    assert parse_config(BASE).directory.change_detection == "auto"
+
+
+def test_schedule_accepts_durations_and_ipv6() -> None:
+    """Durations take ms and fractions; listen takes [::1]:PORT; null turns the server off."""
+    raw = {
+        **BASE,
+        "schedule": {"interval": "5s", "batch_delay": "250ms", "listen": "[::1]:9000", "persist": False},
+    }
+    schedule = parse_config(raw).schedule
+    assert schedule.batch_delay == timedelta(milliseconds=250) and schedule.listen_at() == ("::1", 9000)
+    assert parse_config({**BASE, "schedule": {"listen": None}}).schedule.listen_at() is None
+
+
+def test_schedule_problems_are_named() -> None:
+    """Bad schedule values are each reported with their key and the fix."""
+    raw = {
+        **BASE,
+        "schedule": {"interval": "0s", "listen": "9464", "persist": "sometimes", "batch_delay": "2m"},
+    }
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw)
+    text = caught.value.message
+    for key in ("schedule.interval", "schedule.listen", "schedule.persist", "schedule.batch_delay"):
+        assert key in text
+    assert "HOST:PORT" in text and "auto, true or false" in text
+
+
+def report(*, error: str | None = None, kind: CycleKind = CycleKind.INCREMENTAL) -> CycleReport:
+    return CycleReport("c1", kind, NOW, dry_run=False, error=error, finished_at=NOW + timedelta(seconds=2))
+
+
+def test_healthz_is_503_until_a_cycle_succeeds() -> None:
+    """/healthz says 503 before any cycle, 200 after a good one, 503 with the error after a failure."""
+    health = Health()
+    status, body = health.answer()
+    assert status == 503 and body["reasons"] == ["no cycle has finished yet"]
+    health.cycle_finished(report())
+    assert health.answer()[0] == 200
+    health.cycle_finished(report(error="the directory is down"))
+    status, body = health.answer()
+    assert status == 503 and "the directory is down" in body["reasons"][0]
+    assert body["last_success_at"] == (NOW + timedelta(seconds=2)).isoformat()
+
+
+def test_healthz_reports_an_unreachable_component_and_standby() -> None:
+    """An unreachable Webex or a standby role makes /healthz 503 with the reason."""
+    health = Health()
+    health.cycle_finished(report())
+    health.reachable("webex", "no answer")
+    status, body = health.answer()
+    assert status == 503 and body["webex"] == "unreachable" and body["directory"] == "reachable"
+    health.reachable("webex", None)
+    health.standby("host:42")
+    assert "host:42" in health.answer()[1]["reasons"][0]
+
+
+def test_backoff_doubles_up_to_a_minute() -> None:
+    """Retries wait about 1, 2, 4, ... seconds, never more than a minute (plus jitter)."""
+    assert 0.9 <= backoff(1) <= 1.1 and 3.6 <= backoff(3) <= 4.4
+    assert backoff(50) <= MAX_BACKOFF * 1.1
+
+
+def test_guard_window_subtracts_recent_deprovisions() -> None:
+    """Deprovisions of the last hour count against the limit; older ones do not."""
+    window = DeprovisionWindow()
+    window.add(3, NOW - timedelta(minutes=70))
+    window.add(2, NOW - timedelta(minutes=10))
+    limits = window.limits(DeprovisionLimits(count=5, percent=None), 100, NOW)
+    assert limits.allowed(100) == 3
+
+
+def test_metrics_count_cycles_actions_and_webex_requests() -> None:
+    """A cycle report and the Webex client's counters show up in the Prometheus text."""
+    metrics, stats = Metrics(), RequestStats()
+    stats.record("GET", 200, 0.05)
+    stats.record("POST", 429, 0.01)
+    metrics.watch_webex(stats)
+    metrics.observe(report(kind=CycleKind.FULL), held=2)
+    text = metrics.render().decode()
+    assert 'webex_provisioner_cycles_total{kind="full",outcome="succeeded"} 1.0' in text
+    assert "webex_provisioner_held_actions 2.0" in text
+    assert "webex_provisioner_webex_throttled_total 1.0" in text
+    assert 'webex_provisioner_webex_requests_total{method="POST",status="429"} 1.0' in text
+    assert "webex_provisioner_webex_request_duration_seconds_count 2.0" in text

@@ -1,0 +1,210 @@
+"""Creates in SCIM Bulk requests (``webex.bulk: true``): the same outcomes and records as single
+creates, and the no-duplicate rules inside a Bulk request."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import ORG_ID, WEBEX_TOKEN, World
+from tests.webex.webex_fakes import BASE, make_config, page, user_resource
+from webex_provisioner.bulk_executor import BulkExecutor
+from webex_provisioner.config import WebexConfig
+from webex_provisioner.emulator import EmulatorServer
+from webex_provisioner.model import Action, ActionKind, Outcome, Reason, WebexUser
+from webex_provisioner.runtime import cycle_lock, open_engine
+from webex_provisioner.state import SqliteStateStore, open_state_store
+from webex_provisioner.webex import ScimWebexClient
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def user_names(world: World) -> Counter[str]:
+    return Counter(u["userName"].lower() for u in world.emulator.users())
+
+
+def requests_to(world: World, method: str, path_end: str) -> int:
+    return sum(1 for m, path, _ in world.emulator.request_log if m == method and path.endswith(path_end))
+
+
+class BlindLookups(ScimWebexClient):
+    """A client whose planning lookups miss users that appear in Webex meanwhile (a race)."""
+
+    blind = True
+
+    def find_by_email(self, email: str) -> WebexUser | None:
+        return None if self.blind else super().find_by_email(email)
+
+
+def create_action(i: int, domain: str = "bulk.example.com") -> Action:
+    email = f"user{i:04d}@{domain}"
+    desired = {"email": email, "firstName": "Bulk", "lastName": f"User {i}", "externalId": f"anchor-{i:04d}"}
+    return Action(
+        ActionKind.CREATE,
+        Reason.ENTERED_SCOPE,
+        f"anchor-{i:04d}",
+        email,
+        dn=f"uid=u{i},dc=x",
+        desired=desired,
+    )
+
+
+def test_bulk_sync_creates_every_user_in_bulk_requests(world: World) -> None:
+    """With webex.bulk, a first sync creates every enabled user in scope through /Bulk (no single
+    POST), links each one, and the next sync has nothing to do."""
+    world.configure(webex={"bulk": True})
+    report = world.sync()
+    expected = {
+        world.person_mail(u).lower()
+        for u in world.corp.in_scope - world.corp.disabled
+        if world.corp.person(u).mail
+    }
+    assert report.applied is not None and report.applied.failed == 0
+    assert report.applied.counts[("create", "applied")] == len(expected)
+    assert set(user_names(world)) == expected and max(user_names(world).values()) == 1
+    assert requests_to(world, "POST", "/Bulk") == 1
+    assert requests_to(world, "POST", "/Users") == 0
+    assert world.sync().plan.actions == ()
+
+
+def test_bulk_requests_hold_at_most_100_creates(emulator: EmulatorServer, tmp_path: Any) -> None:
+    """250 creates go out as Bulk requests of at most 100 operations; each create is recorded with
+    the Webex id the emulator gave it."""
+    config = WebexConfig(org_id=ORG_ID, url=emulator.url, token=WEBEX_TOKEN, concurrency=2)
+    store = open_state_store(f"sqlite:///{tmp_path / 'state.db'}")
+    with ScimWebexClient(config) as client:
+        executor = BulkExecutor(
+            client, store, {}, cycle_id="c1", concurrency=2, clock=lambda: datetime.now(UTC)
+        )
+        result = executor.apply([create_action(i) for i in range(250)])
+    links = {link.anchor: link for link in store.links()}
+    store.close()
+    assert result.counts == Counter({("create", "applied"): 250})
+    bulks = [entry for entry in emulator.request_log if entry[1].endswith("/Bulk")]
+    assert len(bulks) == 3
+    ids = {u["userName"]: u["id"] for u in emulator.users()}
+    assert len(ids) == 250
+    assert all(links[f"anchor-{i:04d}"].webex_id == ids[f"user{i:04d}@bulk.example.com"] for i in range(250))
+
+
+def test_a_409_inside_a_bulk_links_the_existing_user(world: World) -> None:
+    """A user created in Webex by someone else after planning answers 409 inside the Bulk request:
+    it is looked up and linked, the others are created, nothing is duplicated."""
+    world.configure(webex={"bulk": True})
+    existing = world.emulator.add_user(
+        {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "Eva.Novak@example.com"}
+    )
+    with open_engine(world.config) as engine, cycle_lock(engine.store, "test"):
+        client = BlindLookups(world.config.webex)
+        engine.webex = client
+        planned = engine.cycle().run(apply=False)
+        client.blind = False
+        result = engine.cycle()._apply(planned.plan.actions, {}, planned.cycle_id)
+        store_links = {link.email.lower(): link for link in engine.store.links()}
+        history = engine.store.audit(anchor=store_links["eva.novak@example.com"].anchor)
+        client.close()
+    assert result.failed == 0
+    assert max(user_names(world).values()) == 1
+    assert store_links["eva.novak@example.com"].webex_id == existing["id"]
+    assert history[0].detail == "409 on create: linked the existing user"
+    assert requests_to(world, "POST", "/Users") == 0
+
+
+def test_a_lost_bulk_answer_is_resolved_by_lookup(world: World) -> None:
+    """A Bulk request applied by Webex whose answer is lost: each of its creates is looked up by
+    e-mail and linked, none is sent again, nothing is duplicated."""
+    world.configure(webex={"bulk": True})
+    world.emulator.faults.lose_response_next(1)
+    report = world.sync()
+    assert report.applied is not None and report.applied.failed == 0
+    names = user_names(world)
+    assert max(names.values()) == 1
+    assert report.applied.counts[("create", "applied")] == len(names)
+    assert requests_to(world, "POST", "/Users") == 0
+    with open_engine(world.config) as engine:
+        details = {entry.detail for entry in engine.store.audit(limit=500) if entry.action == "create"}
+    assert details == {"create outcome unknown (Bulk): found and linked"}
+    assert world.sync().plan.actions == ()
+
+
+def test_a_mixed_bulk_fails_only_the_refused_user(world: World) -> None:
+    """One create of a Bulk request is refused (its e-mail belongs to another organization: 409,
+    and no such user here): that user fails with the reason, the others are created."""
+    world.configure(webex={"bulk": True})
+    taken = world.person_mail("enovak")
+    world.emulator.reserve_user_name(taken)
+    report = world.sync()
+    assert report.applied is not None
+    assert [(a.email, a.kind.value) for a, _ in report.applied.failures] == [(taken, "create")]
+    assert "409" in report.applied.failures[0][1]
+    assert report.exit_code == 3
+    assert taken.lower() not in user_names(world)
+    assert report.applied.counts[("create", "applied")] == len(user_names(world)) > 0
+
+
+def _scripted_webex(calls: list[tuple[str, str]]) -> httpx.MockTransport:
+    """A Webex that answers one Bulk request with five different per-operation results, then the
+    lookups and the single create they lead to."""
+    found = {
+        "user0001@bulk.example.com": user_resource("id-existing-1", "user0001@bulk.example.com"),
+        "user0004@bulk.example.com": user_resource("id-existing-4", "user0004@bulk.example.com"),
+    }
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        path = request.url.path.removeprefix(httpx.URL(BASE).path)
+        calls.append((request.method, path))
+        if request.method == "POST" and path == "/Bulk":
+            ops = json.loads(request.content)["Operations"]
+            assert [op["bulkId"] for op in ops] == ["0", "1", "2", "3", "4"]
+            results = [
+                {"method": "POST", "bulkId": "0", "status": "201", "location": f"{BASE}/Users/id-new-0"},
+                {"method": "POST", "bulkId": "1", "status": "409", "response": {"detail": "userName taken"}},
+                {"method": "POST", "bulkId": "2", "status": "400", "response": {"detail": "bad title"}},
+                {"method": "POST", "bulkId": "3", "status": "500", "response": {"detail": "oops"}},
+            ]  # no result for bulkId 4
+            return httpx.Response(200, json={"Operations": results}, headers={"TrackingID": "T-1"})
+        if request.method == "GET" and path == "/Users":
+            email = request.url.params["filter"].split('"')[1]
+            return httpx.Response(200, json=page([found[email]] if email in found else []))
+        if request.method == "PATCH":
+            user_id = path.rsplit("/", 1)[1]
+            email = next(e for e, r in found.items() if r["id"] == user_id)
+            return httpx.Response(200, json=found[email])
+        if request.method == "POST" and path == "/Users":
+            return httpx.Response(201, json=user_resource("id-single-3", "user0003@bulk.example.com"))
+        raise AssertionError(f"unexpected {request.method} {path}")
+
+    return httpx.MockTransport(handle)
+
+
+def test_bulk_results_map_to_the_outcomes_of_single_creates(tmp_path: Any) -> None:
+    """Per operation: 201 links the new id; 409 and a missing result are looked up and linked; a
+    400 fails that user with Webex's reason; a 500 is looked up, not found, then created singly."""
+    calls: list[tuple[str, str]] = []
+    store = SqliteStateStore(tmp_path / "state.db")
+    client = ScimWebexClient(
+        make_config(concurrency=1), transport=_scripted_webex(calls), sleep=lambda _: None
+    )
+    executor = BulkExecutor(client, store, {}, cycle_id="c1", concurrency=1, clock=lambda: datetime.now(UTC))
+    result = executor.apply([create_action(i) for i in range(5)])
+    links = {link.anchor: link.webex_id for link in store.links()}
+    audit = {entry.anchor: entry for entry in store.audit(limit=10)}
+    store.close()
+    client.close()
+    assert links == {
+        "anchor-0000": "id-new-0",
+        "anchor-0001": "id-existing-1",
+        "anchor-0003": "id-single-3",
+        "anchor-0004": "id-existing-4",
+    }
+    assert audit["anchor-0002"].outcome is Outcome.FAILED and "bad title" in audit["anchor-0002"].detail
+    assert audit["anchor-0001"].detail == "409 on create: linked the existing user"
+    assert audit["anchor-0003"].detail == "create outcome unknown (Bulk): not found, created again"
+    assert audit["anchor-0004"].detail == "create outcome unknown (Bulk): found and linked"
+    assert result.counts == Counter({("create", "applied"): 4, ("create", "failed"): 1})
+    assert calls.count(("POST", "/Users")) == 1 and calls.count(("POST", "/Bulk")) == 1
