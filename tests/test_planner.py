@@ -428,3 +428,15 @@ def test_deleted_protected_user_is_reported_not_deprovisioned() -> None:
     """A deleted anchor on the protected list is reported, never deprovisioned."""
     p = incremental([], [link("a", "a@example.com")], ["a"], protected=frozenset({"a@example.com"}))
     assert p.actions == () and [x.kind for x in p.problems] == [ProblemKind.PROTECTED]
+
+
+def test_unresolved_manager_can_be_omitted_instead_of_skipping_the_user() -> None:
+    """With unresolved: omit, a user whose manager is not provisioned is provisioned without one."""
+    mapping = compile_mapping(
+        {"email": MappingRule(source="mail"), "manager": MappingRule(source="manager", unresolved="omit")}
+    )
+    report = user("r", "r@example.com", manager="uid=nobody,ou=people,dc=example,dc=com")
+    assessment = assess([report], {}, mapping, PlanOptions(), now=NOW)
+    p = finish(assessment, {}, {}, PlanOptions(), now=NOW, complete=True)
+    assert [(a.anchor, a.kind.value) for a in p.actions] == [("r", "create")]
+    assert "manager" not in p.actions[0].desired and p.problems == ()

@@ -206,12 +206,8 @@ class Daemon:
         return report
 
     def _reachability(self, webex_answered: bool | None, failure: ProvisionerError | None) -> None:
-        listener_down = self._listener is not None and not self._listener.connected
-        if isinstance(failure, DirectoryUnavailableError) or listener_down:
-            why = (
-                failure.message if isinstance(failure, DirectoryUnavailableError) else self._listener_error()
-            )
-            self.health.reachable("directory", why)
+        if isinstance(failure, DirectoryUnavailableError):
+            self.health.reachable("directory", failure.message)
             self.metrics.reachable("directory", False)
         elif failure is None or not isinstance(failure, StateError):
             self.health.reachable("directory", None)
@@ -219,9 +215,6 @@ class Daemon:
         if webex_answered is not None:
             self.health.reachable("webex", None if webex_answered else "no answer from Webex (or only 5xx)")
             self.metrics.reachable("webex", webex_answered)
-
-    def _listener_error(self) -> str:
-        return (self._listener.error if self._listener is not None else None) or "the connection was lost"
 
     def _listen(self, feed: ChangeFeed | None) -> None:
         """Start the persistent content sync once, when ``schedule.persist`` allows it."""

@@ -7,9 +7,11 @@ Jinja2's sandbox: a directory value can never reach Python objects.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Container, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import jinja2
@@ -64,6 +66,8 @@ class MappingRule(BaseModel):
     case: Literal["preserve", "lower", "upper"] = "preserve"
     trim: bool = True
     multi: Literal["error", "first", "join"] = "error"
+    unresolved: Literal["skip", "omit"] = "skip"
+    """For ``manager``: a manager who is not provisioned skips the user (reported), or is omitted."""
 
     @classmethod
     def parse(cls, raw: object) -> object:
@@ -124,6 +128,8 @@ class CompiledMapping:
     rules: Mapping[str, MappingRule]
     templates: Mapping[str, jinja2.Template]
     template_names: Mapping[str, frozenset[str]]
+    sources: Mapping[str, str] = field(default_factory=dict)
+    """Webex attribute -> the directory attribute (lower case) of each ``from`` rule."""
 
     def attributes(self) -> set[str]:
         names: set[str] = set()
@@ -156,7 +162,8 @@ def compile_mapping(rules: Mapping[str, MappingRule]) -> CompiledMapping:
     if problems:
         raise ValueError("; ".join(problems))
     names = {key: frozenset(rules[key].attributes()) for key in templates}
-    return CompiledMapping(rules=dict(rules), templates=templates, template_names=names)
+    sources = {key: rule.source.lower() for key, rule in rules.items() if rule.source is not None}
+    return CompiledMapping(rules=dict(rules), templates=templates, template_names=names, sources=sources)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,11 +204,16 @@ def _finish(value: str | None, rule: MappingRule) -> str | None:
     return value or None
 
 
-def _source_value(user: DirectoryUser, key: str, rule: MappingRule) -> str | None:
+def _source_value(user: DirectoryUser, key: str, rule: MappingRule, name: str) -> str | None:
+    """The value of attribute ``name`` (lower case) for ``rule``; one value is the common case."""
     assert rule.source is not None
-    if rule.source.lower() in user.undecodable:
+    if user.undecodable and name in user.undecodable:
         raise _UnmappableError(f"{key}: attribute {rule.source} holds binary or non-UTF-8 data")
-    values = [v for v in user.values(rule.source) if v.strip() or not rule.trim]
+    found = user.attributes.get(name, ())
+    if len(found) == 1:
+        value = found[0]
+        return value if not rule.trim or value.strip() else None
+    values = [v for v in found if v.strip() or not rule.trim]
     if len(set(values)) > 1:
         if rule.multi == "first":
             return values[0]
@@ -249,7 +261,7 @@ def desired_user(
             if rule.value is not None:
                 value: str | None = rule.value
             elif rule.source is not None:
-                value = _source_value(user, key, rule)
+                value = _source_value(user, key, rule, mapping.sources.get(key) or rule.source.lower())
             else:
                 value = _template_value(user, key, mapping.templates[key], mapping.template_names[key])
             value = _finish(value, rule) or _finish(rule.default, rule)
@@ -261,6 +273,8 @@ def desired_user(
                 if manager_id is None:
                     if manager_dn in pending_dns:
                         pending_manager = value
+                        continue
+                    if rule.unresolved == "omit":
                         continue
                     raise _UnmappableError(
                         f"manager: {value} is not a provisioned Webex user; "
@@ -285,6 +299,17 @@ def desired_user(
         return Desired(attributes=result, problem=f"email: {email!r} is not an e-mail address")
     result.setdefault("externalId", user.anchor)
     return Desired(attributes=result, pending_manager=pending_manager)
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def fingerprint(attributes: Mapping[str, str]) -> str:
+    """A digest of a desired (or applied) Webex user: equal attributes give equal fingerprints,
+    in any order. A link stores the fingerprint of what was applied, so a cycle tells an unchanged
+    user by comparing two short strings, without decoding what was applied."""
+    plain = attributes if isinstance(attributes, dict) else dict(attributes)
+    return hashlib.blake2b(_CANONICAL.encode(plain).encode(), digest_size=16).hexdigest()
 
 
 def create_only_keys(mapping: CompiledMapping) -> frozenset[str]:

@@ -18,7 +18,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from webex_provisioner.mapping import CompiledMapping, desired_user, normalize_dn
+from webex_provisioner.mapping import CompiledMapping, desired_user, fingerprint, normalize_dn
 from webex_provisioner.model import (
     Action,
     ActionKind,
@@ -59,6 +59,8 @@ class PlanOptions:
         return {k: v for k, v in attributes.items() if k in self.managed}
 
     def is_protected(self, *keys: str | None) -> bool:
+        if not self.protected:
+            return False
         return any(k is not None and k.strip().lower() in self.protected for k in keys)
 
 
@@ -80,7 +82,11 @@ class Assessment:
     candidates: list[Candidate] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)
+    """The linked anchors read (a full read classifies the linked anchors not among them)."""
     email_owners: dict[str, list[str]] = field(default_factory=dict)
+    """E-mails wanted by more than one directory user (lower case) -> those users' anchors."""
+    first_owner: dict[str, str] = field(default_factory=dict)
+    """Each e-mail wanted (lower case) -> the anchor of the first directory user wanting it."""
     dn_changes: dict[str, str] = field(default_factory=dict)
     deferred: list[tuple[DirectoryUser, str]] = field(default_factory=list)
     users_read: int = 0
@@ -160,8 +166,11 @@ def _linked_actions(
     *,
     skip: frozenset[str],
 ) -> list[Action]:
-    current = options.managed_view(link.applied)
-    updates = diff(desired, current, skip=options.create_only | skip) if options.update else ()
+    if not options.update or (link.fingerprint and link.fingerprint == fingerprint(desired)):
+        updates: tuple[Change, ...] = ()  # what was applied is what is desired
+    else:
+        current = options.managed_view(link.applied)
+        updates = diff(desired, current, skip=options.create_only | skip)
 
     def update(reason: Reason = Reason.ATTRIBUTES_CHANGED) -> list[Action]:
         if not updates:
@@ -228,12 +237,17 @@ def assess(
     are *deferred* (their manager is set in a second pass); if the manager is not provisioned
     by this cycle either, the user is reported and skipped.
     """
-    manager_ids = {normalize_dn(link.dn): link.webex_id for link in links.values() if link.dn}
+    manager_ids = (
+        {normalize_dn(link.dn): link.webex_id for link in links.values() if link.dn}
+        if "manager" in mapping.rules
+        else {}
+    )
     result = Assessment()
     for user in users:
         result.users_read += 1
-        result.seen.add(user.anchor)
         link = links.get(user.anchor)
+        if link is not None:
+            result.seen.add(user.anchor)
         wanted = user.in_scope and (not user.disabled or options.provision_disabled)
         if not wanted and link is None:
             continue
@@ -249,7 +263,7 @@ def assess(
                 )
             )
             continue
-        if link is not None and normalize_dn(link.dn) != normalize_dn(user.dn):
+        if link is not None and link.dn != user.dn and normalize_dn(link.dn) != normalize_dn(user.dn):
             result.dn_changes[user.anchor] = user.dn
         # A linked user leaving service is deprovisioned even if its data no longer maps.
         if desired.problem is not None and (wanted or link is None):
@@ -260,7 +274,7 @@ def assess(
         if desired.pending_manager is not None:
             result.deferred.append((user, normalize_dn(desired.pending_manager)))
         if wanted and desired.problem is None:
-            result.email_owners.setdefault(desired.email.strip().lower(), []).append(user.anchor)
+            _own_email(result, desired.email, user.anchor)
         if link is None:
             result.candidates.append(
                 Candidate(user.anchor, user.dn, desired.attributes, active=not user.disabled)
@@ -268,8 +282,24 @@ def assess(
         else:
             skip = frozenset({"manager"}) if desired.pending_manager is not None else frozenset()
             result.actions.extend(_linked_actions(user, link, desired.attributes, options, now, skip=skip))
-    _drop_unresolvable_managers(result)
+    manager_rule = mapping.rules.get("manager")
+    _drop_unresolvable_managers(result, omit=manager_rule is not None and manager_rule.unresolved == "omit")
     return result
+
+
+def _own_email(result: Assessment, email: str, anchor: str) -> None:
+    """Note that ``anchor`` wants ``email``; a second owner makes the e-mail a duplicate."""
+    key = email.strip().lower()
+    if key == email:
+        key = email  # keep one string per e-mail, not a lower-cased copy of each
+    first = result.first_owner.setdefault(key, anchor)
+    if first == anchor:
+        return
+    owners = result.email_owners.get(key)
+    if owners is None:
+        result.email_owners[key] = [first, anchor]
+    else:
+        owners.append(anchor)
 
 
 class _Unlinked:
@@ -282,11 +312,15 @@ class _Unlinked:
         return dn not in self._linked
 
 
-def _drop_unresolvable_managers(result: Assessment) -> None:
-    """Deferred users whose manager this cycle does not provision are reported and skipped."""
+def _drop_unresolvable_managers(result: Assessment, *, omit: bool) -> None:
+    """Deferred users whose manager this cycle does not provision are reported and skipped
+    (with ``unresolved: omit`` they go ahead without a manager)."""
     provisioned = {normalize_dn(c.dn) for c in result.candidates}
     bad = {user.anchor: (user, dn) for user, dn in result.deferred if dn not in provisioned}
     if not bad:
+        return
+    if omit:
+        result.deferred = [(u, dn) for u, dn in result.deferred if u.anchor not in bad]
         return
     result.deferred = [(u, dn) for u, dn in result.deferred if u.anchor not in bad]
     result.candidates = [c for c in result.candidates if c.anchor not in bad]

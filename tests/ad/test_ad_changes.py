@@ -14,6 +14,8 @@ from structlog.testing import capture_logs
 from tests.ad.conftest import Tree, ad_directory
 from webex_provisioner.directory import LdapDirectory
 from webex_provisioner.directory.ad_changes import AdChangeFeed, open_ad_change_feed
+from webex_provisioner.directory.connection import Connection
+from webex_provisioner.errors import DirectoryIncompleteError
 from webex_provisioner.ports import ChangeSet
 
 pytestmark = [pytest.mark.ad, pytest.mark.timeout(180)]
@@ -170,3 +172,48 @@ def test_dirsync_refused_falls_back_to_usn_with_a_warning(tree: Tree) -> None:
     refused = [entry for entry in logs if entry["event"] == "directory.dirsync_refused"]
     assert len(refused) == 1
     assert "Replicating Directory Changes" in refused[0]["detail"]
+
+
+def test_unreadable_tombstones_warn_once_and_leave_deletes_to_full_cycles(tree: Tree) -> None:
+    """uSNChanged with an account that cannot read CN=Deleted Objects: changes are still seen, a
+    deleted user is not reported (no tombstone is visible), and one warning names the fix."""
+    reader = tree.user("reader", password="Rd-Passw0rd!x")
+    gone = tree.user("gone")
+    config = ad_directory(tree, bind_dn=reader, bind_password="Rd-Passw0rd!x", change_detection="usn")
+    with LdapDirectory(config, MAPPED) as directory, capture_logs() as logs:
+        feed = open_ad_change_feed(config, directory)
+        first = feed.changes(None)
+        tree.dc.delete(gone)
+        tree.user("new")
+        second = feed.changes(first.watermark)
+        tree.user("newer")
+        third = feed.changes(second.watermark)
+        feed.close()
+    assert set(names(second)) == {"new"} and second.deleted == ()
+    assert set(names(third)) == {"newer"}
+    warnings = [e for e in logs if e["event"] == "directory.tombstones_unreadable"]
+    assert len(warnings) == 1
+    assert "dsacls" in warnings[0]["detail"] and "full cycles" in warnings[0]["detail"]
+
+
+def test_too_many_tombstones_make_a_full_read(tree: Tree, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the tombstone search stops at the server's size limit, the change set is a full read
+    (which classifies every missing user), not an incremental one missing deletes."""
+    tree.user("ann")
+    config = ad_directory(tree, change_detection="usn")
+    original = Connection.search_with_controls
+
+    def limited(self: Connection, base: str, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("what") == "deleted users":
+            raise DirectoryIncompleteError("Size limit exceeded")
+        return original(self, base, *args, **kwargs)
+
+    with LdapDirectory(config, MAPPED) as directory:
+        feed = open_ad_change_feed(config, directory)
+        first = feed.changes(None)
+        monkeypatch.setattr(Connection, "search_with_controls", limited)
+        tree.user("ben")
+        second = feed.changes(first.watermark)
+        feed.close()
+    assert second.full
+    assert set(names(second)) == {"ann", "ben"}

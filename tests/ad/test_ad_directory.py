@@ -162,3 +162,13 @@ def test_probe_with_an_account_without_dirsync_right(tree: Tree) -> None:
     assert probe["dirsync"].startswith("no (refused for")
     assert "Replicating Directory Changes" in probe["dirsync"]
     assert probe["change_detection"].startswith("uSNChanged on the pinned domain controller dc1.example.test")
+    assert probe["tombstones"].startswith("no (the bind account cannot read CN=Deleted Objects")
+
+
+def test_probe_says_tombstones_are_readable_for_usn(tree: Tree) -> None:
+    """With uSNChanged chosen and an account that sees deleted objects, probe says so; with
+    DirSync (which returns deletes itself) it does not ask."""
+    with LdapDirectory(ad_directory(tree, change_detection="usn")) as directory:
+        assert directory.probe()["tombstones"] == "yes"
+    with LdapDirectory(ad_directory(tree)) as directory:
+        assert "tombstones" not in directory.probe()

@@ -43,6 +43,7 @@ def test_activedirectory_preset() -> None:
         "mobilePhone": "mobile",
         "manager": "manager",
     }
+    assert c.mapping["manager"].unresolved == "omit"  # a manager out of scope never holds a user back
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from collections import Counter
 
 from tests.conftest import World
 from webex_provisioner.model import AuditEntry, Link
+from webex_provisioner.runtime import REFRESH_TOKEN_WATERMARK
 from webex_provisioner.state import open_state_store
 
 
@@ -19,6 +20,15 @@ def stored_links(world: World) -> list[Link]:
     store = open_state_store(world.config.state)
     try:
         return list(store.links())
+    finally:
+        store.close()
+
+
+def stored_refresh_token(world: World) -> str | None:
+    """The rotated OAuth refresh token kept in the state, if any."""
+    store = open_state_store(world.config.state)
+    try:
+        return store.get_watermark(REFRESH_TOKEN_WATERMARK)
     finally:
         store.close()
 

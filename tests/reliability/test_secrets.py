@@ -12,8 +12,8 @@ import pytest
 
 from tests.conftest import WEBEX_TOKEN, World
 from tests.reliability.conftest import CLIENT_SECRET, REFRESH_TOKEN, at_writes
-from webex_provisioner.runtime import REFRESH_TOKEN_WATERMARK, open_engine
-from webex_provisioner.state import open_state_store
+from tests.reliability.helpers import stored_refresh_token
+from webex_provisioner.runtime import open_engine
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -83,8 +83,8 @@ def test_no_secret_in_any_output_log_audit_or_repr(
     assert revoked.exit_code == 1 and "re-authorize" in revoked.output
     outputs.append(revoked.output)
 
-    current = _stored_refresh_token(world)
-    assert current in issued
+    current = stored_refresh_token(world)
+    assert current is not None and current in issued
     secrets = {password, WRONG_PASSWORD, CLIENT_SECRET, REFRESH_TOKEN, *issued}
     audit = (world.tmp_path / "audit.log").read_text()
     for secret in secrets:
@@ -112,13 +112,3 @@ def test_static_token_never_appears_when_it_is_refused(world: World) -> None:
     for secret in (WEBEX_TOKEN, world.env["LDAP_PASSWORD"]):
         assert all(secret not in text for text in texts)
         assert all(secret.encode() not in content for content in state_files(world).values())
-
-
-def _stored_refresh_token(world: World) -> str:
-    store = open_state_store(world.config.state)
-    try:
-        value = store.get_watermark(REFRESH_TOKEN_WATERMARK)
-    finally:
-        store.close()
-    assert value is not None
-    return value

@@ -13,21 +13,11 @@ import pytest
 
 from tests.conftest import WEBEX_TOKEN, World
 from tests.reliability.conftest import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, at_writes
-from tests.reliability.helpers import assert_converged, audit_entries, stored_links
+from tests.reliability.helpers import assert_converged, audit_entries, stored_links, stored_refresh_token
 from webex_provisioner.cycle import EXIT_FAILED
 from webex_provisioner.model import Outcome
-from webex_provisioner.runtime import REFRESH_TOKEN_WATERMARK
-from webex_provisioner.state import open_state_store
 
 pytestmark = pytest.mark.timeout(120)
-
-
-def stored_refresh_token(world: World) -> str | None:
-    store = open_state_store(world.config.state)
-    try:
-        return store.get_watermark(REFRESH_TOKEN_WATERMARK)
-    finally:
-        store.close()
 
 
 def grant(world: World, refresh_token: str) -> httpx.Response:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, bindparam, text
 
+from webex_provisioner.mapping import fingerprint
 from webex_provisioner.model import AuditEntry, Link, Outcome
 from webex_provisioner.ports import Record
 from webex_provisioner.state import SqlStateStore
@@ -27,9 +28,10 @@ def link(n: int | str, **changes: object) -> Link:
         email=f"User{n}@Example.com",
         dn=f"uid=user{n},ou=People,dc=example,dc=com",
         applied={"email": f"user{n}@example.com", "firstName": f"First{n}"},
-        fingerprint=f"fp-{n}",
     )
-    return replace(base, **changes)  # type: ignore[arg-type]
+    made = replace(base, **changes)  # type: ignore[arg-type]
+    # the store keeps the fingerprint of what was applied, whatever the link said
+    return replace(made, fingerprint=fingerprint(made.applied))
 
 
 def entry(anchor: str, *, at: datetime = T0, action: str = "create", **changes: object) -> AuditEntry:

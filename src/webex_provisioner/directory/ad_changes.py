@@ -33,6 +33,7 @@ import structlog
 from webex_provisioner.config import DirectoryConfig
 from webex_provisioner.directory.ad import DIRSYNC_OID
 from webex_provisioner.directory.adcontrols import RESPONSE_CONTROLS, DirSyncControl, show_deleted
+from webex_provisioner.directory.capabilities import tombstones_readable
 from webex_provisioner.directory.connection import Connection, Entry
 from webex_provisioner.directory.dn import is_under, normalize_dn
 from webex_provisioner.directory.entries import anchor_value, to_user
@@ -47,6 +48,10 @@ from webex_provisioner.ports import ChangeSet
 log = structlog.get_logger()
 
 _TOMBSTONES = "(&(isDeleted=TRUE)(objectClass=user))"
+_TOMBSTONE_ADVICE = (
+    "deleted users are found by full cycles only; let the bind account list {base} "
+    '(dsacls "{base}" /takeownership, then dsacls "{base}" /G <domain>\\<account>:LCRP)'
+)
 # How a server says no to DirSync for this account (or at all).
 _REFUSED = (ldap.INSUFFICIENT_ACCESS, ldap.UNAVAILABLE_CRITICAL_EXTENSION)
 
@@ -99,7 +104,7 @@ class UsnFeed(AdFeed):
 
     def __init__(self, config: DirectoryConfig, directory: LdapDirectory) -> None:
         super().__init__(config, directory)
-        self._tombstones_readable = True
+        self._tombstones_readable: bool | None = None  # asked once, on first use
 
     def _position(self, conn: Connection) -> Position:
         return domain_controller(conn)
@@ -141,9 +146,17 @@ class UsnFeed(AdFeed):
         )
 
     def _tombstones(self, conn: Connection, context: str, newer: str) -> list[str]:
+        base = f"CN=Deleted Objects,{context}"
+        if self._tombstones_readable is None:
+            self._tombstones_readable = tombstones_readable(conn, context)
+            if not self._tombstones_readable:
+                log.warning(
+                    "directory.tombstones_unreadable",
+                    base=base,
+                    detail=_TOMBSTONE_ADVICE.format(base=base),
+                )
         if not self._tombstones_readable:
             return []
-        base = f"CN=Deleted Objects,{context}"
         try:
             found, _controls = conn.search_with_controls(
                 base, all_of(_TOMBSTONES, newer), [self.config.anchor], [show_deleted()], what="deleted users"
@@ -160,8 +173,7 @@ class UsnFeed(AdFeed):
                 "directory.tombstones_unreadable",
                 base=base,
                 error=exc.message,
-                detail="deleted users are found by full cycles only; let the bind account list "
-                f'{base} (dsacls "{base}" /takeownership, then /G <account>:LCRP)',
+                detail=_TOMBSTONE_ADVICE.format(base=base),
             )
             return []
         return [a for _dn, attrs in found if (a := anchor_value(attrs, self.config.anchor)) is not None]

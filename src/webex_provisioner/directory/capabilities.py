@@ -10,7 +10,7 @@ import structlog
 
 from webex_provisioner.config import DirectoryConfig
 from webex_provisioner.directory.ad import DIRSYNC_OID, is_active_directory
-from webex_provisioner.directory.adcontrols import RESPONSE_CONTROLS, DirSyncControl
+from webex_provisioner.directory.adcontrols import RESPONSE_CONTROLS, DirSyncControl, show_deleted
 from webex_provisioner.directory.connection import Connection
 from webex_provisioner.directory.dn import is_under
 from webex_provisioner.directory.inchain import in_chain_available
@@ -53,7 +53,36 @@ def describe(conn: Connection, config: DirectoryConfig, dse: Dse) -> dict[str, s
         found["in_chain"] = "no"
         found["dirsync"] = "no (not Active Directory)"
     found["change_detection"] = change_detection(config, dse, dirsync=found["dirsync"] == "yes")
+    if kind == "activedirectory" and not found["change_detection"].startswith(("DirSync", "none")):
+        contexts = [c for c in dse.get("namingcontexts", []) if c and is_under(config.base_dn, c)]
+        readable = bool(contexts) and tombstones_readable(conn, max(contexts, key=len))
+        found["tombstones"] = (
+            "yes"
+            if readable
+            else "no (the bind account cannot read CN=Deleted Objects: deleted users are found by full "
+            "cycles only)"
+        )
     return found
+
+
+def tombstones_readable(conn: Connection, naming_context: str) -> bool:
+    """Whether this account sees deleted objects: ``CN=Deleted Objects`` with its ``isDeleted``
+    readable under the Show Deleted control (an account without the right sees the container
+    empty, or not at all, and would find no tombstone without any error)."""
+    try:
+        found, _controls = conn.search_with_controls(
+            f"CN=Deleted Objects,{naming_context}",
+            "(objectClass=*)",
+            ["isDeleted"],
+            [show_deleted()],
+            what="the deleted objects container",
+            base_only=True,
+        )
+    except DirectoryUnavailableError:
+        raise
+    except DirectoryError:
+        return False
+    return any(name.lower() == "isdeleted" for _dn, attrs in found for name in attrs)
 
 
 def dirsync_access(conn: Connection, config: DirectoryConfig, dse: Dse) -> str:

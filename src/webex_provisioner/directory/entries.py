@@ -20,7 +20,9 @@ _NONE: frozenset[str] = frozenset()
 def anchor_value(attrs: Mapping[str, list[bytes]], anchor: str) -> str | None:
     """The anchor of an entry as text, or ``None`` when the entry has no (usable) anchor value."""
     wanted = anchor.lower()
-    raw = next((values for name, values in attrs.items() if name.lower() == wanted), None)
+    raw = attrs.get(anchor)  # the server usually spells it as asked
+    if raw is None:
+        raw = next((values for name, values in attrs.items() if name.lower() == wanted), None)
     if not raw:
         return None
     value = raw[0]
@@ -38,6 +40,17 @@ def anchor_filter(anchor: str, key: str) -> str | None:
     if anchor.lower() in _BINARY_GUID_ANCHORS:
         return guid_filter(anchor, key) if is_guid(key) else None
     return equals(anchor, key.strip())
+
+
+_LOWER: dict[str, str] = {}
+
+
+def _lower(name: str) -> str:
+    """An attribute name in lower case, one string per name (entries repeat the same few names)."""
+    lowered = _LOWER.get(name)
+    if lowered is None:
+        lowered = _LOWER.setdefault(name, name.lower()) if len(_LOWER) < 10_000 else name.lower()
+    return lowered
 
 
 def to_user(
@@ -59,12 +72,12 @@ def to_user(
     decoded: dict[str, tuple[str, ...]] = {}
     undecodable: set[str] = set()
     for name, raw in attrs.items():
-        key = name.lower()
+        key = _lower(name)
         if key == anchor_key:
             decoded[key] = (anchor_text,)
             continue
         try:
-            values = tuple(map(bytes.decode, raw))  # UTF-8, strict
+            values = (raw[0].decode(),) if len(raw) == 1 else tuple(map(bytes.decode, raw))  # UTF-8, strict
         except UnicodeDecodeError:
             undecodable.add(key)
             continue

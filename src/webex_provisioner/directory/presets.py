@@ -41,7 +41,7 @@ class Preset:
     name: DirectoryType
     title: str
     directory: Mapping[str, Any]
-    mapping: Mapping[str, str] = field(default_factory=lambda: _BASIC_MAPPING)
+    mapping: Mapping[str, object] = field(default_factory=lambda: _BASIC_MAPPING)
     change_detection: str = "modifyTimestamp polling"
     notes: tuple[str, ...] = field(default=())
 
@@ -81,7 +81,8 @@ PRESETS: Mapping[str, Preset] = MappingProxyType(
                     "department": "department",
                     "workPhone": "telephoneNumber",
                     "mobilePhone": "mobile",
-                    "manager": "manager",
+                    # a manager outside the scope is left out rather than holding the user back
+                    "manager": {"from": "manager", "unresolved": "omit"},
                 }
             ),
             change_detection="DirSync with the Replicating Directory Changes right, else uSNChanged "

@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -99,6 +99,8 @@ class EmulatorMiddleware:
 
         try:
             await self._serve(scope, receive, send_tracked, tracking)
+        except (ClientDisconnect, ConnectionError):
+            return  # the client went away (killed, timed out): nothing to answer, nothing wrong here
         except Exception:  # a bug: answer a SCIM 500 rather than a bare one
             log.exception("the emulator failed to serve %s %s", scope["method"], scope["path"])
             if not started:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import RowMapping
 
+from webex_provisioner.mapping import fingerprint
 from webex_provisioner.model import (
     Action,
     ActionKind,
@@ -46,13 +48,81 @@ def link_row(link: Link, time: datetime) -> dict[str, Any]:
         "dn_lower": fold_dn(link.dn),
         "state": link.state.value,
         "applied": dict(link.applied),
-        "fingerprint": link.fingerprint,
+        "fingerprint": fingerprint(link.applied),
         "deprovisioned_at": link.deprovisioned_at,
         "deprovision_reason": None if link.deprovision_reason is None else link.deprovision_reason.value,
         "created_at": link.created_at or time,
         "updated_at": time,
         "last_error": link.last_error,
     }
+
+
+class StoredAttributes(Mapping[str, str]):
+    """What was applied to a linked user, as stored (JSON text), decoded on first use.
+
+    Loading every link for a full cycle keeps 100,000 short strings instead of 100,000 dicts, and
+    decodes only those of the users whose fingerprint changed.
+    """
+
+    __slots__ = ("_decoded", "_text")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._decoded: dict[str, str] | None = None
+
+    def _values(self) -> dict[str, str]:
+        if self._decoded is None:
+            self._decoded = json.loads(self._text)
+        return self._decoded
+
+    def __getitem__(self, key: str) -> str:
+        return self._values()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values())
+
+    def __len__(self) -> int:
+        return len(self._values())
+
+    def __repr__(self) -> str:
+        return f"StoredAttributes({self._text})"
+
+
+# The columns ``link_of`` reads, in its order (plain SQL, so that no type conversion runs per row).
+LINK_COLUMNS = (
+    "anchor, webex_id, email, dn, state, applied, fingerprint, deprovisioned_at, "
+    "deprovision_reason, created_at, updated_at, last_error"
+)
+_STATES = {state.value: state for state in LinkState}
+_REASONS = {reason.value: reason for reason in Reason}
+
+
+def stored_time(value: datetime | str | None) -> datetime | None:
+    """A time as the driver returns it (PostgreSQL: aware datetime; SQLite: UTC text) in UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite keeps the UTC wall time (see schema.UtcDateTime)
+        return datetime.fromisoformat(value + "+00:00")
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def link_of(values: Sequence[Any]) -> Link:
+    """The link of a raw row of ``LINK_COLUMNS``; what was applied stays JSON until used."""
+    reason = values[8]
+    return Link(
+        anchor=values[0],
+        webex_id=values[1],
+        email=values[2],
+        dn=values[3],
+        state=_STATES[values[4]],
+        applied=StoredAttributes(values[5]),
+        fingerprint=values[6],
+        deprovisioned_at=stored_time(values[7]),
+        deprovision_reason=None if reason is None else _REASONS[reason],
+        created_at=stored_time(values[9]),
+        updated_at=stored_time(values[10]),
+        last_error=values[11],
+    )
 
 
 def link(row: RowMapping) -> Link:

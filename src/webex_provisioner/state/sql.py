@@ -140,11 +140,17 @@ class SqlStateStore:
     # -- links -------------------------------------------------------------------------------------
 
     def links(self) -> Iterator[Link]:
-        """Every link, by anchor, streamed in batches (a server-side cursor on PostgreSQL)."""
+        """Every link, by anchor, streamed in batches (a server-side cursor on PostgreSQL).
+
+        Plain SQL and raw rows: a full cycle reads every link, and per-row type processing would
+        cost more than the read itself. What was applied stays JSON text until used.
+        """
+        sql = f"SELECT {rows.LINK_COLUMNS} FROM links ORDER BY anchor"  # noqa: S608 - constant text
         with self._transaction("read the links") as conn:
-            stmt = select(links).order_by(links.c.anchor).execution_options(yield_per=STREAM_BATCH)
-            for row in conn.execute(stmt).mappings():
-                yield rows.link(row)
+            options = {"stream_results": True, "yield_per": STREAM_BATCH}
+            result = conn.exec_driver_sql(sql, execution_options=options)
+            for batch in result.partitions(STREAM_BATCH):
+                yield from map(rows.link_of, batch)
 
     def get_link(self, anchor: str) -> Link | None:
         with self._transaction(f"read the link of anchor {anchor}") as conn:
