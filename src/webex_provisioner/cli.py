@@ -21,7 +21,7 @@ from webex_provisioner.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, Config, lo
 from webex_provisioner.cycle import EXIT_FAILED, EXIT_OK, EXIT_USAGE, utc_now
 from webex_provisioner.errors import ConfigError, ProvisionerError
 from webex_provisioner.explain import explain, explanation_json, render_explanation
-from webex_provisioner.incremental import open_feed
+from webex_provisioner.incremental import forget_baseline, open_feed, retry_later
 from webex_provisioner.logs import audit_json, configure_logging
 from webex_provisioner.model import AuditEntry, Outcome, Plan
 from webex_provisioner.ports import Record
@@ -30,6 +30,8 @@ from webex_provisioner.report import (
     cycle_json,
     cycle_record_json,
     cycles_table,
+    instance_json,
+    instances_table,
     link_json,
     links_table,
     make_console,
@@ -84,7 +86,18 @@ def failures() -> Iterator[None]:
 
 
 def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    """Print ``data`` as indented JSON, 64 KB at a time (a 100,000-action plan is never one string)."""
+    encoder = json.JSONEncoder(indent=2, ensure_ascii=False, default=str)
+    chunks: list[str] = []
+    size = 0
+    for chunk in encoder.iterencode(data):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= 65536:
+            click.echo("".join(chunks), nl=False)
+            chunks.clear()
+            size = 0
+    click.echo("".join(chunks))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -289,7 +302,8 @@ def run(ctx: Context) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @pass_context
 def status(ctx: Context, limit: int, as_json: bool) -> None:
-    """Show recent cycles, held deprovisions and users whose last action failed."""
+    """Show recent cycles, held deprovisions, users whose last action failed, and the running
+    instances of 'run' (which one is active, since when, and the standbys)."""
     config = ctx.config()
     with failures():
         store = open_store(config, read_only=True)
@@ -298,6 +312,7 @@ def status(ctx: Context, limit: int, as_json: bool) -> None:
             held = store.held()
             failing = [link for link in store.links() if link.last_error]
             owner = store.lock_owner()
+            running = store.instances(config.ha.takeover_after.total_seconds())
         finally:
             store.close()
     succeeded = [c for c in cycles if c.outcome in ("succeeded", "partial", "held") and c.finished_at]
@@ -312,6 +327,7 @@ def status(ctx: Context, limit: int, as_json: bool) -> None:
                 "held": plan_json(Plan(held=tuple(held)))["held"],
                 "failing_users": [link_json(link) for link in failing],
                 "running": owner,
+                "instances": [instance_json(i) for i in running],
             }
         )
         return
@@ -323,6 +339,8 @@ def status(ctx: Context, limit: int, as_json: bool) -> None:
         console.print("No cycle has succeeded yet.", style="bold red")
     if owner:
         console.print(f"A cycle is running now ({owner}).")
+    if running:
+        console.print(instances_table(running))
     if held:
         console.print(render_plan(Plan(held=tuple(held))))
     if failing:
@@ -455,6 +473,7 @@ def users_forget(ctx: Context, key: str, yes: bool) -> None:
                     "link dropped by 'users forget'; Webex untouched",
                 )
                 store.record([Record(entry, drop_link=link.anchor)])
+                retry_later(store, [link.anchor])  # an incremental cycle matches it by e-mail again
                 click.echo(f"forgot {link.email} ({link.anchor})")
         finally:
             store.close()
@@ -499,6 +518,7 @@ def reset(ctx: Context, yes: bool) -> None:
                 for start in range(0, len(records), 1000):
                     store.record(records[start : start + 1000])
                 store.hold([], "reset")
+                forget_baseline(store)  # the next cycle reads the whole scope
         finally:
             store.close()
     click.echo(f"dropped {len(links)} link(s); the next sync re-links users by e-mail")

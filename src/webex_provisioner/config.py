@@ -296,6 +296,38 @@ class LoggingConfig(_Section):
     audit_log: Path | None = Path("audit.log")
 
 
+class HaConfig(_Section):
+    """``ha:``: several ``run`` instances on one state store, one active (docs/high-availability.md)."""
+
+    takeover_after: Duration = timedelta(seconds=30)
+
+    @field_validator("takeover_after", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> timedelta:
+        return parse_duration(value)
+
+    @field_validator("takeover_after")
+    @classmethod
+    def _long_enough(cls, value: timedelta) -> timedelta:
+        if value.total_seconds() < 3:
+            raise ValueError(
+                f"{value.total_seconds():g}s is too short to tell a dead instance from a slow one; "
+                "give 3s or more"
+            )
+        return value
+
+    @property
+    def poll_seconds(self) -> float:
+        """How often a standby tries to take over (and instances announce themselves)."""
+        return min(5.0, self.takeover_after.total_seconds() / 6)
+
+    @property
+    def lease_seconds(self) -> float:
+        """How long the active instance's lease lasts without a renewal: a standby takes over
+        within ``takeover_after`` of the active one dying (lease + one poll)."""
+        return self.takeover_after.total_seconds() - self.poll_seconds
+
+
 class Config(_Section):
     directory: DirectoryConfig
     webex: WebexConfig
@@ -311,6 +343,7 @@ class Config(_Section):
     safety: SafetyConfig = Field(default_factory=SafetyConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    ha: HaConfig = Field(default_factory=HaConfig)
     state: str = "sqlite:///webex-provisioner.db"
 
     @model_validator(mode="before")

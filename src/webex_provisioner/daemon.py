@@ -30,7 +30,7 @@ from typing import TypeVar
 import structlog
 
 from webex_provisioner.config import Config
-from webex_provisioner.cycle import EXIT_OK, Cycle, CycleReport
+from webex_provisioner.cycle import EXIT_OK, Cycle, CycleReport, utc_now
 from webex_provisioner.directory.changes import feed_kind
 from webex_provisioner.directory.content_sync import ContentSyncFeed
 from webex_provisioner.directory.persist import ChangeListener
@@ -40,6 +40,7 @@ from webex_provisioner.errors import (
     StateError,
     StateLockedError,
 )
+from webex_provisioner.ha import ACTIVE, STANDBY, Announcer
 from webex_provisioner.health import Health, StatusServer
 from webex_provisioner.incremental import open_feed
 from webex_provisioner.metrics import Metrics
@@ -50,8 +51,6 @@ from webex_provisioner.webex.stats import NO_ANSWER, RequestStats, StatsSnapshot
 
 log = structlog.get_logger("webex_provisioner.daemon")
 
-LOCK_TTL = 120.0
-STANDBY_POLL = 5.0
 MAX_BACKOFF = 60.0
 
 T = TypeVar("T")
@@ -75,6 +74,7 @@ class Daemon:
         self._listener: ChangeListener | None = None
         self._stats: RequestStats | None = None
         self._polling = False
+        self._lease_lost: threading.Event | None = None
 
     def stop(self) -> None:
         """Ask the daemon to stop after the actions in flight (any thread)."""
@@ -109,34 +109,53 @@ class Daemon:
 
     def _hold_lock(self, engine: Engine) -> None:
         owner, waiting, failures = instance_name(), False, 0
-        while not self._stop.is_set():
-            try:
-                with cycle_lock(engine.store, owner, ttl=LOCK_TTL):
-                    log.info(
-                        "daemon.started",
-                        instance=owner,
-                        change_detection=self.config.directory.change_detection,
+        ha = self.config.ha
+        announcer = Announcer(engine.store, owner, interval=ha.poll_seconds, clock=utc_now)
+        announcer.start()
+        try:
+            while not self._stop.is_set():
+                try:
+                    with cycle_lock(engine.store, owner, ttl=ha.lease_seconds) as lost:
+                        self._lease_lost = lost
+                        announcer.become(ACTIVE)
+                        self.health.active()
+                        log.info(
+                            "daemon.started",
+                            instance=owner,
+                            change_detection=self.config.directory.change_detection,
+                        )
+                        self._serve(engine)
+                    if not lost.is_set():
+                        return
+                    log.error("daemon.lease_lost", instance=owner, detail="another instance took over")
+                    announcer.become(STANDBY)
+                    waiting = False
+                except StateLockedError:
+                    holder = _quietly(engine.store.lock_owner)
+                    self.health.standby(holder)
+                    announcer.become(STANDBY)
+                    if not waiting:
+                        log.warning(
+                            "daemon.standby",
+                            holder=holder,
+                            detail="another instance holds the cycle lock of this state store; this one "
+                            f"takes over within {ha.takeover_after.total_seconds():g} s of it stopping",
+                        )
+                        waiting = True
+                    self._stop.wait(ha.poll_seconds)
+                except StateError as exc:
+                    failures += 1
+                    log.error(
+                        "daemon.state_unavailable",
+                        error=exc.message,
+                        retry_in_seconds=round(backoff(failures)),
                     )
-                    self._serve(engine)
-                return
-            except StateLockedError:
-                holder = _quietly(engine.store.lock_owner)
-                self.health.standby(holder)
-                if not waiting:
-                    log.warning(
-                        "daemon.standby",
-                        holder=holder,
-                        detail="another instance holds the cycle lock of this state store; "
-                        "this one takes over when it stops",
-                    )
-                    waiting = True
-                self._stop.wait(STANDBY_POLL)
-            except StateError as exc:
-                failures += 1
-                log.error(
-                    "daemon.state_unavailable", error=exc.message, retry_in_seconds=round(backoff(failures))
-                )
-                self._stop.wait(backoff(failures))
+                    self._stop.wait(backoff(failures))
+        finally:
+            announcer.close()
+
+    def _should_stop(self) -> bool:
+        return self._stop.is_set() or (self._lease_lost is not None and self._lease_lost.is_set())
 
     # -- cycles -------------------------------------------------------------------------------
 
@@ -146,7 +165,7 @@ class Daemon:
         feed: ChangeFeed | None = None
         next_full, errors, partial = 0.0, 0, 0
         try:
-            while not self._stop.is_set():
+            while not self._should_stop():
                 if feed is None and self.config.directory.change_detection != "none":
                     try:
                         feed = open_feed(self.config, engine.directory)
@@ -157,7 +176,7 @@ class Daemon:
                         self._pause(backoff(errors), listen=False)
                         continue
                 report = self._cycle(engine, cycle, feed, full=time.monotonic() >= next_full)
-                if report.interrupted or self._stop.is_set():
+                if report.interrupted or self._should_stop():
                     break
                 if report.error is not None:
                     errors += 1
@@ -183,7 +202,7 @@ class Daemon:
         before = self._stats.snapshot() if self._stats is not None else None
         started = time.monotonic()
         self.health.change_detection = feed_kind(feed) + (" (persistent)" if self._listener else "")
-        report = cycle.run(apply=True, feed=feed, full=full, should_stop=self._stop.is_set)
+        report = cycle.run(apply=True, feed=feed, full=full, should_stop=self._should_stop)
         held = _quietly(lambda: len(engine.store.held()))
         self.metrics.observe(report, held=held or 0)
         self.health.cycle_finished(report)

@@ -60,6 +60,10 @@ class Health:
             else:
                 self._problems[component] = problem
 
+    def active(self) -> None:
+        with self._lock:
+            self._standby = None
+
     def standby(self, holder: str | None) -> None:
         with self._lock:
             self._standby = holder or "another instance"
@@ -76,7 +80,8 @@ class Health:
                 reasons.append(f"the last cycle ({self._last['kind']}) failed: {self._last['error']}")
             reasons += [f"{name} unreachable: {why}" for name, why in sorted(self._problems.items())]
             body: dict[str, Any] = {
-                "status": "unhealthy" if reasons else "ok",
+                "status": "standby" if self._standby is not None else ("unhealthy" if reasons else "ok"),
+                "role": "standby" if self._standby is not None else "active",
                 "reasons": reasons,
                 "last_cycle": self._last,
                 "last_success_at": self._last_success.isoformat() if self._last_success else None,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from webex_provisioner.safety import DeprovisionLimits
 log = structlog.get_logger("webex_provisioner.incremental")
 
 RETRY_WATERMARK = "cycle.retry_anchors"
+BASELINE_WATERMARK = "cycle.baseline"  # a token every feed watermark carries; 'reset' drops it
 MAX_RETRIES = 1000  # anchors re-read by each incremental cycle at most; a full cycle retries all
 GUARD_WINDOW = timedelta(hours=1)
 
@@ -52,7 +54,8 @@ def config_digest(config: Config) -> str:
 
 
 class StoredWatermark:
-    """A feed's watermark in the state store, valid only under the configuration it was taken with."""
+    """A feed's watermark in the state store, valid only under the configuration it was taken
+    with, and only while the state's baseline token stands (``forget_baseline`` drops it)."""
 
     def __init__(self, store: StateStore, feed: ChangeFeed, config: Config) -> None:
         self._store = store
@@ -60,22 +63,40 @@ class StoredWatermark:
         self._digest = config_digest(config)
 
     def load(self) -> str | None:
-        """The feed's watermark, or ``None`` when there is none or the configuration changed."""
+        """The feed's watermark, or ``None`` when there is none or it no longer applies."""
         stored = self._store.get_watermark(self.name)
-        if stored is None:
+        token = self._store.get_watermark(BASELINE_WATERMARK)
+        if stored is None or token is None:
             return None
-        digest, sep, watermark = stored.partition(":")
-        if not sep or digest != self._digest:
+        prefix, sep, watermark = stored.partition(":")
+        if not sep or prefix != f"{self._digest}.{token}":
             log.info(
                 "cycle.watermark_outdated",
                 watermark=self.name,
-                detail="the configuration changed since it was taken; this cycle reads everything",
+                detail="the configuration or the state changed since it was taken; this cycle reads all",
             )
             return None
         return watermark
 
     def save(self, watermark: str) -> None:
-        self._store.set_watermark(self.name, f"{self._digest}:{watermark}")
+        token = self._store.get_watermark(BASELINE_WATERMARK)
+        if token is None:
+            token = uuid.uuid4().hex[:12]
+            self._store.set_watermark(BASELINE_WATERMARK, token)
+        self._store.set_watermark(self.name, f"{self._digest}.{token}:{watermark}")
+
+
+def forget_baseline(store: StateStore) -> None:
+    """Make the next cycle with a change feed a full one (after the links were dropped, say)."""
+    store.set_watermark(BASELINE_WATERMARK, None)
+
+
+def retry_later(store: StateStore, anchors: Iterable[str]) -> None:
+    """Have the next incremental cycles read these directory users again (a forgotten link)."""
+    current = load_retries(store)
+    wanted = list(dict.fromkeys([*current, *anchors]))[:MAX_RETRIES]
+    if wanted != current:
+        store.set_watermark(RETRY_WATERMARK, json.dumps(wanted))
 
 
 @dataclass

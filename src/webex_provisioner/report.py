@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from webex_provisioner.cycle import CycleReport
-from webex_provisioner.model import Action, AuditEntry, CycleRecord, Link, Plan, Problem
+from webex_provisioner.model import Action, AuditEntry, CycleRecord, InstanceRecord, Link, Plan, Problem
 
 _IMPLIED = frozenset({"email", "externalId"})  # shown in the e-mail column / always the anchor
 
@@ -211,3 +211,24 @@ def cycles_table(cycles: Iterable[CycleRecord]) -> Table:
 
 def make_console(*, stderr: bool = False) -> Console:
     return Console(stderr=stderr, soft_wrap=False, width=None)
+
+
+def instance_json(instance: InstanceRecord) -> dict[str, Any]:
+    return {
+        "name": instance.name,
+        "host": instance.host,
+        "pid": instance.pid,
+        "role": instance.role,
+        "started_at": instance.started_at.isoformat(),
+        "role_since": instance.role_since.isoformat(),
+        "last_seen": instance.last_seen.isoformat(),
+    }
+
+
+def instances_table(instances: Iterable[InstanceRecord]) -> Table:
+    table = Table(title="Instances of 'run'", title_justify="left")
+    for column in ("instance", "host", "pid", "role", "since", "last seen"):
+        table.add_column(column, overflow="fold")
+    for i in instances:
+        table.add_row(i.name, i.host, str(i.pid), i.role, _when(i.role_since), _when(i.last_seen))
+    return table

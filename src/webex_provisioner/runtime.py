@@ -9,20 +9,25 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import structlog
+
 from webex_provisioner.config import Config
 from webex_provisioner.cycle import Cycle, utc_now
 from webex_provisioner.directory import LdapDirectory
-from webex_provisioner.errors import StateError, StateLockedError
+from webex_provisioner.errors import ProvisionerError, StateError, StateLockedError
 from webex_provisioner.logs import AuditLog
 from webex_provisioner.ports import DirectorySource, Record, StateStore, WebexClient
 from webex_provisioner.state import open_state_store
 from webex_provisioner.webex import ScimWebexClient
+
+log = structlog.get_logger("webex_provisioner.runtime")
 
 REFRESH_TOKEN_WATERMARK = "webex.oauth.refresh_token"  # noqa: S105 - a watermark name, not a secret
 
@@ -78,8 +83,12 @@ def webex_for(config: Config, store: StateStore, *, persist_refresh: bool) -> Sc
     return ScimWebexClient(config.webex, refresh_token=stored, on_refresh_token=keep)
 
 
+INSTANCE_ENV = "WEBEX_PROVISIONER_INSTANCE"
+
+
 def instance_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """This process's name in locks and announcements: ``host:pid``, or ``$WEBEX_PROVISIONER_INSTANCE``."""
+    return os.environ.get(INSTANCE_ENV) or f"{socket.gethostname()}:{os.getpid()}"
 
 
 def _dead_local_owner(owner: str | None) -> bool:
@@ -99,11 +108,13 @@ def _dead_local_owner(owner: str | None) -> bool:
 
 
 @contextmanager
-def cycle_lock(store: StateStore, owner: str, *, ttl: float = 120.0) -> Iterator[None]:
+def cycle_lock(store: StateStore, owner: str, *, ttl: float = 120.0) -> Iterator[threading.Event]:
     """Hold the state store's cycle lock for the duration, renewing it in the background.
 
     A lock left by a killed process on this host is taken over at once; one held by a live
-    instance (here or elsewhere) makes this fail with ``StateLockedError``.
+    instance (here or elsewhere) makes this fail with ``StateLockedError``. The event yielded is
+    set if the lock is lost (another instance took it after renewals failed for ``ttl``): the
+    holder must stop applying at once.
     """
     if not store.acquire_lock(owner, ttl):
         holder = store.lock_owner()
@@ -116,20 +127,33 @@ def cycle_lock(store: StateStore, owner: str, *, ttl: float = 120.0) -> Iterator
                 "finish, or stop it. A lock left by a crashed instance on another host expires after "
                 f"{ttl:.0f} s"
             )
-    stop = threading.Event()
+    stop, lost = threading.Event(), threading.Event()
 
     def renew() -> None:
+        renewed = time.monotonic()
         while not stop.wait(ttl / 4):
-            store.acquire_lock(owner, ttl)
+            try:
+                if store.acquire_lock(owner, ttl):
+                    renewed = time.monotonic()
+                    continue
+                log.error("lock.lost", owner=owner, holder=store.lock_owner())
+            except ProvisionerError as exc:
+                if time.monotonic() - renewed < ttl:
+                    log.warning("lock.renewal_failed", owner=owner, error=exc.message)
+                    continue
+                log.error("lock.lost", owner=owner, error=exc.message)
+            lost.set()
+            return
 
     heartbeat = threading.Thread(target=renew, name="lock-heartbeat", daemon=True)
     heartbeat.start()
     try:
-        yield
+        yield lost
     finally:
         stop.set()
         heartbeat.join()
-        store.release_lock(owner)
+        if not lost.is_set():
+            store.release_lock(owner)
 
 
 @dataclass

@@ -127,3 +127,22 @@ def test_deprovisions_of_small_incremental_cycles_share_the_guard(world: World) 
         feed.close()
     assert [a.kind.value for a in first.plan.actions] == ["disable"] and not first.plan.held
     assert not second.plan.actions and [a.kind.value for a in second.plan.held] == ["disable"]
+
+
+def test_reset_makes_the_next_sync_full(world: World) -> None:
+    """After 'reset' drops the links, the next sync reads everyone and links them again."""
+    sync(world)
+    assert world.cli("reset", "--yes").exit_code == 0
+    report = sync(world)
+    assert report["kind"] == "full"
+    assert sum(1 for a in actions(report) if a[0] == "link") > 50
+
+
+def test_forgotten_link_is_matched_again_by_an_incremental_sync(world: World) -> None:
+    """A link dropped by 'users forget' is re-made by the next (incremental) sync, by e-mail."""
+    sync(world)
+    email = world.person_mail("rsato")
+    assert world.cli("users", "forget", email, "--yes").exit_code == 0
+    report = sync(world)
+    assert report["kind"] == "incremental"
+    assert actions(report) == [("link", email, "matched_existing")]

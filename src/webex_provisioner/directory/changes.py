@@ -55,7 +55,7 @@ def open_change_feed(config: DirectoryConfig, directory: LdapDirectory) -> Chang
     mode = config.change_detection
     if mode == "none":
         return None
-    if getattr(config, "type", "openldap") == "activedirectory":
+    if getattr(config, "type", "openldap") == "activedirectory" or mode in ("dirsync", "usn"):
         return _active_directory_feed(config, directory)
     if mode == "timestamp":
         return TimestampFeed(config, directory)

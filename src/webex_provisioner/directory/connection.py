@@ -126,8 +126,6 @@ class Connection:
     def __init__(self, config: DirectoryConfig) -> None:
         self.config = config
         self.broken = False
-        self._ahead: int | None = None  # a page search_pages asked for ahead
-        self._ahead_answer: Any = None
         self._ldap = self._open()
 
     def _open(self) -> Any:
@@ -200,15 +198,12 @@ class Connection:
         size = page_size(self.config.type, self.config.page_size)
         control = SimplePagedResultsControl(True, size=size, cookie=b"")
         pages = 0
-        self._abandon_ahead()
-        asked = False
         while True:
             try:
-                if not asked:
-                    self._ahead = self._ldap.search_ext(
-                        base, ldap.SCOPE_SUBTREE, filterstr, list(attributes), serverctrls=[control]
-                    )
-                _type, data, _msgid, controls = self._take_ahead()
+                msgid = self._ldap.search_ext(
+                    base, ldap.SCOPE_SUBTREE, filterstr, list(attributes), serverctrls=[control]
+                )
+                _type, data, _msgid, controls = self._ldap.result3(msgid, timeout=self.config.timeout)
             except ldap.LDAPError as exc:
                 error = self._failed(exc, doing)
                 if pages and not isinstance(error, DirectoryIncompleteError):
@@ -218,56 +213,17 @@ class Connection:
                     ) from exc
                 raise error from exc
             pages += 1
+            yield [(dn, attrs) for dn, attrs in data if dn is not None]  # skip search references
             paged = [c for c in controls if c.controlType == PAGED_RESULTS_OID]
-            asked = bool(paged and paged[0].cookie)
-            if asked:
-                # Ask for the next page now: the server prepares it while this one is processed.
-                control.cookie = paged[0].cookie
-                try:
-                    self._ahead = self._ldap.search_ext(
-                        base, ldap.SCOPE_SUBTREE, filterstr, list(attributes), serverctrls=[control]
-                    )
-                except ldap.LDAPError as exc:
-                    self._ahead_answer = exc  # raised when the next page is wanted
-            try:
-                yield [(dn, attrs) for dn, attrs in data if dn is not None]  # skip search references
-            except GeneratorExit:
-                self._abandon_ahead()
-                raise
             if not paged:
                 raise DirectoryIncompleteError(
                     f"{doing} at {self.config.url}: the server did not return the paged-results control "
                     f"with page {pages}, so the rest of the result is unknown; check that the server "
                     "supports paged results (RFC 2696) and is not behind a proxy that drops controls"
                 )
-            if not asked:
+            if not paged[0].cookie:
                 return
-
-    def _settle(self) -> None:
-        """Collect the page ``search_pages`` asked for ahead, so that another operation never runs
-        while it is in flight on this connection (its answer waits for ``search_pages``)."""
-        if self._ahead is None:
-            return
-        msgid, self._ahead = self._ahead, None
-        try:
-            self._ahead_answer = self._ldap.result3(msgid, timeout=self.config.timeout)
-        except ldap.LDAPError as exc:
-            self._ahead_answer = exc
-
-    def _take_ahead(self) -> Any:
-        """The answer to the page asked for ahead (an ``LDAPError`` is raised)."""
-        self._settle()
-        answer, self._ahead_answer = self._ahead_answer, None
-        if isinstance(answer, ldap.LDAPError):
-            raise answer
-        return answer
-
-    def _abandon_ahead(self) -> None:
-        """Drop a page asked for ahead that nobody will read (a read stopped early)."""
-        msgid, self._ahead, self._ahead_answer = self._ahead, None, None
-        if msgid is not None:
-            with contextlib.suppress(ldap.LDAPError):
-                self._ldap.abandon_ext(msgid)
+            control.cookie = paged[0].cookie
 
     def search_all(
         self, base: str, filterstr: str, attributes: Sequence[str], *, what: str
@@ -281,7 +237,6 @@ class Connection:
     ) -> list[Entry]:
         """A small subtree search without paging (so a paged read in progress on this connection
         keeps its cookie). More than ``limit`` matches raises ``DirectoryError``."""
-        self._settle()
         try:
             found = self._ldap.search_ext_s(
                 base,
@@ -315,7 +270,6 @@ class Connection:
         Deleted): the entries (search references skipped) and the response controls, decoded with
         ``response_controls`` (OID -> class). Failures leave as ``DirectoryError`` with the
         python-ldap error as cause."""
-        self._settle()
         doing = f"searching {what} under {base} with {filterstr}"
         scope = ldap.SCOPE_BASE if base_only else ldap.SCOPE_SUBTREE
         try:
@@ -332,7 +286,6 @@ class Connection:
     def read(self, dn: str, filterstr: str, attributes: Sequence[str], *, what: str) -> Entry | None:
         """The entry at ``dn`` if it matches ``filterstr``; ``None`` if it does not, does not exist,
         or is held by another server (a referral, which is not followed)."""
-        self._settle()
         try:
             found = self._ldap.search_ext_s(
                 dn, ldap.SCOPE_BASE, filterstr, list(attributes), timeout=self.config.timeout
@@ -353,7 +306,6 @@ class Connection:
         return entries[0] if entries else None
 
     def root_dse(self) -> dict[str, list[bytes]]:
-        self._settle()
         try:
             found = self._ldap.search_ext_s(
                 "", ldap.SCOPE_BASE, "(objectClass=*)", ["*", "+"], timeout=self.config.timeout

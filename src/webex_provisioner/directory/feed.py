@@ -198,19 +198,21 @@ class LdapChangeFeed:
         if groups is not None:
             groups = frozenset((groups | fetched.group_entries) - fetched.group_deletes)
         moved: set[str] = set()
+        new_digest = digest  # the fingerprint only changes with the membership, after a group change
         if self.config.scope.groups and (groups_changed or (membership is None and fetched.entries)):
             now = expand(conn, self.config)
             assert now is not None
+            if groups_changed:
+                new_digest = membership_digest(now)
             if membership is not None:
                 moved = membership_moves(membership, now)
-            elif groups_changed and membership_digest(now) != digest:
+            elif new_digest != digest:
                 raise FullReadNeeded(
                     "the targeted groups' membership changed since the last cycle, and this process "
                     "does not know the earlier membership to tell whose"
                 )
             membership = now
         users = self._users(conn, fetched.entries, moved, membership)
-        new_digest = membership_digest(membership) if membership is not None else digest
         new_watermark = self._encode(fetched.position, new_digest)
         self._baselines = {
             **({watermark: baseline} if baseline is not None else {}),

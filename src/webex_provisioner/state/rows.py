@@ -26,6 +26,7 @@ from webex_provisioner.model import (
 )
 
 _DN_SPACES = re.compile(r"\s*([,=+])\s*")
+_SPACE = re.compile(r"\s")
 
 
 def fold_email(email: str) -> str:
@@ -35,7 +36,10 @@ def fold_email(email: str) -> str:
 
 def fold_dn(dn: str) -> str:
     """The form DNs are compared in: lower case, no blanks around ``,``, ``=`` and ``+``."""
-    return _DN_SPACES.sub(r"\1", dn.strip()).lower()
+    dn = dn.strip()
+    if _SPACE.search(dn) is None:  # the common case: nothing to take out
+        return dn.lower()
+    return _DN_SPACES.sub(r"\1", dn).lower()
 
 
 def link_row(link: Link, time: datetime) -> dict[str, Any]:

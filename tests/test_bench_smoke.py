@@ -1,0 +1,64 @@
+"""The benchmark harness still runs end to end (200 users): every number it reports is produced.
+
+No timing is asserted here: performance is measured by ``make bench`` (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from bench.harness import Bench, BenchResult
+from bench.report import TARGETS, machine, table, write_json
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+
+CYCLES = ("first", "full_unchanged", "incremental_unchanged", "incremental_1pct", "first_bulk")
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory: pytest.TempPathFactory) -> BenchResult:
+    workdir = tmp_path_factory.mktemp("bench")
+    return Bench(200, 4, workdir, say=lambda _line: None).run()
+
+
+def test_every_cycle_is_measured(result: BenchResult) -> None:
+    """Each cycle ran in its own process and reports its time, peak memory and requests."""
+    assert set(result.cycles) == set(CYCLES)
+    for cycle in result.cycles.values():
+        assert cycle.exit_code == 0
+        assert 0 < cycle.cycle_seconds <= cycle.process_seconds
+        assert cycle.peak_rss_mb > 10
+        assert cycle.users_read > 0 or cycle.kind == "incremental"
+    first, bulk = result.cycles["first"], result.cycles["first_bulk"]
+    assert first.count("create") == bulk.count("create") == 200
+    assert first.requests_by_method["POST"] == 200
+    assert bulk.requests_by_method["POST"] == 2  # two Bulk requests of 100 creates
+    assert result.cycles["full_unchanged"].requests == 0
+    assert result.cycles["incremental_1pct"].count("update") == 2
+
+
+def test_sync_without_full_is_incremental(result: BenchResult) -> None:
+    """Once a full cycle stored a watermark, the no-change and 1 % cycles are incremental ones."""
+    assert result.cycles["incremental_unchanged"].kind == "incremental"
+    assert result.cycles["incremental_1pct"].kind == "incremental"
+    assert result.notes == []
+
+
+def test_floors_and_ratios_are_reported(result: BenchResult, tmp_path: Path) -> None:
+    """The POST and ldapsearch floors are measured, every ratio is computed, and the table and
+    the JSON file carry them with the machine and each target's verdict."""
+    assert result.post_floor is not None and result.post_floor.failed == 0
+    assert result.post_floor_bulk_emulator is not None and result.post_floor_bulk_emulator.failed == 0
+    assert result.read_floor is not None and result.read_floor.seconds > 0
+    data = result.as_json()
+    assert all(value is not None for value in data["ratios"].values())
+    info = machine()
+    text = table(result, info)
+    for label in ("first cycle", "full cycle, nothing changed", "POST floor", "ldapsearch floor", "targets"):
+        assert label in text
+    written = json.loads(write_json(result, info, tmp_path).read_text())
+    assert written["machine"]["nproc"] == info["nproc"]
+    assert set(written["targets"]) == set(TARGETS)
+    assert all(target["value"] is not None for target in written["targets"].values())
