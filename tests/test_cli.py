@@ -140,3 +140,14 @@ def test_second_sync_waits_for_the_lock(world: World) -> None:
 def test_contradictory_options_are_a_usage_error(world: World, args: list[str]) -> None:
     """Options that exclude each other exit 2."""
     assert world.cli(*args).exit_code == 2
+
+
+def test_a_refused_bind_is_recorded_as_a_failed_cycle(world: World) -> None:
+    """A sync whose directory bind is refused exits 1 and shows in status as a failed cycle."""
+    world.env["LDAP_PASSWORD"] = "not-the-password"
+    result = world.cli("sync")
+    assert result.exit_code == 1
+    status = json.loads(world.cli("status", "--json").stdout)
+    assert status["cycles"][0]["outcome"] == "failed"
+    assert "cn=admin,dc=example,dc=com" in status["cycles"][0]["detail"]
+    assert "not-the-password" not in result.output

@@ -257,7 +257,11 @@ def sync(
     config = ctx.config()
     with failures(), open_engine(config) as engine, cycle_lock(engine.store, instance_name()):
         cycle = engine.cycle(progress=_progress_factory(not as_json and sys.stderr.isatty()))
-        feed = None if user else open_feed(config, engine.directory)
+        try:
+            feed = None if user else open_feed(config, engine.directory)
+        except ProvisionerError as exc:
+            cycle.record_failure(exc)
+            raise
         try:
             report = cycle.run(
                 apply=True,

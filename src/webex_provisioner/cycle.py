@@ -165,6 +165,19 @@ class Cycle:
 
     # -- public --------------------------------------------------------------------------
 
+    def record_failure(self, error: ProvisionerError) -> CycleReport:
+        """Record a cycle that failed before it could start (e.g. its change feed could not be
+        opened), so that ``status`` and the metrics show it like any failed cycle."""
+        now = self._clock()
+        report = CycleReport(f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}", CycleKind.FULL, now, False)
+        report.error, report.failure, report.finished_at = error.message, error, now
+        self._store.start_cycle(CycleRecord(report.cycle_id, report.kind, now))
+        self._store.finish_cycle(
+            CycleRecord(report.cycle_id, report.kind, now, now, report.outcome, report.counts(), error.message)
+        )
+        log.error("cycle failed", cycle=report.cycle_id, kind=report.kind.value, error=error.message)
+        return report
+
     def run(
         self,
         *,

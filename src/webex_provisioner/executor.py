@@ -253,8 +253,10 @@ class Executor:
                     cycle=self._cycle_id,
                     anchor=action.anchor,
                     email=action.email,
+                    webex_id=action.webex_id or (link.webex_id if link else None),
                     action=action.kind.value,
                     reason=action.reason.value,
+                    outcome="failed",
                     error=message,
                 )
                 for skipped in actions[index + 1 :]:
