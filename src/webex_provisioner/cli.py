@@ -232,9 +232,7 @@ def _progress_factory(enabled: bool) -> Callable[[int, int], Callable[[int], Non
 
 
 @cli.command()
-@click.option(
-    "--full", is_flag=True, help="Read the whole scope, even when an incremental cycle could run."
-)
+@click.option("--full", is_flag=True, help="Read the whole scope, even when an incremental cycle could run.")
 @click.option(
     "--user", "user", metavar="EMAIL|ANCHOR|DN", help="Provision this one user now, with the same guards."
 )

@@ -173,7 +173,9 @@ class Cycle:
         report.error, report.failure, report.finished_at = error.message, error, now
         self._store.start_cycle(CycleRecord(report.cycle_id, report.kind, now))
         self._store.finish_cycle(
-            CycleRecord(report.cycle_id, report.kind, now, now, report.outcome, report.counts(), error.message)
+            CycleRecord(
+                report.cycle_id, report.kind, now, now, report.outcome, report.counts(), error.message
+            )
         )
         log.error("cycle failed", cycle=report.cycle_id, kind=report.kind.value, error=error.message)
         return report
