@@ -18,7 +18,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from webex_provisioner.mapping import CompiledMapping, desired_user, fingerprint, normalize_dn
+from webex_provisioner.mapping import CompiledMapping, desired_user, fingerprint, normalize_dn, pack
 from webex_provisioner.model import (
     Action,
     ActionKind,
@@ -87,6 +87,8 @@ class Assessment:
     """E-mails wanted by more than one directory user (lower case) -> those users' anchors."""
     first_owner: dict[str, str] = field(default_factory=dict)
     """Each e-mail wanted (lower case) -> the anchor of the first directory user wanting it."""
+    names: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
+    """The attribute name tuples the candidates' packed desired users share."""
     dn_changes: dict[str, str] = field(default_factory=dict)
     deferred: list[tuple[DirectoryUser, str]] = field(default_factory=list)
     users_read: int = 0
@@ -277,7 +279,9 @@ def assess(
             _own_email(result, desired.email, user.anchor)
         if link is None:
             result.candidates.append(
-                Candidate(user.anchor, user.dn, desired.attributes, active=not user.disabled)
+                Candidate(
+                    user.anchor, user.dn, pack(desired.attributes, result.names), active=not user.disabled
+                )
             )
         else:
             skip = frozenset({"manager"}) if desired.pending_manager is not None else frozenset()
@@ -315,6 +319,8 @@ class _Unlinked:
 def _drop_unresolvable_managers(result: Assessment, *, omit: bool) -> None:
     """Deferred users whose manager this cycle does not provision are reported and skipped
     (with ``unresolved: omit`` they go ahead without a manager)."""
+    if not result.deferred:
+        return
     provisioned = {normalize_dn(c.dn) for c in result.candidates}
     bad = {user.anchor: (user, dn) for user, dn in result.deferred if dn not in provisioned}
     if not bad:

@@ -16,7 +16,8 @@ _UNIQUE_MEMBER_UID = re.compile(r"#'[01]*'B$")
 def normalize_dn(dn: str) -> str:
     """A canonical form: attribute types and values lower-cased, spaces around separators dropped,
     multi-valued RDNs sorted, the optional ``#'0101'B`` uid of a uniqueMember value removed."""
-    dn = _UNIQUE_MEMBER_UID.sub("", dn)
+    if "#" in dn:
+        dn = _UNIQUE_MEMBER_UID.sub("", dn)
     if not _SPECIAL.search(dn) and dn.count("=") == dn.count(",") + 1:
         return dn.lower()
     try:

@@ -169,9 +169,11 @@ class LdapDirectory:
         }
 
     def close(self) -> None:
+        """Close the connection and forget the group membership (100,000 DNs for a large scope)."""
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        self._membership = None
 
     def __enter__(self) -> Self:
         return self

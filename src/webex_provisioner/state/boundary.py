@@ -11,7 +11,6 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from alembic.util.exc import CommandError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 
@@ -147,7 +146,8 @@ def translate(exc: BaseException, what: str, where: str, password: str | None = 
 
 
 # ValueError: a stored value this version cannot read (an unknown state or reason, bad JSON).
-TRANSLATED: tuple[type[BaseException], ...] = (SQLAlchemyError, sqlite3.Error, CommandError, ValueError)
+# (alembic's CommandError is translated where alembic runs: state.migrations.migrate.)
+TRANSLATED: tuple[type[BaseException], ...] = (SQLAlchemyError, sqlite3.Error, ValueError)
 
 
 @contextmanager

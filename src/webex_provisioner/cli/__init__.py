@@ -1,0 +1,15 @@
+"""The command line: a thin layer over the library (design.md §9).
+
+One group (``base``) and the commands in modules by concern; importing them registers them.
+Exit codes: 0 done; 1 failed; 2 usage or configuration error; 3 done but some users failed;
+4 done but actions held by a guard.
+"""
+
+from webex_provisioner.cli import admin, cycles, users
+from webex_provisioner.cli.base import cli
+
+__all__ = ["admin", "cli", "cycles", "main", "users"]
+
+
+def main() -> None:
+    cli(prog_name="webex-provisioner")

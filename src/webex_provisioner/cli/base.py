@@ -1,0 +1,104 @@
+"""The root command group, its shared options and how errors become exit codes.
+
+Exit codes: 0 done; 1 failed; 2 usage or configuration error; 3 done but some users failed;
+4 done but actions held by a guard.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from webex_provisioner import __version__
+from webex_provisioner.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, Config, load_config
+from webex_provisioner.cycle import EXIT_FAILED, EXIT_USAGE
+from webex_provisioner.errors import ConfigError, ProvisionerError
+from webex_provisioner.logs import configure_logging
+from webex_provisioner.runtime import config_secrets
+
+PROGRESS_THRESHOLD = 50
+
+
+class Context:
+    def __init__(self, config_file: str | None, log_format: str | None, log_level: str | None) -> None:
+        self.config_file = config_file
+        self.log_format = log_format
+        self.log_level = log_level
+        self._config: Config | None = None
+
+    def config(self) -> Config:
+        if self._config is None:
+            try:
+                self._config = load_config(self.config_file)
+            except ConfigError as exc:
+                click.echo(f"error: {exc.message}", err=True)
+                sys.exit(EXIT_USAGE)
+            logging_config = self._config.logging
+            configure_logging(
+                self.log_format or logging_config.format,
+                self.log_level or logging_config.level,
+                config_secrets(self._config),
+            )
+        return self._config
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+@contextmanager
+def failures() -> Iterator[None]:
+    """Turn our errors into a clear message and exit code 1 (2 for configuration)."""
+    try:
+        yield
+    except ConfigError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(EXIT_USAGE)
+    except ProvisionerError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(EXIT_FAILED)
+
+
+def emit_json(data: Any) -> None:
+    """Print ``data`` as indented JSON, 64 KB at a time (a 100,000-action plan is never one string)."""
+    encoder = json.JSONEncoder(indent=2, ensure_ascii=False, default=str)
+    chunks: list[str] = []
+    size = 0
+    for chunk in encoder.iterencode(data):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= 65536:
+            click.echo("".join(chunks), nl=False)
+            chunks.clear()
+            size = 0
+    click.echo("".join(chunks))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="webex-provisioner")
+@click.option(
+    "--config",
+    "config_file",
+    metavar="FILE",
+    help=f"Configuration file [default: ${CONFIG_ENV} or ./{DEFAULT_CONFIG_PATH}].",
+)
+@click.option(
+    "--log-format", type=click.Choice(["console", "json"]), help="Log format (overrides logging.format)."
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    help="Log level (overrides logging.level).",
+)
+@click.pass_context
+def cli(ctx: click.Context, config_file: str | None, log_format: str | None, log_level: str | None) -> None:
+    """Keep the users of a Webex organization in step with an LDAP directory.
+
+    Start with 'check', look at 'plan', then 'sync'. Exit codes: 0 done, 1 failed, 2 usage or
+    configuration error, 3 done but some users failed, 4 done but deprovisions held by the guard.
+    """
+    ctx.obj = Context(config_file, log_format, log_level)

@@ -1,0 +1,192 @@
+"""Commands about linked users: users list/show/explain/forget, and reset."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from webex_provisioner.cli.base import Context, cli, emit_json, failures, pass_context
+from webex_provisioner.cycle import EXIT_FAILED, utc_now
+from webex_provisioner.explain import explain, explanation_json, render_explanation
+from webex_provisioner.incremental import forget_baseline, retry_later
+from webex_provisioner.logs import audit_json
+from webex_provisioner.model import AuditEntry, Outcome
+from webex_provisioner.ports import Record
+from webex_provisioner.report import (
+    audit_table,
+    link_json,
+    links_table,
+    make_console,
+)
+from webex_provisioner.runtime import cycle_lock, instance_name, open_engine, open_store
+
+
+@cli.group()
+def users() -> None:
+    """Look at and manage linked users."""
+
+
+@users.command("list")
+@click.option("--state", type=click.Choice(["active", "disabled"]), help="Only links in this state.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@pass_context
+def users_list(ctx: Context, state: str | None, as_json: bool) -> None:
+    """List linked users: e-mail, state, Webex id, anchor, last error."""
+    config = ctx.config()
+    with failures():
+        store = open_store(config, read_only=True)
+        try:
+            links = [link for link in store.links() if state is None or link.state.value == state]
+        finally:
+            store.close()
+    links.sort(key=lambda link: link.email.lower())
+    if as_json:
+        emit_json([link_json(link) for link in links])
+    else:
+        make_console().print(links_table(links))
+
+
+@users.command("show")
+@click.argument("key", metavar="EMAIL|ANCHOR|DN")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@pass_context
+def users_show(ctx: Context, key: str, as_json: bool) -> None:
+    """Show one linked user: the link, what was last applied, and its recent history."""
+    config = ctx.config()
+    with failures():
+        store = open_store(config, read_only=True)
+        try:
+            links = store.find_links(key)
+            history = {link.anchor: store.audit(anchor=link.anchor, limit=20) for link in links}
+        finally:
+            store.close()
+    if not links:
+        click.echo(f"error: no linked user matches {key!r}; see 'webex-provisioner users list'", err=True)
+        sys.exit(EXIT_FAILED)
+    if as_json:
+        emit_json(
+            [{**link_json(link), "history": [audit_json(e) for e in history[link.anchor]]} for link in links]
+        )
+        return
+    console = make_console()
+    for link in links:
+        data = link_json(link)
+        applied = data.pop("applied")
+        for name, value in data.items():
+            console.print(f"[bold]{name}[/bold]: {value if value is not None else ''}", highlight=False)
+        console.print("[bold]last applied[/bold]:")
+        for name, value in sorted(applied.items()):
+            console.print(f"  {name}: {value}", highlight=False)
+        console.print(audit_table(history[link.anchor]))
+
+
+@users.command("explain")
+@click.argument("key", metavar="EMAIL|ANCHOR|DN")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@pass_context
+def users_explain(ctx: Context, key: str, as_json: bool) -> None:
+    """Explain one user: the directory entry, scope, Webex match, link, and the next action.
+
+    Shows whether the user is in scope and why (which group, nested path, or filter), disabled or
+    not, the desired attributes next to what was last applied and what Webex holds, the action
+    the next cycle would take and why, and the recent audit history. Writes nothing.
+    """
+    config = ctx.config()
+    with failures(), open_engine(config, read_only=True) as engine:
+        explanation = explain(engine, key)
+    if as_json:
+        emit_json(explanation_json(explanation))
+    else:
+        make_console().print(render_explanation(explanation))
+    if explanation.user is None and not explanation.links:
+        sys.exit(EXIT_FAILED)
+
+
+@users.command("forget")
+@click.argument("key", metavar="EMAIL|ANCHOR|DN")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_context
+def users_forget(ctx: Context, key: str, yes: bool) -> None:
+    """Drop a link without touching Webex.
+
+    Use it when a conflict report says an e-mail belongs to a Webex user linked to another
+    directory user (a reused address). The next cycle matches the directory users by e-mail again.
+    """
+    config = ctx.config()
+    with failures():
+        store = open_store(config)
+        try:
+            links = store.find_links(key)
+            if not links:
+                click.echo(
+                    f"error: no linked user matches {key!r}; see 'webex-provisioner users list'", err=True
+                )
+                sys.exit(EXIT_FAILED)
+            for link in links:
+                if not yes:
+                    click.confirm(
+                        f"Forget the link of {link.email} (anchor {link.anchor}, Webex {link.webex_id})?",
+                        abort=True,
+                    )
+                entry = AuditEntry(
+                    "forget",
+                    utc_now(),
+                    link.anchor,
+                    link.email,
+                    "forget",
+                    "operator",
+                    Outcome.APPLIED,
+                    link.webex_id,
+                    "link dropped by 'users forget'; Webex untouched",
+                )
+                store.record([Record(entry, drop_link=link.anchor)])
+                retry_later(store, [link.anchor])  # an incremental cycle matches it by e-mail again
+                click.echo(f"forgot {link.email} ({link.anchor})")
+        finally:
+            store.close()
+
+
+@cli.command()
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_context
+def reset(ctx: Context, yes: bool) -> None:
+    """Drop every link and held deprovision; keep nothing of what was applied.
+
+    Webex is not touched. The next cycle links every directory user to the Webex user with the
+    same e-mail again (matched_existing), so nothing is duplicated. The audit trail and the
+    cycle history are kept; so is a rotated OAuth refresh token.
+    """
+    config = ctx.config()
+    with failures():
+        store = open_store(config)
+        try:
+            with cycle_lock(store, instance_name()):
+                links = list(store.links())
+                if not yes:
+                    click.confirm(f"Drop all {len(links)} link(s)? Webex is not touched.", abort=True)
+                now = utc_now()
+                records = [
+                    Record(
+                        AuditEntry(
+                            "reset",
+                            now,
+                            link.anchor,
+                            link.email,
+                            "forget",
+                            "operator",
+                            Outcome.APPLIED,
+                            link.webex_id,
+                            "link dropped by 'reset'; Webex untouched",
+                        ),
+                        drop_link=link.anchor,
+                    )
+                    for link in links
+                ]
+                for start in range(0, len(records), 1000):
+                    store.record(records[start : start + 1000])
+                store.hold([], "reset")
+                forget_baseline(store)  # the next cycle reads the whole scope
+        finally:
+            store.close()
+    click.echo(f"dropped {len(links)} link(s); the next sync re-links users by e-mail")
