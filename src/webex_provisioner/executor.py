@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -152,9 +152,7 @@ class Executor:
     # -- driving -------------------------------------------------------------------------
 
     def apply(self, actions: Sequence[Action]) -> ApplyResult:
-        groups: dict[str, list[Action]] = defaultdict(list)
-        for action in actions:
-            groups[action.anchor].append(action)
+        groups = _by_user(actions)
         result = ApplyResult()
         pending: list[Record] = []
         last_flush = time.monotonic()
@@ -190,7 +188,7 @@ class Executor:
 
         try:
             run_concurrently(
-                self._units(groups.values()),
+                self._units(_as_lists(groups.values())),
                 self._run_unit,
                 concurrency=self._concurrency,
                 on_result=collect,
@@ -457,6 +455,25 @@ class Executor:
                 updated_at=now,
             )
         )
+
+
+def _by_user(actions: Sequence[Action]) -> dict[str, Action | list[Action]]:
+    """The actions of each user, in order: the action itself for the (many) users with one."""
+    groups: dict[str, Action | list[Action]] = {}
+    for action in actions:
+        earlier = groups.setdefault(action.anchor, action)
+        if earlier is action:
+            continue
+        if isinstance(earlier, list):
+            earlier.append(action)
+        else:
+            groups[action.anchor] = [earlier, action]
+    return groups
+
+
+def _as_lists(groups: Iterable[Action | list[Action]]) -> Iterator[list[Action]]:
+    for group in groups:
+        yield [group] if isinstance(group, Action) else group
 
 
 __all__ = ["ApplyResult", "Executor", "WebexError", "apply_changes"]

@@ -249,7 +249,7 @@ def assess(
         result.users_read += 1
         link = links.get(user.anchor)
         if link is not None:
-            result.seen.add(user.anchor)
+            result.seen.add(link.anchor)  # the link's string: one copy of each anchor in memory
         wanted = user.in_scope and (not user.disabled or options.provision_disabled)
         if not wanted and link is None:
             continue
@@ -276,7 +276,10 @@ def assess(
         if desired.pending_manager is not None:
             result.deferred.append((user, normalize_dn(desired.pending_manager)))
         if wanted and desired.problem is None:
-            _own_email(result, desired.email, user.anchor)
+            if link is not None and link.email == desired.email:
+                _own_email(result, link.email, link.anchor)  # strings already held by the link
+            else:
+                _own_email(result, desired.email, user.anchor)
         if link is None:
             result.candidates.append(
                 Candidate(

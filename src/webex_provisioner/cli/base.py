@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import click
 
 from webex_provisioner import __version__
 from webex_provisioner.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, Config, load_config
-from webex_provisioner.cycle import EXIT_FAILED, EXIT_USAGE
+from webex_provisioner.cycle import EXIT_FAILED, EXIT_USAGE, CycleReport
 from webex_provisioner.errors import ConfigError, ProvisionerError
 from webex_provisioner.logs import configure_logging
+from webex_provisioner.report import action_json, cycle_json
 from webex_provisioner.runtime import config_secrets
 
 PROGRESS_THRESHOLD = 50
@@ -76,6 +78,31 @@ def emit_json(data: Any) -> None:
             chunks.clear()
             size = 0
     click.echo("".join(chunks))
+
+
+class _Streamed(list[Any]):
+    """A list ``emit_json`` writes item by item, each converted as it is written."""
+
+    def __init__(self, items: Sequence[Any], convert: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self._items = items
+        self._convert = convert
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[Any]:
+        return map(self._convert, self._items)
+
+
+def streamed_cycle_json(report: CycleReport) -> dict[str, Any]:
+    """``cycle_json(report)`` whose planned actions are converted while ``emit_json`` writes them:
+    a 100,000-user first cycle never holds its plan twice (as actions and as JSON objects)."""
+    plan = report.plan
+    data = cycle_json(replace(report, plan=replace(plan, actions=())))
+    data["plan"]["counts"] = plan.counts()
+    data["plan"]["actions"] = _Streamed(plan.actions, action_json)
+    return data
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

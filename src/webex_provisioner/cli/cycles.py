@@ -9,13 +9,20 @@ from typing import Any
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from webex_provisioner.cli.base import PROGRESS_THRESHOLD, Context, cli, emit_json, failures, pass_context
+from webex_provisioner.cli.base import (
+    PROGRESS_THRESHOLD,
+    Context,
+    cli,
+    emit_json,
+    failures,
+    pass_context,
+    streamed_cycle_json,
+)
 from webex_provisioner.cycle import EXIT_FAILED, EXIT_OK, utc_now
 from webex_provisioner.errors import ProvisionerError
 from webex_provisioner.incremental import open_feed
 from webex_provisioner.model import Plan
 from webex_provisioner.report import (
-    cycle_json,
     cycle_record_json,
     cycles_table,
     instance_json,
@@ -94,7 +101,7 @@ def plan(ctx: Context, user: str | None, as_json: bool) -> None:
         report = engine.cycle().run(apply=False, user=user)
         held = engine.store.held()
     if as_json:
-        data = cycle_json(report)
+        data = streamed_cycle_json(report)
         data["held_from_earlier_cycles"] = plan_json(Plan(held=tuple(held)))["held"]
         emit_json(data)
     else:
@@ -177,7 +184,7 @@ def sync(
             if feed is not None:
                 feed.close()
     if as_json:
-        emit_json(cycle_json(report))
+        emit_json(streamed_cycle_json(report))
     else:
         make_console().print(render_cycle(report))
     sys.exit(report.exit_code)
