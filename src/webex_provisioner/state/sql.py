@@ -7,6 +7,7 @@ port promises lives here, written once in portable SQL (``INSERT ... ON CONFLICT
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, or_,
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from webex_provisioner.errors import StateError
+from webex_provisioner.errors import StateError, StateLockedError
 from webex_provisioner.model import Action, AuditEntry, CycleRecord, InstanceRecord, Link
 from webex_provisioner.ports import Record
 from webex_provisioner.state import rows
@@ -49,7 +50,7 @@ class SqlStateStore:
             raise StateError(f"the state database {self._where} uses {dialect}; use SQLite or PostgreSQL")
         self._upsert_insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
         try:
-            migrate(engine, where=self._where)
+            _migrate_when_free(engine, self._where)
         except BaseException:
             engine.dispose()
             raise
@@ -359,6 +360,21 @@ class SqlStateStore:
     def forget_instance(self, name: str) -> None:
         with self._transaction(f"forget instance {name}", write=True) as conn:
             conn.execute(delete(instances).where(instances.c.name == name))
+
+
+def _migrate_when_free(engine: Engine, where: str, attempts: int = 5) -> None:
+    """Migrate, trying again when the database is locked: instances opening a new SQLite file at
+    the same moment race for its first write (switching it to WAL), and SQLite can answer
+    "locked" at once, before its busy timeout, to all but one of them."""
+    for attempt in range(attempts):
+        try:
+            migrate(engine, where=where)
+            return
+        except StateLockedError:
+            if attempt == attempts - 1:
+                raise
+            engine.dispose()  # drop connections that saw the lock
+            time.sleep(0.1 * 2**attempt)
 
 
 _DROP_LINK = delete(links).where(links.c.anchor == bindparam("drop_anchor"))
