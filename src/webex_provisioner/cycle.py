@@ -10,20 +10,25 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import datetime
 
 import structlog
 
 from webex_provisioner.bulk_executor import BulkCreator, BulkExecutor
 from webex_provisioner.config import Config
+from webex_provisioner.cycle_report import (
+    EXIT_FAILED,
+    EXIT_HELD,
+    EXIT_OK,
+    EXIT_USAGE,
+    EXIT_USERS_FAILED,
+    CycleReport,
+    utc_now,
+)
 from webex_provisioner.errors import (
     ProvisionerError,
     UserNotFoundError,
-    WebexAuthError,
-    WebexError,
-    WebexUnavailableError,
 )
 from webex_provisioner.executor import ApplyResult, Executor
 from webex_provisioner.incremental import (
@@ -53,69 +58,21 @@ from webex_provisioner.model import (
 from webex_provisioner.planner import Assessment, PlanOptions, assess, finish
 from webex_provisioner.ports import ChangeFeed, DirectorySource, Record, StateStore, WebexClient
 from webex_provisioner.safety import DeprovisionLimits, check_directory_health, guard_deprovisions
+from webex_provisioner.webex_matching import match_in_webex
 
 log = structlog.get_logger("webex_provisioner.cycle")
 
-# Above this many unlinked candidates, listing the whole organization is cheaper than one
-# lookup per e-mail (a list page carries up to 1,000 users).
-LIST_INSTEAD_OF_LOOKUP = 200
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_USERS_FAILED, EXIT_HELD = 0, 1, 2, 3, 4
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass
-class CycleReport:
-    """What a cycle (or a dry run) found and did."""
-
-    cycle_id: str
-    kind: CycleKind
-    started_at: datetime
-    dry_run: bool
-    plan: Plan = field(default_factory=Plan)
-    applied: ApplyResult | None = None
-    error: str | None = None
-    finished_at: datetime | None = None
-    passes: int = 0
-    directory_seconds: float = 0.0
-    interrupted: bool = False
-    failure: ProvisionerError | None = field(default=None, repr=False)
-
-    @property
-    def exit_code(self) -> int:
-        if self.error is not None:
-            return EXIT_FAILED
-        if self.applied is not None and self.applied.failed:
-            return EXIT_USERS_FAILED
-        if any(p.kind is not ProblemKind.PROTECTED for p in self.plan.problems):
-            return EXIT_USERS_FAILED
-        if self.plan.held:
-            return EXIT_HELD
-        return EXIT_OK
-
-    def add_directory_time(self, seconds: float) -> None:
-        self.directory_seconds += seconds
-
-    @property
-    def outcome(self) -> str:
-        if self.interrupted:
-            return "interrupted"
-        return {EXIT_OK: "succeeded", EXIT_FAILED: "failed", EXIT_USERS_FAILED: "partial", EXIT_HELD: "held"}[
-            self.exit_code
-        ]
-
-    def counts(self) -> dict[str, int]:
-        counts = {f"planned_{k}": v for k, v in self.plan.counts().items()}
-        if self.applied is not None:
-            for (kind, outcome), n in self.applied.counts.items():
-                counts[f"{kind}_{outcome}"] = n
-        counts["held"] = len(self.plan.held)
-        counts["problems"] = len(self.plan.problems)
-        counts["users_read"] = self.plan.users_read
-        return counts
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_HELD",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "EXIT_USERS_FAILED",
+    "Cycle",
+    "CycleReport",
+    "plan_options",
+    "utc_now",
+]
 
 
 def plan_options(config: Config, mapping: CompiledMapping) -> PlanOptions:
@@ -376,35 +333,7 @@ class Cycle:
         )
 
     def _lookup(self, emails: Sequence[str]) -> tuple[dict[str, WebexUser], dict[str, str]]:
-        """Webex users for these e-mails: one lookup each, or one listing of the organization.
-
-        A lookup Webex refuses for one user fails that user only; Webex being unreachable or the
-        token being refused fails the cycle.
-        """
-        if not emails:
-            return {}, {}
-        wanted = {e.strip().lower() for e in emails}
-        if len(wanted) > LIST_INSTEAD_OF_LOOKUP:
-            listed = self._webex.list_users()
-            return {u.email.strip().lower(): u for u in listed if u.email.strip().lower() in wanted}, {}
-
-        def lookup(email: str) -> tuple[str, WebexUser | None, str | None]:
-            try:
-                return email, self._webex.find_by_email(email), None
-            except (WebexUnavailableError, WebexAuthError):
-                raise
-            except WebexError as exc:
-                return email, None, exc.message
-
-        matches: dict[str, WebexUser] = {}
-        failures: dict[str, str] = {}
-        with ThreadPoolExecutor(self._config.webex.concurrency, thread_name_prefix="lookup") as pool:
-            for email, user, error in pool.map(lookup, sorted(wanted)):
-                if error is not None:
-                    failures[email] = error
-                elif user is not None:
-                    matches[user.email.strip().lower()] = user
-        return matches, failures
+        return match_in_webex(self._webex, emails, concurrency=self._config.webex.concurrency)
 
     def _apply(self, actions: Sequence[Action], links: Mapping[str, Link], cycle_id: str) -> ApplyResult:
         progress = self._progress(len(actions), 0) if self._progress and actions else None

@@ -16,18 +16,22 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from webex_provisioner.mapping import CompiledMapping, desired_user, fingerprint, normalize_dn, pack
+from webex_provisioner.lifecycle import (
+    Candidate,
+    PlanOptions,
+    candidate_actions,
+    diff,
+    linked_actions,
+    out_of_service,
+)
+from webex_provisioner.mapping import CompiledMapping, desired_user, normalize_dn, pack
 from webex_provisioner.model import (
     Action,
     ActionKind,
-    Attributes,
-    Change,
-    Deprovision,
     DirectoryUser,
     Link,
-    LinkState,
     Plan,
     Problem,
     ProblemKind,
@@ -35,43 +39,7 @@ from webex_provisioner.model import (
     WebexUser,
 )
 
-
-@dataclass(frozen=True, slots=True)
-class PlanOptions:
-    """The provisioning switches the planner obeys (``provisioning:`` in the config)."""
-
-    create: bool = True
-    update: bool = True
-    deprovision: bool = True
-    provision_disabled: bool = False
-    on_deleted: Deprovision = Deprovision.DISABLE
-    on_disabled: Deprovision = Deprovision.DISABLE
-    on_left_scope: Deprovision = Deprovision.DISABLE
-    protected: frozenset[str] = frozenset()
-    delete_after: timedelta | None = None
-    create_only: frozenset[str] = frozenset()
-    managed: frozenset[str] | None = None
-
-    def managed_view(self, attributes: Attributes) -> Attributes:
-        """Only the Webex attributes the mapping manages: others are never changed or removed."""
-        if self.managed is None:
-            return attributes
-        return {k: v for k, v in attributes.items() if k in self.managed}
-
-    def is_protected(self, *keys: str | None) -> bool:
-        if not self.protected:
-            return False
-        return any(k is not None and k.strip().lower() in self.protected for k in keys)
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """An unlinked directory user that should exist in Webex."""
-
-    anchor: str
-    dn: str
-    desired: Attributes
-    active: bool
+__all__ = ["Assessment", "Candidate", "PlanOptions", "assess", "diff", "finish"]
 
 
 @dataclass
@@ -97,132 +65,6 @@ class Assessment:
     def lookup_emails(self) -> list[str]:
         """The e-mails to look up in Webex before ``finish``."""
         return [c.desired["email"] for c in self.candidates]
-
-
-def diff(
-    desired: Attributes, current: Attributes, *, skip: frozenset[str] = frozenset()
-) -> tuple[Change, ...]:
-    """The changes that turn ``current`` into ``desired`` (only differing keys, sorted)."""
-    keys = (set(desired) | set(current)) - skip
-    return tuple(
-        Change(key, current.get(key), desired.get(key))
-        for key in sorted(keys)
-        if desired.get(key) != current.get(key)
-    )
-
-
-def _deprovision(policy: Deprovision, link: Link, reason: Reason, options: PlanOptions) -> Action | None:
-    if not options.deprovision or policy is Deprovision.NONE:
-        return None
-    if policy is Deprovision.DELETE:
-        kind = ActionKind.DELETE
-    elif link.state is LinkState.ACTIVE:
-        kind = ActionKind.DISABLE
-    else:
-        return None
-    return Action(
-        kind=kind, reason=reason, anchor=link.anchor, email=link.email, dn=link.dn, webex_id=link.webex_id
-    )
-
-
-def _grace_elapsed(link: Link, options: PlanOptions, now: datetime) -> Action | None:
-    if (
-        options.delete_after is None
-        or not options.deprovision
-        or link.state is not LinkState.DISABLED
-        or link.deprovisioned_at is None
-        or link.deprovisioned_at + options.delete_after > now
-    ):
-        return None
-    return Action(
-        kind=ActionKind.DELETE,
-        reason=Reason.GRACE_PERIOD_ELAPSED,
-        anchor=link.anchor,
-        email=link.email,
-        dn=link.dn,
-        webex_id=link.webex_id,
-        detail=f"disabled since {link.deprovisioned_at.isoformat()}, delete_after is {options.delete_after}",
-    )
-
-
-def _out_of_service(
-    link: Link, policy: Deprovision, reason: Reason, options: PlanOptions, now: datetime
-) -> list[Action]:
-    """A linked user who should not be active: deprovision once, delete after the grace period."""
-    if link.state is LinkState.ACTIVE:
-        action = _deprovision(policy, link, reason, options)
-        return [action] if action else []
-    if policy is Deprovision.DELETE and options.deprovision:
-        action = _deprovision(policy, link, reason, options)
-        return [action] if action else []
-    grace = _grace_elapsed(link, options, now)
-    return [grace] if grace else []
-
-
-def _linked_actions(
-    user: DirectoryUser,
-    link: Link,
-    desired: Attributes,
-    options: PlanOptions,
-    now: datetime,
-    *,
-    skip: frozenset[str],
-) -> list[Action]:
-    if not options.update or (link.fingerprint and link.fingerprint == fingerprint(desired)):
-        updates: tuple[Change, ...] = ()  # what was applied is what is desired
-    else:
-        current = options.managed_view(link.applied)
-        updates = diff(desired, current, skip=options.create_only | skip)
-
-    def update(reason: Reason = Reason.ATTRIBUTES_CHANGED) -> list[Action]:
-        if not updates:
-            return []
-        return [
-            Action(
-                kind=ActionKind.UPDATE,
-                reason=reason,
-                anchor=link.anchor,
-                email=desired.get("email", link.email),
-                dn=user.dn,
-                webex_id=link.webex_id,
-                changes=updates,
-            )
-        ]
-
-    if user.in_scope and not user.disabled:
-        if link.state is LinkState.DISABLED:
-            reason = (
-                Reason.RE_ENABLED
-                if link.deprovision_reason is Reason.DISABLED_IN_DIRECTORY
-                else Reason.RE_ENTERED_SCOPE
-            )
-            reactivate = Action(
-                kind=ActionKind.REACTIVATE,
-                reason=reason,
-                anchor=link.anchor,
-                email=link.email,
-                dn=user.dn,
-                webex_id=link.webex_id,
-            )
-            return [reactivate, *update(reason)]
-        return update()
-    if user.in_scope and user.disabled:
-        if options.provision_disabled:
-            actions = update()
-            if link.state is LinkState.ACTIVE and options.deprovision:
-                actions.append(
-                    Action(
-                        kind=ActionKind.DISABLE,
-                        reason=Reason.DISABLED_IN_DIRECTORY,
-                        anchor=link.anchor,
-                        email=link.email,
-                        dn=user.dn,
-                        webex_id=link.webex_id,
-                    )
-                )
-            return actions
-        return _out_of_service(link, options.on_disabled, Reason.DISABLED_IN_DIRECTORY, options, now)
-    return _out_of_service(link, options.on_left_scope, Reason.LEFT_SCOPE, options, now)
 
 
 def assess(
@@ -288,7 +130,7 @@ def assess(
             )
         else:
             skip = frozenset({"manager"}) if desired.pending_manager is not None else frozenset()
-            result.actions.extend(_linked_actions(user, link, desired.attributes, options, now, skip=skip))
+            result.actions.extend(linked_actions(user, link, desired.attributes, options, now, skip=skip))
     manager_rule = mapping.rules.get("manager")
     _drop_unresolvable_managers(result, omit=manager_rule is not None and manager_rule.unresolved == "omit")
     return result
@@ -348,77 +190,6 @@ def _drop_unresolvable_managers(result: Assessment, *, omit: bool) -> None:
         for owners in result.email_owners.values():
             if anchor in owners:
                 owners.remove(anchor)
-
-
-def _candidate_actions(
-    candidate: Candidate,
-    match: WebexUser | None,
-    options: PlanOptions,
-) -> list[Action]:
-    email = candidate.desired["email"]
-    if match is None:
-        if not options.create:
-            return []
-        return [
-            Action(
-                kind=ActionKind.CREATE,
-                reason=Reason.ENTERED_SCOPE,
-                anchor=candidate.anchor,
-                email=email,
-                dn=candidate.dn,
-                desired=candidate.desired,
-                active=candidate.active,
-            )
-        ]
-    actions = [
-        Action(
-            kind=ActionKind.LINK,
-            reason=Reason.MATCHED_EXISTING,
-            anchor=candidate.anchor,
-            email=email,
-            dn=candidate.dn,
-            webex_id=match.id,
-            desired=options.managed_view(match.attributes),
-            active=match.active,
-        )
-    ]
-    current = options.managed_view(match.attributes)
-    changes = diff(candidate.desired, current, skip=options.create_only) if options.update else ()
-    if changes:
-        actions.append(
-            Action(
-                kind=ActionKind.UPDATE,
-                reason=Reason.MATCHED_EXISTING,
-                anchor=candidate.anchor,
-                email=email,
-                dn=candidate.dn,
-                webex_id=match.id,
-                changes=changes,
-            )
-        )
-    if candidate.active and not match.active:
-        actions.append(
-            Action(
-                kind=ActionKind.REACTIVATE,
-                reason=Reason.MATCHED_EXISTING,
-                anchor=candidate.anchor,
-                email=email,
-                dn=candidate.dn,
-                webex_id=match.id,
-            )
-        )
-    elif not candidate.active and match.active and options.deprovision:
-        actions.append(
-            Action(
-                kind=ActionKind.DISABLE,
-                reason=Reason.DISABLED_IN_DIRECTORY,
-                anchor=candidate.anchor,
-                email=email,
-                dn=candidate.dn,
-                webex_id=match.id,
-            )
-        )
-    return actions
 
 
 _ORDER = {
@@ -506,7 +277,7 @@ def finish(
                 )
             )
             continue
-        actions.extend(_candidate_actions(candidate, match, options))
+        actions.extend(candidate_actions(candidate, match, options))
     gone = set(deleted)
     if complete or gone:
         for anchor, link in links.items():
@@ -518,7 +289,7 @@ def finish(
                 )
                 continue
             actions.extend(
-                _out_of_service(link, options.on_deleted, Reason.DELETED_IN_DIRECTORY, options, now)
+                out_of_service(link, options.on_deleted, Reason.DELETED_IN_DIRECTORY, options, now)
             )
     actions.sort(key=lambda a: _ORDER[a.kind])
     return Plan(actions=tuple(actions), problems=tuple(problems), users_read=assessment.users_read)

@@ -1,0 +1,50 @@
+"""Finding the Webex users that unlinked directory users may be linked to, by e-mail.
+
+Every create is preceded by this lookup (design.md §5): one ``userName eq`` search per e-mail,
+or, when many users are new, one listing of the whole organization, which is cheaper.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from webex_provisioner.errors import WebexAuthError, WebexError, WebexUnavailableError
+from webex_provisioner.model import WebexUser
+from webex_provisioner.ports import WebexClient
+
+# Above this many e-mails, listing the whole organization is cheaper than one lookup per e-mail
+# (a list page carries up to 1,000 users).
+LIST_INSTEAD_OF_LOOKUP = 200
+
+
+def match_in_webex(
+    webex: WebexClient, emails: Sequence[str], *, concurrency: int
+) -> tuple[dict[str, WebexUser], dict[str, str]]:
+    """The Webex users with these e-mails (by lower-cased e-mail), and the e-mails whose lookup
+    Webex refused (with the error): those users wait for the next cycle. Webex being unreachable
+    or the token being refused raises: that fails the cycle, not each user."""
+    if not emails:
+        return {}, {}
+    wanted = {e.strip().lower() for e in emails}
+    if len(wanted) > LIST_INSTEAD_OF_LOOKUP:
+        listed = webex.list_users()
+        return {u.email.strip().lower(): u for u in listed if u.email.strip().lower() in wanted}, {}
+
+    def lookup(email: str) -> tuple[str, WebexUser | None, str | None]:
+        try:
+            return email, webex.find_by_email(email), None
+        except (WebexUnavailableError, WebexAuthError):
+            raise
+        except WebexError as exc:
+            return email, None, exc.message
+
+    matches: dict[str, WebexUser] = {}
+    failures: dict[str, str] = {}
+    with ThreadPoolExecutor(concurrency, thread_name_prefix="lookup") as pool:
+        for email, user, error in pool.map(lookup, sorted(wanted)):
+            if error is not None:
+                failures[email] = error
+            elif user is not None:
+                matches[user.email.strip().lower()] = user
+    return matches, failures
