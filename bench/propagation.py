@@ -1,4 +1,4 @@
-"""How fast a directory change reaches Webex, and what an incremental cycle costs (issue 4).
+"""How fast a directory change reaches Webex, and what an incremental cycle costs.
 
     python -m bench.propagation                   # everything (about 6 minutes on 2 cores)
     python -m bench.propagation --skip-poll       # without the 5 s polling run (about 2 minutes)

@@ -12,7 +12,7 @@ from typing import Any
 from bench.harness import BenchResult, CycleResult, ratios
 
 TARGET_USERS = 100_000
-# name -> (what, limit, how to compare); the targets of issue 7 at 100,000 users.
+# name -> (what, limit, how to compare); the project's performance targets at 100,000 users.
 TARGETS = {
     "full_unchanged_over_ldapsearch": ("full cycle, nothing changed / ldapsearch", 4.0, "<="),
     "incremental_unchanged_seconds": ("incremental cycle, nothing changed (s)", 0.5, "<"),
