@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from webex_provisioner.mapping import fingerprint
 from webex_provisioner.model import (
@@ -212,52 +213,17 @@ def candidate_actions(
                 active=candidate.active,
             )
         ]
-    actions = [
-        Action(
-            kind=ActionKind.LINK,
-            reason=Reason.MATCHED_EXISTING,
-            anchor=candidate.anchor,
-            email=email,
-            dn=candidate.dn,
-            webex_id=match.id,
-            desired=options.managed_view(match.attributes),
-            active=match.active,
-        )
-    ]
+
+    def on_match(kind: ActionKind, reason: Reason = Reason.MATCHED_EXISTING, **fields: Any) -> Action:
+        return Action(kind, reason, candidate.anchor, email, candidate.dn, match.id, **fields)
+
     current = options.managed_view(match.attributes)
+    actions = [on_match(ActionKind.LINK, desired=current, active=match.active)]
     changes = diff(candidate.desired, current, skip=options.create_only) if options.update else ()
     if changes:
-        actions.append(
-            Action(
-                kind=ActionKind.UPDATE,
-                reason=Reason.MATCHED_EXISTING,
-                anchor=candidate.anchor,
-                email=email,
-                dn=candidate.dn,
-                webex_id=match.id,
-                changes=changes,
-            )
-        )
+        actions.append(on_match(ActionKind.UPDATE, changes=changes))
     if candidate.active and not match.active:
-        actions.append(
-            Action(
-                kind=ActionKind.REACTIVATE,
-                reason=Reason.MATCHED_EXISTING,
-                anchor=candidate.anchor,
-                email=email,
-                dn=candidate.dn,
-                webex_id=match.id,
-            )
-        )
+        actions.append(on_match(ActionKind.REACTIVATE))
     elif not candidate.active and match.active and options.deprovision:
-        actions.append(
-            Action(
-                kind=ActionKind.DISABLE,
-                reason=Reason.DISABLED_IN_DIRECTORY,
-                anchor=candidate.anchor,
-                email=email,
-                dn=candidate.dn,
-                webex_id=match.id,
-            )
-        )
+        actions.append(on_match(ActionKind.DISABLE, Reason.DISABLED_IN_DIRECTORY))
     return actions
