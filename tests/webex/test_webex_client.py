@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from pathlib import Path
 
 import certifi
@@ -457,3 +458,18 @@ def test_a_token_echoed_by_webex_is_masked() -> None:
     with pytest.raises(WebexRejectedError) as info:
         client_for(fake).get_user("u-1")
     assert TOKEN not in str(info.value) and "Bearer <token>" in str(info.value)
+
+
+def test_a_429_slows_every_worker_down_not_just_the_one_that_got_it() -> None:
+    """After one worker gets 429 with Retry-After, other workers wait it out before their next request."""
+    sleeps = Sleeps()
+    fake = FakeWebex(reply(429, **{"Retry-After": "4"}), *[reply(200, user_resource()) for _ in range(3)])
+    client = client_for(fake, sleeps)
+    worker = threading.Thread(target=client.get_user, args=("u-1",))
+    worker.start()
+    worker.join()
+    assert sleeps == [4.0]  # the worker waited Retry-After and retried
+    assert client.get_user("u-1") is not None  # another worker, right after
+    assert len(sleeps) == 2 and 3.0 < sleeps[1] <= 4.0  # it waited out the rest of the pause first
+    assert client.get_user("u-1") is not None
+    assert len(sleeps) == 2  # a worker waits a pause only once

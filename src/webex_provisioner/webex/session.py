@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -115,6 +116,11 @@ class ScimSession:
         self.stats = RequestStats()
         self._policy = RetryPolicy(max_retries=config.max_retries, max_wait=config.max_retry_wait)
         self._sleep = sleep
+        # A 429 slows the whole client down, not just the request that got it: every worker
+        # waits until Webex's Retry-After has passed before its next request (a shared gate).
+        self._gate = threading.Lock()
+        self._paused_until = 0.0
+        self._waited = threading.local()
         self._http = httpx.Client(
             transport=transport,
             verify=_verify(config) if transport is None else True,
@@ -168,6 +174,7 @@ class ScimSession:
         attempt = 0
         renewed = False
         while True:
+            self._wait_for_gate()
             token = self.auth.token()
             sent.append(token)
             tracking = f"WEBEXPROV_{uuid.uuid4()}"
@@ -252,7 +259,22 @@ class ScimSession:
             tracking,
         )
         self.stats.retried()
+        if failure is Failure.THROTTLED:
+            with self._gate:
+                self._paused_until = max(self._paused_until, time.monotonic() + delay)
+                self._waited.until = self._paused_until
         self._sleep(delay)
+
+    def _wait_for_gate(self) -> None:
+        """Wait out a Retry-After another worker got, unless this worker already waited it out."""
+        with self._gate:
+            until = self._paused_until
+        if until <= getattr(self._waited, "until", 0.0):
+            return
+        self._waited.until = until
+        remaining = until - time.monotonic()
+        if remaining > 0:
+            self._sleep(remaining)
 
     def _gave_up(
         self,
