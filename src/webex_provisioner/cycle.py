@@ -7,6 +7,7 @@ and writes nothing anywhere.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -52,6 +53,7 @@ from webex_provisioner.model import (
     Link,
     Outcome,
     Plan,
+    Problem,
     ProblemKind,
     WebexUser,
 )
@@ -271,6 +273,14 @@ class Cycle:
             return
         self._record_dn_changes(assessment, links, report.cycle_id)
         self._record_problems(plan, report.cycle_id)
+        if not user:
+            reread = (
+                {u.anchor for u in changes.users} | set(deleted)
+                if changes is not None and incremental
+                else set()
+            )
+            carried = self._open_problems(plan, reread, incremental=incremental)
+            report.plan = replace(plan, problems=(*plan.problems, *carried))
         if user or incremental:
             others = [a for a in self._store.held() if a.anchor not in links]
             self._store.hold([*others, *plan.held], report.cycle_id)
@@ -285,6 +295,24 @@ class Cycle:
             self._interrupt(report, not_applied)
         elif assessment.deferred:
             self._settle(assessment.deferred, report)
+
+    def _open_problems(self, plan: Plan, reread: set[str], *, incremental: bool) -> tuple[Problem, ...]:
+        """The users left alone by earlier cycles and not re-read by this one, still reported.
+
+        An incremental cycle reads only what changed, so a user reported earlier (no e-mail, a
+        conflict, ...) and unchanged since stays unprovisioned: it stays in the report (exit 3)
+        until it is fixed or a full cycle finds it fine. A full cycle starts the list afresh.
+        """
+        carried: list[Problem] = []
+        if incremental:
+            stored = json.loads(self._store.get_watermark(OPEN_PROBLEMS) or "[]")
+            carried = [_problem(item) for item in stored if item["anchor"] not in reread]
+        current = [p for p in plan.problems if p.kind is not ProblemKind.PROTECTED]
+        self._store.set_watermark(
+            OPEN_PROBLEMS,
+            json.dumps([_problem_json(p) for p in (*current, *carried)]) if current or carried else None,
+        )
+        return tuple(carried)
 
     def _interrupt(self, report: CycleReport, left: int) -> None:
         report.interrupted = True
@@ -436,3 +464,26 @@ class Cycle:
         reason: str = "",
     ) -> AuditEntry:
         return AuditEntry(cycle_id, self._clock(), anchor, email, action, reason, outcome, webex_id, detail)
+
+
+OPEN_PROBLEMS = "cycle.open_problems"
+
+
+def _problem_json(problem: Problem) -> dict[str, str | None]:
+    return {
+        "kind": problem.kind.value,
+        "anchor": problem.anchor,
+        "dn": problem.dn,
+        "email": problem.email,
+        "detail": problem.detail,
+    }
+
+
+def _problem(item: dict[str, str | None]) -> Problem:
+    return Problem(
+        ProblemKind(str(item["kind"])),
+        str(item["anchor"]),
+        str(item["dn"] or ""),
+        item["email"],
+        str(item["detail"]),
+    )

@@ -35,14 +35,17 @@ class CycleReport:
 
     @property
     def exit_code(self) -> int:
+        """1 failed; else 4 when deprovisions are held (an administrator must decide: this wins
+        over 3, since most directories always have a user or two left alone); else 3 when users
+        failed or were left alone; else 0."""
         if self.error is not None:
             return EXIT_FAILED
+        if self.plan.held:
+            return EXIT_HELD
         if self.applied is not None and self.applied.failed:
             return EXIT_USERS_FAILED
         if any(p.kind is not ProblemKind.PROTECTED for p in self.plan.problems):
             return EXIT_USERS_FAILED
-        if self.plan.held:
-            return EXIT_HELD
         return EXIT_OK
 
     def add_directory_time(self, seconds: float) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from tests.conftest import World
 from webex_provisioner.incremental import open_feed
 from webex_provisioner.runtime import cycle_lock, open_engine
+from webex_provisioner.sandbox.company import WITHOUT_MAIL
 
 PEOPLE = "ou=people,dc=example,dc=com"
 GROUPS = "ou=groups,dc=example,dc=com"
@@ -146,3 +147,20 @@ def test_forgotten_link_is_matched_again_by_an_incremental_sync(world: World) ->
     report = sync(world)
     assert report["kind"] == "incremental"
     assert actions(report) == [("link", email, "matched_existing")]
+
+
+def test_users_left_alone_stay_reported_by_incremental_cycles(world: World) -> None:
+    """A user reported by a full cycle (no e-mail) stays reported, exit 3, by the incremental
+    cycles after it until it is fixed; then it is provisioned and the report is clean."""
+    first = world.cli("sync", "--json")
+    assert first.exit_code == 3, first.output
+    again = world.cli("sync", "--json")
+    data = json.loads(again.stdout)
+    assert data["kind"] == "incremental" and again.exit_code == 3
+    assert [p["anchor"] for p in data["plan"]["problems"]] == [world.corp.person(WITHOUT_MAIL).entry_uuid]
+    world.slapd.modify(world.corp.person(WITHOUT_MAIL).dn, {"mail": [b"akosua.mensah@example.com"]})
+    fixed = world.cli("sync", "--json")
+    data = json.loads(fixed.stdout)
+    assert data["kind"] == "incremental" and fixed.exit_code == 0, fixed.output
+    assert data["plan"]["problems"] == []
+    assert world.webex_user("akosua.mensah@example.com") is not None
