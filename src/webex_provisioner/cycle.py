@@ -46,6 +46,7 @@ from webex_provisioner.interruptible import apply_in_batches, timed
 from webex_provisioner.mapping import CompiledMapping, compile_mapping, create_only_keys
 from webex_provisioner.model import (
     Action,
+    ActionKind,
     AuditEntry,
     CycleKind,
     CycleRecord,
@@ -72,6 +73,7 @@ __all__ = [
     "EXIT_USERS_FAILED",
     "Cycle",
     "CycleReport",
+    "approve_held_later",
     "plan_options",
     "utc_now",
 ]
@@ -243,7 +245,7 @@ class Cycle:
         limits = DeprovisionLimits(
             self._config.safety.max_deprovisions.count, self._config.safety.max_deprovisions.percent
         )
-        approved = {(a.anchor, a.kind) for a in self._store.held()} if approve_held else set()
+        approved = self._approved(approve_held, apply=apply)
         if link_count is None:  # incremental: count the links only when something would deprovision
             link_count = count_links(self._store) if any(a.kind.deprovisions for a in plan.actions) else 0
             limits = self._window.limits(limits, link_count, self._clock())
@@ -295,6 +297,20 @@ class Cycle:
             self._interrupt(report, not_applied)
         elif assessment.deferred:
             self._settle(assessment.deferred, report)
+
+    def _approved(self, approve_held: bool, *, apply: bool) -> set[tuple[str, ActionKind]]:
+        """The held deprovisions approved for this cycle: all of them with ``approve_held``, or
+        those an operator approved while another instance held the lock (``approve_held_later``).
+        A stored approval is used once."""
+        held = {(a.anchor, a.kind) for a in self._store.held()}
+        if approve_held:
+            return held
+        stored = self._store.get_watermark(APPROVED_HELD)
+        if stored is None or not apply:
+            return set()
+        self._store.set_watermark(APPROVED_HELD, None)
+        approved = {(anchor, ActionKind(kind)) for anchor, kind in json.loads(stored)}
+        return held & approved
 
     def _open_problems(self, plan: Plan, reread: set[str], *, incremental: bool) -> tuple[Problem, ...]:
         """The users left alone by earlier cycles and not re-read by this one, still reported.
@@ -467,6 +483,7 @@ class Cycle:
 
 
 OPEN_PROBLEMS = "cycle.open_problems"
+APPROVED_HELD = "cycle.approved_held"
 
 
 def _problem_json(problem: Problem) -> dict[str, str | None]:
@@ -487,3 +504,11 @@ def _problem(item: dict[str, str | None]) -> Problem:
         item["email"],
         str(item["detail"]),
     )
+
+
+def approve_held_later(store: StateStore) -> int:
+    """Approve the deprovisions held now, for the instance running cycles (``run``) to apply in
+    its next cycle, each re-checked then; returns how many."""
+    held = [[a.anchor, a.kind.value] for a in store.held()]
+    store.set_watermark(APPROVED_HELD, json.dumps(held) if held else None)
+    return len(held)

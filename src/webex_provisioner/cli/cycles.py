@@ -18,7 +18,8 @@ from webex_provisioner.cli.base import (
     pass_context,
     streamed_cycle_json,
 )
-from webex_provisioner.cycle import EXIT_FAILED, EXIT_OK, utc_now
+from webex_provisioner.config import Config
+from webex_provisioner.cycle import EXIT_FAILED, EXIT_OK, approve_held_later, utc_now
 from webex_provisioner.errors import ProvisionerError
 from webex_provisioner.incremental import open_feed
 from webex_provisioner.model import Plan
@@ -159,11 +160,14 @@ def sync(
     Once a cycle has stored where the directory stood (directory.change_detection), the next one
     is incremental: it reads only what changed since. The first cycle, and any with --full, read
     the whole scope. Per-user failures never stop the cycle: they are reported and the exit code
-    is 3. Deprovisions beyond safety.max_deprovisions are held (exit code 4).
+    is 3. Deprovisions beyond safety.max_deprovisions are held (exit code 4). While 'run' is
+    active, --approve-held records the approval and the running instance applies it.
     """
     if approve_held and discard_held:
         raise click.UsageError("--approve-held and --discard-held exclude each other")
     config = ctx.config()
+    if approve_held and not user:
+        _approve_for_running_instance(config)
     with failures(), open_engine(config) as engine, cycle_lock(engine.store, instance_name()):
         cycle = engine.cycle(progress=_progress_factory(not as_json and sys.stderr.isatty()))
         try:
@@ -188,6 +192,24 @@ def sync(
     else:
         make_console().print(render_cycle(report))
     sys.exit(report.exit_code)
+
+
+def _approve_for_running_instance(config: Config) -> None:
+    """With 'run' holding the lock, record the approval for it to apply, and exit 0."""
+    with failures():
+        store = open_store(config)
+        try:
+            holder = store.lock_owner()
+            if holder is None:
+                return
+            count = approve_held_later(store)
+        finally:
+            store.close()
+    click.echo(
+        f"approved {count} held deprovision(s); {holder} is running cycles and applies them in its "
+        "next cycle, re-checking each (see 'webex-provisioner status')"
+    )
+    sys.exit(0)
 
 
 @cli.command()
