@@ -23,8 +23,6 @@ import pwd
 import re
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -38,15 +36,13 @@ from typing import Any, Self
 import ldap
 import ldap.modlist
 
+from webex_provisioner.sandbox.processes import HOST, Values, free_port, ldap_values, terminate
 from webex_provisioner.sandbox.slapdconf import SandboxError, find_program
 
-HOST = "127.0.0.1"
 ROOT_DN = "cn=Directory Manager"
 SUFFIX = "dc=example,dc=com"
 TEMPLATES = Path("/usr/share/dirsrv/data")
 SYSTEM_CONFIG = Path("/etc/dirsrv")
-
-Values = str | bytes | Sequence[str | bytes]
 
 
 @dataclass
@@ -56,14 +52,8 @@ class _Process:
 
 
 def _finalize(process: _Process) -> None:
-    popen = process.popen
-    if popen is not None and popen.poll() is None:
-        popen.send_signal(signal.SIGTERM)
-        try:
-            popen.wait(20)
-        except subprocess.TimeoutExpired:
-            popen.kill()
-            popen.wait()
+    if process.popen is not None:
+        terminate(process.popen, 20)
     process.popen = None
     if process.workdir is not None:
         shutil.rmtree(process.workdir, ignore_errors=True)
@@ -83,22 +73,11 @@ def dirsrv_missing() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
 def ssha512(password: str) -> str:
     """``{SSHA512}``: a salted SHA-512 hash 389 DS accepts for the root password."""
     salt = secrets.token_bytes(16)
     digest = hashlib.sha512(password.encode("utf-8") + salt).digest()
     return "{SSHA512}" + base64.b64encode(digest + salt).decode("ascii")
-
-
-def _values(values: Values) -> list[bytes]:
-    items = [values] if isinstance(values, str | bytes) else list(values)
-    return [v.encode("utf-8") if isinstance(v, str) else v for v in items]
 
 
 class ThrowawayDirSrv:
@@ -112,7 +91,7 @@ class ThrowawayDirSrv:
         self.root_dn = ROOT_DN
         self.root_pw = f"Ds-{secrets.token_urlsafe(12)}"
         self.start_timeout = start_timeout
-        self.port = _free_port()
+        self.port = free_port()
         self._process = _Process(workdir=Path(tempfile.mkdtemp(prefix="throwaway-389ds-")))
         self.workdir: Path = self._process.workdir  # type: ignore[assignment]
         self._finalizer = weakref.finalize(self, _finalize, self._process)
@@ -262,7 +241,7 @@ class ThrowawayDirSrv:
     def add(self, dn: str, attributes: Mapping[str, Values]) -> str:
         conn = self.connect()
         try:
-            conn.add_s(dn, ldap.modlist.addModlist({k: _values(v) for k, v in attributes.items()}))
+            conn.add_s(dn, ldap.modlist.addModlist({k: ldap_values(v) for k, v in attributes.items()}))
         finally:
             conn.unbind_s()
         return dn
@@ -270,7 +249,7 @@ class ThrowawayDirSrv:
     def modify(self, dn: str, changes: Sequence[tuple[int, str, Values | None]]) -> None:
         conn = self.connect()
         try:
-            conn.modify_s(dn, [(op, name, None if v is None else _values(v)) for op, name, v in changes])
+            conn.modify_s(dn, [(op, name, None if v is None else ldap_values(v)) for op, name, v in changes])
         finally:
             conn.unbind_s()
 

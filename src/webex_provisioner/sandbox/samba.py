@@ -23,7 +23,6 @@ import fcntl
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -39,15 +38,13 @@ import ldap
 import ldap.modlist
 
 from webex_provisioner.directory.guid import guid_from_bytes
+from webex_provisioner.sandbox.processes import HOST, Values, ldap_values, terminate
 from webex_provisioner.sandbox.slapdconf import SandboxError, find_program
 
-HOST = "127.0.0.1"
 LDAP_PORT = 389
 LOCK_FILE = Path(tempfile.gettempdir()) / "webex-provisioner-samba-389.lock"
 REALM = "EXAMPLE.TEST"
 DOMAIN = "EXAMPLE"
-
-Values = str | bytes | Sequence[str | bytes]
 
 
 @dataclass
@@ -59,15 +56,8 @@ class _Process:
 
 
 def _stop(process: _Process, grace: float = 15.0) -> None:
-    popen = process.popen
-    if popen is not None:
-        if popen.poll() is None:
-            popen.send_signal(signal.SIGTERM)
-            try:
-                popen.wait(grace)
-            except subprocess.TimeoutExpired:
-                popen.kill()
-                popen.wait()
+    if process.popen is not None:
+        terminate(process.popen, grace)
         process.popen = None
     if process.lock is not None:
         fcntl.flock(process.lock, fcntl.LOCK_UN)
@@ -93,11 +83,6 @@ def samba_missing() -> str | None:
     if not Path("/usr/share/samba/setup/ad-schema").is_dir():
         return "the AD schema files are not installed (apt-get install samba-ad-provision)"
     return None
-
-
-def _values(values: Values) -> list[bytes]:
-    items = [values] if isinstance(values, str | bytes) else list(values)
-    return [v.encode("utf-8") if isinstance(v, str) else v for v in items]
 
 
 class ThrowawaySambaDC:
@@ -312,7 +297,7 @@ class ThrowawaySambaDC:
 
     def add(self, dn: str, attributes: Mapping[str, Values]) -> str:
         with self._admin() as conn:
-            conn.add_s(dn, ldap.modlist.addModlist({k: _values(v) for k, v in attributes.items()}))
+            conn.add_s(dn, ldap.modlist.addModlist({k: ldap_values(v) for k, v in attributes.items()}))
         return dn
 
     def add_ou(self, name: str, parent: str | None = None) -> str:
@@ -355,7 +340,7 @@ class ThrowawaySambaDC:
 
     def modify(self, dn: str, changes: Sequence[tuple[int, str, Values | None]]) -> None:
         """python-ldap modlist entries: ``(ldap.MOD_REPLACE, "title", "Lead")``."""
-        modlist = [(op, name, None if v is None else _values(v)) for op, name, v in changes]
+        modlist = [(op, name, None if v is None else ldap_values(v)) for op, name, v in changes]
         with self._admin() as conn:
             conn.modify_s(dn, modlist)
 

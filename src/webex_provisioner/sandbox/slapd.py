@@ -21,8 +21,6 @@ import contextlib
 import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -40,11 +38,11 @@ import ldap.modlist
 import ldif  # type: ignore[import-untyped, unused-ignore]  # python-ldap's LDIF parser, untyped
 
 from webex_provisioner.sandbox.ldiftext import SUFFIX
+from webex_provisioner.sandbox.processes import HOST, free_port, ldap_values, terminate
 from webex_provisioner.sandbox.slapdconf import SandboxError, SlapdSettings, find_program, render
 
 __all__ = ["HOST", "SUFFIX", "SandboxError", "ThrowawaySlapd"]
 
-HOST = "127.0.0.1"
 
 Value = str | bytes
 Values = Value | Sequence[Value]
@@ -63,36 +61,16 @@ class _Process:
     remove_workdir: bool = False
 
 
-def _terminate(popen: subprocess.Popen[bytes], grace: float = 10.0) -> None:
-    if popen.poll() is None:
-        popen.send_signal(signal.SIGTERM)
-        try:
-            popen.wait(grace)
-        except subprocess.TimeoutExpired:
-            popen.kill()
-            popen.wait()
-
-
 def _finalize(process: _Process) -> None:
     if process.popen is not None:
-        _terminate(process.popen)
+        terminate(process.popen)
         process.popen = None
     if process.remove_workdir and process.workdir is not None:
         shutil.rmtree(process.workdir, ignore_errors=True)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
 def _as_bytes_list(values: Values | None) -> list[bytes] | None:
-    if values is None:
-        return None
-    if isinstance(values, str | bytes):
-        values = [values]
-    return [v.encode("utf-8") if isinstance(v, str) else v for v in values]
+    return None if values is None else ldap_values(values)
 
 
 class ThrowawaySlapd:
@@ -137,8 +115,8 @@ class ThrowawaySlapd:
             self._process.workdir = Path(workdir)
             self._process.workdir.mkdir(parents=True, exist_ok=True)
         self.workdir: Path = self._process.workdir
-        self.port = _free_port()
-        self.ldaps_port = _free_port() if tls else None
+        self.port = free_port()
+        self.ldaps_port = free_port() if tls else None
         self.ca_file: Path | None = None
         self._started_once = False
         self._configured = False
@@ -318,11 +296,11 @@ class ThrowawaySlapd:
             try:
                 self._wait_until_ready(popen)
             except SandboxError:
-                _terminate(popen)
+                terminate(popen)
                 self._process.popen = None
                 if attempt + 1 < attempts and "already in use" in self.log_tail():
-                    self.port = _free_port()
-                    self.ldaps_port = _free_port() if self.tls else None
+                    self.port = free_port()
+                    self.ldaps_port = free_port() if self.tls else None
                     continue
                 raise
             self._started_once = True
@@ -369,7 +347,7 @@ class ThrowawaySlapd:
         """Stop slapd by its PID (SIGTERM, then SIGKILL after 10 s) and wait until it is gone."""
         popen = self._process.popen
         if popen is not None:
-            _terminate(popen)
+            terminate(popen)
             self._process.popen = None
 
     def kill(self) -> None:
