@@ -247,7 +247,12 @@ def status(ctx: Context, limit: int, as_json: bool) -> None:
             held = store.held()
             failing = [link for link in store.links() if link.last_error]
             owner = store.lock_owner()
-            running = store.instances(config.ha.takeover_after.total_seconds())
+            # an instance announced as active but no longer holding the lock has died: not listed
+            running = [
+                i
+                for i in store.instances(config.ha.takeover_after.total_seconds())
+                if i.role != "active" or i.name == owner
+            ]
         finally:
             store.close()
     succeeded = [c for c in cycles if c.outcome in ("succeeded", "partial", "held") and c.finished_at]
