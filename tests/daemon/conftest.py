@@ -63,9 +63,9 @@ def own_slapd(company: Company) -> Iterator[ThrowawaySlapd]:
 
 
 @pytest.fixture
-def own_emulator() -> Iterator[EmulatorServer]:
-    with EmulatorServer(org_id=ORG_ID, token=WEBEX_TOKEN) as server:
-        yield server
+def own_emulator(emulator: EmulatorServer) -> EmulatorServer:
+    """A fresh emulator of the test's own (the suite-wide ``emulator`` fixture)."""
+    return emulator
 
 
 def new_daemon(

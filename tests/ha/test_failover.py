@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ORG_ID, WEBEX_TOKEN
 from tests.daemon.helpers import DaemonProcess, daemon_config, free_port
 from webex_provisioner.config import HaConfig
 from webex_provisioner.emulator import EmulatorServer
@@ -31,16 +30,6 @@ def slapd() -> Iterator[ThrowawaySlapd]:
         server.load_ldif(synthetic_ldif(USERS))
         server.start()
         yield server
-
-
-@pytest.fixture
-def emulator() -> Iterator[EmulatorServer]:
-    server = EmulatorServer(org_id=ORG_ID, token=WEBEX_TOKEN)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def instance(

@@ -36,7 +36,7 @@ from typing import Any, Self
 import ldap
 import ldap.modlist
 
-from webex_provisioner.sandbox.processes import HOST, Values, free_port, ldap_values, terminate
+from webex_provisioner.sandbox.processes import HOST, Values, bind, free_port, ldap_values, terminate
 from webex_provisioner.sandbox.slapdconf import SandboxError, find_program
 
 ROOT_DN = "cn=Directory Manager"
@@ -232,11 +232,7 @@ class ThrowawayDirSrv:
 
     def connect(self) -> Any:
         """A python-ldap connection bound as the Directory Manager; the caller unbinds it."""
-        conn = ldap.initialize(self.uri)
-        conn.set_option(ldap.OPT_PROTOCOL_VERSION, 3)
-        conn.set_option(ldap.OPT_NETWORK_TIMEOUT, 5.0)
-        conn.simple_bind_s(self.root_dn, self.root_pw)
-        return conn
+        return bind(self.uri, self.root_dn, self.root_pw)
 
     def add(self, dn: str, attributes: Mapping[str, Values]) -> str:
         conn = self.connect()

@@ -1,12 +1,16 @@
-"""What every throwaway server of the sandbox needs: a free loopback port, a polite stop, and
-LDAP values as bytes."""
+"""What every throwaway server of the sandbox needs: a free loopback port, a polite stop, LDAP
+values as bytes, and a bound administrator connection."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import socket
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import ldap
 
 HOST = "127.0.0.1"
 
@@ -35,3 +39,25 @@ def ldap_values(values: Values) -> list[bytes]:
     """One value or several, as the list of bytes python-ldap takes."""
     items = [values] if isinstance(values, str | bytes) else list(values)
     return [v.encode("utf-8") if isinstance(v, str) else v for v in items]
+
+
+def bind(uri: str, dn: str, password: str, *, referrals: bool = True) -> Any:
+    """A python-ldap connection to ``uri`` bound as ``dn`` (protocol 3, short timeouts); the
+    caller unbinds it."""
+    conn = ldap.initialize(uri)
+    conn.set_option(ldap.OPT_PROTOCOL_VERSION, 3)
+    if not referrals:
+        conn.set_option(ldap.OPT_REFERRALS, 0)
+    conn.set_option(ldap.OPT_NETWORK_TIMEOUT, 5.0)
+    conn.set_option(ldap.OPT_TIMEOUT, 30.0)
+    conn.simple_bind_s(dn, password)
+    return conn
+
+
+@contextlib.contextmanager
+def bound(conn: Any) -> Iterator[Any]:
+    """Unbind ``conn`` when the block ends."""
+    try:
+        yield conn
+    finally:
+        conn.unbind_s()

@@ -38,7 +38,7 @@ import ldap
 import ldap.modlist
 
 from webex_provisioner.directory.guid import guid_from_bytes
-from webex_provisioner.sandbox.processes import HOST, Values, ldap_values, terminate
+from webex_provisioner.sandbox.processes import HOST, Values, bind, bound, ldap_values, terminate
 from webex_provisioner.sandbox.slapdconf import SandboxError, find_program
 
 LDAP_PORT = 389
@@ -279,21 +279,11 @@ class ThrowawaySambaDC:
     def connect(self, bind_dn: str | None = None, password: str | None = None) -> Any:
         """A python-ldap connection bound as Administrator (or the given account); the caller
         unbinds it. Referrals are not followed."""
-        conn = ldap.initialize(self.uri)
-        conn.set_option(ldap.OPT_PROTOCOL_VERSION, 3)
-        conn.set_option(ldap.OPT_REFERRALS, 0)
-        conn.set_option(ldap.OPT_NETWORK_TIMEOUT, 5.0)
-        conn.set_option(ldap.OPT_TIMEOUT, 30.0)
-        conn.simple_bind_s(bind_dn or self.admin_dn, self.admin_password if password is None else password)
-        return conn
+        dn, secret = bind_dn or self.admin_dn, self.admin_password if password is None else password
+        return bind(self.uri, dn, secret, referrals=False)
 
-    @contextlib.contextmanager
-    def _admin(self) -> Any:
-        conn = self.connect()
-        try:
-            yield conn
-        finally:
-            conn.unbind_s()
+    def _admin(self) -> contextlib.AbstractContextManager[Any]:
+        return bound(self.connect())
 
     def add(self, dn: str, attributes: Mapping[str, Values]) -> str:
         with self._admin() as conn:

@@ -38,7 +38,7 @@ import ldap.modlist
 import ldif  # type: ignore[import-untyped, unused-ignore]  # python-ldap's LDIF parser, untyped
 
 from webex_provisioner.sandbox.ldiftext import SUFFIX
-from webex_provisioner.sandbox.processes import HOST, free_port, ldap_values, terminate
+from webex_provisioner.sandbox.processes import HOST, bind, bound, free_port, ldap_values, terminate
 from webex_provisioner.sandbox.slapdconf import SandboxError, SlapdSettings, find_program, render
 
 __all__ = ["HOST", "SUFFIX", "SandboxError", "ThrowawaySlapd"]
@@ -219,20 +219,10 @@ class ThrowawaySlapd:
 
     def connect(self, *, bind_dn: str | None = None, password: str | None = None) -> Any:
         """A python-ldap connection bound as the root DN (or the given DN); the caller unbinds it."""
-        conn = ldap.initialize(self.uri)
-        conn.set_option(ldap.OPT_PROTOCOL_VERSION, 3)
-        conn.set_option(ldap.OPT_NETWORK_TIMEOUT, 5.0)
-        conn.set_option(ldap.OPT_TIMEOUT, 30.0)
-        conn.simple_bind_s(bind_dn or self.root_dn, self.root_pw if password is None else password)
-        return conn
+        return bind(self.uri, bind_dn or self.root_dn, self.root_pw if password is None else password)
 
-    @contextlib.contextmanager
-    def _admin(self) -> Any:
-        conn = self.connect()
-        try:
-            yield conn
-        finally:
-            conn.unbind_s()
+    def _admin(self) -> contextlib.AbstractContextManager[Any]:
+        return bound(self.connect())
 
     def add(self, ldif_text: str) -> list[str]:
         """Add the entries of ``ldif_text`` over LDAP as the root DN; returns their DNs.
