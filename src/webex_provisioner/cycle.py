@@ -17,6 +17,7 @@ from datetime import datetime
 import structlog
 
 from webex_provisioner.bulk_executor import BulkCreator, BulkExecutor
+from webex_provisioner.collector import spaced_collections
 from webex_provisioner.config import Config
 from webex_provisioner.cycle_report import (
     EXIT_FAILED,
@@ -160,6 +161,28 @@ class Cycle:
         incremental one the new watermark. ``should_stop`` is asked between batches of actions:
         once it says yes, the cycle ends after the actions in flight, reported interrupted.
         """
+        with spaced_collections():
+            return self._cycle(
+                apply=apply,
+                user=user,
+                approve_held=approve_held,
+                discard_held=discard_held,
+                feed=feed,
+                full=full,
+                should_stop=should_stop,
+            )
+
+    def _cycle(
+        self,
+        *,
+        apply: bool,
+        user: str | None,
+        approve_held: bool,
+        discard_held: bool,
+        feed: ChangeFeed | None,
+        full: bool,
+        should_stop: Callable[[], bool] | None,
+    ) -> CycleReport:
         stored = StoredWatermark(self._store, feed, self._config) if feed and apply and not user else None
         since = stored.load() if stored is not None and not full else None
         kind = CycleKind.USER if user else CycleKind.INCREMENTAL if since is not None else CycleKind.FULL

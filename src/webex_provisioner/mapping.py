@@ -121,6 +121,10 @@ def template_environment() -> ImmutableSandboxedEnvironment:
     return env
 
 
+# (Webex attribute, its directory attribute if the rule is plain, trim, longest value, the rule)
+Step = tuple[str, str | None, bool, int | None, "MappingRule"]
+
+
 @dataclass(frozen=True)
 class CompiledMapping:
     """Rules ready to evaluate: templates compiled once, in one sandbox environment."""
@@ -133,6 +137,8 @@ class CompiledMapping:
     plain: Mapping[str, str] = field(default_factory=dict)
     """The ``from`` rules with no default, case change or special meaning: a single value is
     taken as it is (trimmed if asked), the common case ``desired_user`` does first."""
+    steps: tuple[Step, ...] = ()
+    """The rules in order as ``desired_user`` walks them (see ``Step``)."""
 
     def attributes(self) -> set[str]:
         names: set[str] = set()
@@ -171,8 +177,16 @@ def compile_mapping(rules: Mapping[str, MappingRule]) -> CompiledMapping:
         for key, name in sources.items()
         if rules[key].default is None and rules[key].case == "preserve" and key != "manager"
     }
+    steps = tuple(
+        (key, plain.get(key), rule.trim, WEBEX_ATTRIBUTES.get(key), rule) for key, rule in rules.items()
+    )
     return CompiledMapping(
-        rules=dict(rules), templates=templates, template_names=names, sources=sources, plain=plain
+        rules=dict(rules),
+        templates=templates,
+        template_names=names,
+        sources=sources,
+        plain=plain,
+        steps=steps,
     )
 
 
@@ -266,18 +280,16 @@ def desired_user(
     """
     result: dict[str, str] = {}
     pending_manager: str | None = None
-    attributes, plain = user.attributes, mapping.plain
+    attributes, undecodable = user.attributes, user.undecodable
     try:
-        for key, rule in mapping.rules.items():
-            name = plain.get(key)
-            if name is not None and not (user.undecodable and name in user.undecodable):
+        for key, name, trim, limit, rule in mapping.steps:
+            if name is not None and not (undecodable and name in undecodable):
                 found = attributes.get(name)
                 if found is None:
                     continue  # no value, no default
                 if len(found) == 1:
-                    text = found[0].strip() if rule.trim else found[0]
+                    text = found[0].strip() if trim else found[0]
                     if text:
-                        limit = WEBEX_ATTRIBUTES.get(key)
                         if limit is not None and len(text) > limit:
                             raise _UnmappableError(
                                 f"{key}: value is {len(text)} characters, Webex accepts at most {limit}"
@@ -307,7 +319,6 @@ def desired_user(
                         "provision the manager first or put them in scope"
                     )
                 value = manager_id
-            limit = WEBEX_ATTRIBUTES.get(key)
             if limit is not None and len(value) > limit:
                 raise _UnmappableError(
                     f"{key}: value is {len(value)} characters, Webex accepts at most {limit}"

@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 from tests.conftest import World
+from webex_provisioner.directory import LdapDirectory
+from webex_provisioner.directory.changes import open_change_feed
 from webex_provisioner.incremental import open_feed
 from webex_provisioner.runtime import cycle_lock, open_engine
 from webex_provisioner.sandbox.company import WITHOUT_MAIL
@@ -164,3 +166,27 @@ def test_users_left_alone_stay_reported_by_incremental_cycles(world: World) -> N
     assert data["kind"] == "incremental" and fixed.exit_code == 0, fixed.output
     assert data["plan"]["problems"] == []
     assert world.webex_user("akosua.mensah@example.com") is not None
+
+
+def test_a_full_read_labels_with_the_membership_of_its_watermark(world: World) -> None:
+    """The full read after ``mark`` labels scope with the membership the watermark describes
+    (expanded once, by the feed): a user who leaves the group in between is still in scope for
+    that read, and the next incremental read sees the move and takes them out."""
+    config = world.config
+    member = f"uid=ptaylor,{PEOPLE}"
+    with LdapDirectory(config.directory, ["mail"]) as directory:
+        feed = open_change_feed(config.directory, directory)
+        assert feed is not None
+        try:
+            watermark = feed.mark()
+            world.slapd.modify(f"cn=webex-users,{GROUPS}", [("delete", "member", member)])
+            read = {u.dn: u for u in directory.read_users()}
+            assert read[member].in_scope
+            changes = feed.changes(watermark)
+            assert not changes.full
+            moved = {u.dn: u for u in changes.changed}
+            assert member in moved and not moved[member].in_scope
+            again = {u.dn: u for u in directory.read_users()}  # no membership handed over: expands
+            assert not again[member].in_scope
+        finally:
+            feed.close()

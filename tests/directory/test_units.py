@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from webex_provisioner.config import DirectoryConfig, ScopeConfig
-from webex_provisioner.directory.dn import is_dn, is_under, normalize_dn
+from webex_provisioner.directory.dn import _parsed, is_dn, is_under, normalize_dn
 from webex_provisioner.directory.entries import anchor_filter, anchor_value, to_user
 from webex_provisioner.directory.groups import expand_membership
 from webex_provisioner.errors import DirectoryIncompleteError
@@ -26,6 +26,30 @@ from webex_provisioner.errors import DirectoryIncompleteError
 def test_equal_dns_normalize_alike(left: str, right: str) -> None:
     """DNs a server treats as equal (case, spaces, escaping, RDN order, uniqueMember uid) compare equal."""
     assert normalize_dn(left) == normalize_dn(right)
+
+
+@pytest.mark.parametrize(
+    "dn",
+    [
+        "uid=user000001,ou=people,dc=example,dc=com",
+        "CN=John Smith,OU=Sales Team,DC=corp,DC=example",
+        "cn=Jürgen Groß,ou=München,dc=example,dc=de",
+        "cn=a  b,dc=x",
+        "cn=a,ou=b , dc=x",
+        "cn=a= b,dc=x",
+        " cn=a,dc=x",
+        "cn=a,dc=x ",
+        "cn=a\tb,dc=x",
+        "cn=a\nb,dc=x",
+        "cn=a\u00a0b,dc=x",
+        "cn=#41,dc=x",
+        "cn=a;dc=x",
+        "cn=a=b,dc=x",
+    ],
+)
+def test_the_fast_path_normalizes_like_the_dn_parser(dn: str) -> None:
+    """Every DN normalizes to what python-ldap's parser makes of it, whichever path it takes."""
+    assert normalize_dn(dn) == _parsed(dn)
 
 
 def test_different_dns_stay_different() -> None:

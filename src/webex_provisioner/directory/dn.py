@@ -7,10 +7,26 @@ import re
 import ldap
 import ldap.dn
 
-# Anything that str2dn would treat specially: escapes, quotes, multi-valued RDNs, hex values,
-# spaces around separators. Without these, a DN normalizes to its lower-case form (fast path).
-_SPECIAL = re.compile(r'[\\"+<>;#]|\s[,=]|[,=]\s|^\s|\s$')
+# Characters that str2dn treats specially (escapes, quotes, multi-valued RDNs, hex values, the
+# separators of LDAPv2). A DN without them, without spaces around "," and "=", and without other
+# blanks at its ends normalizes to its lower-case form: the fast path, a fraction of a microsecond
+# against several for str2dn (a full read of 100,000 users normalizes every DN at least once).
+_SPECIAL = re.compile(r'[\\"+<>;#]')
 _UNIQUE_MEMBER_UID = re.compile(r"#'[01]*'B$")
+
+
+def _plain(dn: str) -> bool:
+    return (
+        dn.isprintable()  # no tab, newline or other blank than " "
+        and not _SPECIAL.search(dn)
+        and ", " not in dn
+        and " ," not in dn
+        and "= " not in dn
+        and " =" not in dn
+        and not dn.startswith(" ")
+        and not dn.endswith(" ")
+        and dn.count("=") == dn.count(",") + 1
+    )
 
 
 def normalize_dn(dn: str) -> str:
@@ -18,8 +34,13 @@ def normalize_dn(dn: str) -> str:
     multi-valued RDNs sorted, the optional ``#'0101'B`` uid of a uniqueMember value removed."""
     if "#" in dn:
         dn = _UNIQUE_MEMBER_UID.sub("", dn)
-    if not _SPECIAL.search(dn) and dn.count("=") == dn.count(",") + 1:
+    if _plain(dn):
         return dn.lower()
+    return _parsed(dn)
+
+
+def _parsed(dn: str) -> str:
+    """``normalize_dn`` through python-ldap's DN parser (the slow path, right for every DN)."""
     try:
         rdns = ldap.dn.str2dn(dn.strip())
     except ldap.DECODING_ERROR:

@@ -70,18 +70,23 @@ def to_user(
     """
     anchor_key = anchor.lower()
     decoded: dict[str, tuple[str, ...]] = {}
-    undecodable: set[str] = set()
+    undecodable: set[str] | None = None
+    lowered = _LOWER
     for name, raw in attrs.items():
-        key = _lower(name)
+        key = lowered.get(name) or _lower(name)
         if key == anchor_key:
             decoded[key] = (anchor_text,)
             continue
         try:
             values = (raw[0].decode(),) if len(raw) == 1 else tuple(map(bytes.decode, raw))  # UTF-8, strict
         except UnicodeDecodeError:
+            if undecodable is None:
+                undecodable = set()
             undecodable.add(key)
             continue
-        decoded[key] = decoded[key] + values if key in decoded else values
+        if key in decoded:  # the same attribute spelt twice
+            values = decoded[key] + values
+        decoded[key] = values
     return DirectoryUser(
         anchor=anchor_text,
         dn=dn,

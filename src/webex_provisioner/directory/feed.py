@@ -90,6 +90,7 @@ class LdapChangeFeed:
         conn = self.connection()
         position = self._position(conn)
         membership = expand(conn, self.config)
+        self.directory.use_membership(membership)  # the full read that follows labels with it
         watermark = self._encode(position, membership_digest(membership))
         self._baselines = {watermark: Baseline(membership, groups=self._group_uuids(conn))}
         self._latest = position
@@ -242,6 +243,7 @@ class LdapChangeFeed:
         conn = self.connection()
         position = self._position(conn)
         membership = expand(conn, self.config)
+        self.directory.use_membership(membership)
         users = tuple(self.directory.read_users())
         watermark = self._encode(position, membership_digest(membership))
         self._baselines = {

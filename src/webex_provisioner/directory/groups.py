@@ -40,8 +40,12 @@ class Membership:
     nested: bool
 
     def reason(self, dn: str) -> str | None:
-        """Why ``dn`` is in scope, or ``None`` if it is not a member of any targeted group."""
-        return self.reasons.get(normalize_dn(dn))
+        """Why ``dn`` is in scope, or ``None`` if it is not a member of any targeted group.
+
+        A DN whose lower-case form is a member's normalized DN normalizes to it too (the
+        normalized form is lower case and normalizes to itself): that lookup comes first."""
+        found = self.reasons.get(dn.lower())
+        return found if found is not None else self.reasons.get(normalize_dn(dn))
 
     @property
     def not_member(self) -> str:

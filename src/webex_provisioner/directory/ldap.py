@@ -63,6 +63,7 @@ class LdapDirectory:
         self._membership_at = 0.0
         self._reading = 0
         self._in_chain = InChainExpansion(config)
+        self._given: tuple[Membership, float] | None = None
 
     # -- DirectorySource ----------------------------------------------------------------------
 
@@ -168,6 +169,13 @@ class LdapDirectory:
             **describe(conn, self.config, dse),
         }
 
+    def use_membership(self, membership: Membership | None) -> None:
+        """Label the next ``read_users`` with ``membership`` (the targeted groups as a change feed
+        expanded them for its watermark, just before) instead of expanding them again: one
+        expansion, 5 % of a full cycle at 100,000 users, and the read and the watermark agree.
+        Not used if the read starts more than ``membership_max_age`` seconds later."""
+        self._given = None if membership is None else (membership, time.monotonic())
+
     def close(self) -> None:
         """Close the connection and forget the group membership (100,000 DNs for a large scope)."""
         if self._conn is not None:
@@ -230,7 +238,11 @@ class LdapDirectory:
     def _scope_label(self, conn: Connection) -> ScopeLabel:
         scope = self.config.scope
         if scope.groups:
-            membership = self._expand(conn)
+            given, self._given = self._given, None
+            if given is not None and time.monotonic() - given[1] < self.membership_max_age:
+                membership = self._membership = given[0]
+            else:
+                membership = self._expand(conn)
             return lambda dn, _anchor: _group_label(membership, dn)
         if scope.filter:
             scope_filter = scope.filter
