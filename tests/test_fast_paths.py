@@ -72,6 +72,19 @@ def test_fingerprints_ignore_order_and_tell_values_apart() -> None:
     assert fingerprint(a) != fingerprint({"email": "ada@example.com"})
 
 
+def test_values_holding_the_separators_still_tell_users_apart() -> None:
+    """Values that hold the separators of the fast form cannot make two different users look
+    alike: such users are digested as canonical JSON."""
+    shifted = [
+        {"department": "a\x1eb", "title": "c"},
+        {"department": "a", "title": "b\x1ec"},
+        {"department": "a\x1dtitle", "title": "c"},
+        {"department": "a", "title": "c"},
+    ]
+    assert len({fingerprint(attributes) for attributes in shifted}) == len(shifted)
+    assert fingerprint(shifted[0]) == fingerprint(dict(reversed(shifted[0].items())))
+
+
 def test_an_unchanged_user_is_told_by_fingerprint_and_a_changed_one_still_updates() -> None:
     """A link whose fingerprint matches the desired user plans nothing; a stale or missing
     fingerprint falls back to comparing attributes, which finds exactly the change."""
@@ -106,6 +119,22 @@ def test_links_saved_before_fingerprints_get_them_on_upgrade(tmp_path: Path) -> 
     with raw.begin() as conn:
         conn.execute(text("UPDATE links SET fingerprint = ''"))
         conn.execute(text("UPDATE alembic_version SET version_num = '0002'"))
+    raw.dispose()
+    with SqliteStateStore(path) as store:
+        assert [link.fingerprint for link in store.links()] == [fingerprint(applied)]
+
+
+def test_fingerprints_of_the_earlier_form_are_recomputed_on_upgrade(tmp_path: Path) -> None:
+    """Migration 0004 replaces fingerprints of the earlier (canonical JSON) form, which would
+    never match again, by the current form."""
+    applied = {"email": "ada@example.com", "title": "CTO"}
+    path = tmp_path / "state.db"
+    with SqliteStateStore(path) as store:
+        entry = AuditEntry("c1", NOW, "a-1", "ada@example.com", "create", "entered_scope", Outcome.APPLIED)
+        store.record([Record(entry, save_link=linked(applied, "0123456789abcdef0123456789abcdef"))])
+    raw = create_engine(f"sqlite:///{path}")
+    with raw.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0003'"))
     raw.dispose()
     with SqliteStateStore(path) as store:
         assert [link.fingerprint for link in store.links()] == [fingerprint(applied)]

@@ -108,6 +108,9 @@ class DirectoryConfig(_Section):
     tls_verify: bool = True
     change_detection: Literal["auto", "content_sync", "timestamp", "dirsync", "usn", "none"] = "auto"
     timestamp_overlap: Duration = timedelta(seconds=60)
+    read_process: bool | Literal["auto"] = "auto"
+    """Full reads in a process of their own (two cores for reading and planning); ``auto``: when
+    the engine may use two processors or more."""
 
     @field_validator("timestamp_overlap", mode="before")
     @classmethod

@@ -37,7 +37,6 @@ from webex_provisioner.incremental import (
     ChangeRead,
     DeprovisionWindow,
     StoredWatermark,
-    count_links,
     deprovision_count,
     owners_of,
     read_feed,
@@ -190,6 +189,8 @@ class Cycle:
             f"{self._clock():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}", kind, self._clock(), not apply
         )
         self._should_stop = should_stop
+        if kind is CycleKind.FULL:
+            self._directory.prepare_read(self._store.count_links())
         if apply:
             self._store.start_cycle(CycleRecord(report.cycle_id, kind, report.started_at))
         try:
@@ -243,19 +244,27 @@ class Cycle:
         incremental = changes is not None and not changes.full
         link_count: int | None
         users: Iterable[DirectoryUser]
-        if changes is not None and incremental:
-            links, link_count = changes.links, None
-            users, complete = changes.users, False
-        else:
-            links = {link.anchor: link for link in self._store.links()}
-            link_count = len(links)
-            if user:
-                users, links, complete = self._one_user(user, links)
-            elif changes is not None and not changes.streamed:
-                users, complete = changes.users, True
+        reading: Iterable[DirectoryUser] | None = None
+        try:
+            if changes is not None and incremental:
+                links, link_count = changes.links, None
+                users, complete = changes.users, False
             else:
-                users, complete = timed(self._directory.read_users(), report.add_directory_time), True
-        assessment = assess(users, links, self._mapping, self._options, now=self._clock())
+                if not user and (changes is None or changes.streamed):
+                    # Started before the links are read: a reader process reads meanwhile.
+                    reading = self._directory.read_users()
+                links = {link.anchor: link for link in self._store.links()}
+                link_count = len(links)
+                if user:
+                    users, links, complete = self._one_user(user, links)
+                elif reading is None and changes is not None:
+                    users, complete = changes.users, True
+                else:
+                    assert reading is not None
+                    users, complete = timed(reading, report.add_directory_time), True
+            assessment = assess(users, links, self._mapping, self._options, now=self._clock())
+        finally:
+            _close(reading)
         if not user and link_count is not None:
             check_directory_health(
                 assessment.users_read,
@@ -270,7 +279,7 @@ class Cycle:
         )
         approved = self._approved(approve_held, apply=apply)
         if link_count is None:  # incremental: count the links only when something would deprovision
-            link_count = count_links(self._store) if any(a.kind.deprovisions for a in plan.actions) else 0
+            link_count = self._store.count_links() if any(a.kind.deprovisions for a in plan.actions) else 0
             limits = self._window.limits(limits, link_count, self._clock())
         guarded = guard_deprovisions(
             replace(plan, actions=tuple(a for a in plan.actions if (a.anchor, a.kind) not in approved)),
@@ -535,3 +544,10 @@ def approve_held_later(store: StateStore) -> int:
     held = [[a.anchor, a.kind.value] for a in store.held()]
     store.set_watermark(APPROVED_HELD, json.dumps(held) if held else None)
     return len(held)
+
+
+def _close(users: Iterable[DirectoryUser] | None) -> None:
+    """Stop a directory read that was not read to the end (a reader process is killed)."""
+    close = getattr(users, "close", None)
+    if callable(close):
+        close()

@@ -225,10 +225,6 @@ class DeprovisionWindow:
         self.applied.extend([now] * count)
 
 
-def count_links(store: StateStore) -> int:
-    return sum(1 for _ in store.links())
-
-
 def deprovision_count(counts: Mapping[tuple[str, str], int]) -> int:
     """How many disables and deletes an apply applied."""
     return sum(

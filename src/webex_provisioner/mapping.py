@@ -375,14 +375,23 @@ def pack(attributes: Mapping[str, str], names: dict[tuple[str, ...], tuple[str, 
 
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_KEYS, _VALUES = "\x1e", "\x1d"  # ASCII record and group separators
 
 
 def fingerprint(attributes: Mapping[str, str]) -> str:
     """A digest of a desired (or applied) Webex user: equal attributes give equal fingerprints,
     in any order. A link stores the fingerprint of what was applied, so a cycle tells an unchanged
-    user by comparing two short strings, without decoding what was applied."""
-    plain = attributes if isinstance(attributes, dict) else dict(attributes)
-    return hashlib.blake2b(_CANONICAL.encode(plain).encode(), digest_size=16).hexdigest()
+    user by comparing two short strings, without decoding what was applied.
+
+    The names in order, then the values: half the time of canonical JSON (a full cycle computes
+    one per user). Values holding one of the two separators are digested as canonical JSON."""
+    names = sorted(attributes)
+    values = _KEYS.join([attributes[name] for name in names])
+    if values.count(_KEYS) == len(names) - 1 and _VALUES not in values:
+        text = _KEYS.join(names) + _VALUES + values
+    else:
+        text = _CANONICAL.encode(dict(attributes))
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def create_only_keys(mapping: CompiledMapping) -> frozenset[str]:

@@ -36,6 +36,11 @@ class DirectorySource(Protocol):
         """
         ...
 
+    def prepare_read(self, expected_users: int) -> None:
+        """A full ``read_users`` of about ``expected_users`` follows soon: get ready for it if
+        that takes time (a reader process starts its interpreter). Doing nothing is fine."""
+        ...
+
     def find_user(self, key: str) -> DirectoryUser | None:
         """One directory user by e-mail (the mapped attribute), anchor or DN, labelled like
         ``read_users``; ``None`` when there is none."""
@@ -129,6 +134,10 @@ class StateStore(Protocol):
     """Links, cycles, the audit trail, watermarks, held actions and the cycle lock."""
 
     def links(self) -> Iterator[Link]: ...
+
+    def count_links(self) -> int:
+        """How many links are stored (without reading them)."""
+        ...
 
     def get_link(self, anchor: str) -> Link | None: ...
 

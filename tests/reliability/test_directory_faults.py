@@ -4,6 +4,8 @@ exit 1, and nobody in Webex deprovisioned because of a read that did not complet
 from __future__ import annotations
 
 import json
+import os
+import signal
 from collections.abc import Iterator
 
 import pytest
@@ -24,8 +26,9 @@ def test_slapd_restarting_mid_read_fails_the_cycle_and_deprovisions_nobody(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """slapd restarted while the paged read is on its third page: sync exits 1 saying the read is
-    incomplete, sends no write to Webex; the next sync, with slapd back, has nothing to do."""
-    world.configure(directory={"page_size": 5})
+    incomplete, sends no write to Webex; the next sync, with slapd back, has nothing to do. (The
+    read runs in the engine process, which is still reading when slapd restarts.)"""
+    world.configure(directory={"page_size": 5, "read_process": False})
     world.sync()
     before = writes(world)
     original = LdapDirectory.read_users
@@ -46,6 +49,35 @@ def test_slapd_restarting_mid_read_fails_the_cycle_and_deprovisions_nobody(
 
     monkeypatch.undo()
     result = world.cli("sync", "--json")
+    assert result.exit_code == EXIT_USERS_FAILED, result.output  # Example Corp's user without mail
+    assert json.loads(result.stdout)["plan"]["actions"] == []
+
+
+def test_a_reader_process_dying_fails_the_cycle_and_deprovisions_nobody(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reader process of a full read killed (here as soon as it started): sync exits 1
+    saying the read is incomplete, sends no write to Webex; the next sync has nothing to do."""
+    world.configure(directory={"read_process": True})
+    world.sync()
+    before = writes(world)
+    prepare = LdapDirectory.prepare_read
+
+    def prepare_and_kill(self: LdapDirectory, expected_users: int) -> None:
+        prepare(self, expected_users)
+        assert self._prepared is not None
+        os.kill(self._prepared._process.pid, signal.SIGKILL)
+
+    monkeypatch.setattr(LdapDirectory, "prepare_read", prepare_and_kill)
+    result = world.cli("sync", "--full", "--json")
+    assert result.exit_code == EXIT_FAILED, result.output
+    error = json.loads(result.stdout)["error"]
+    assert "reader process ended" in error and "incomplete" in error
+    assert writes(world) == before
+    assert all(u["active"] for u in world.emulator.users())
+
+    monkeypatch.undo()
+    result = world.cli("sync", "--full", "--json")
     assert result.exit_code == EXIT_USERS_FAILED, result.output  # Example Corp's user without mail
     assert json.loads(result.stdout)["plan"]["actions"] == []
 

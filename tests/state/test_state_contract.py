@@ -176,6 +176,13 @@ def test_links_yields_every_link_by_anchor(store: SqlStateStore) -> None:
     assert [x.anchor for x in store.links()] == ["anchor-1", "anchor-2", "anchor-3"]
 
 
+def test_count_links_counts_every_stored_link(store: SqlStateStore) -> None:
+    """count_links() is the number of links, without reading them."""
+    assert store.count_links() == 0
+    store.record([save(link(n)) for n in (3, 1, 2)])
+    assert store.count_links() == 3
+
+
 def test_reading_links_does_not_block_writers(open_store: OpenStore) -> None:
     """While one instance streams the links, another can still record (and the stream finishes)."""
     reader, writer = open_store(), open_store()

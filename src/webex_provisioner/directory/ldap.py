@@ -7,6 +7,7 @@ directory users page by page, labelling each. Nothing else is kept: 100k users n
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Collection, Iterator
 from types import TracebackType
@@ -21,6 +22,7 @@ from webex_provisioner.directory.dn import is_dn, is_under
 from webex_provisioner.directory.entries import anchor_filter, anchor_value, to_user
 from webex_provisioner.directory.groups import Membership, NestedGroupCandidates, expand_membership
 from webex_provisioner.directory.inchain import InChainExpansion
+from webex_provisioner.directory.reader import ReaderProcess
 from webex_provisioner.errors import DirectoryError
 from webex_provisioner.ldapfilter import all_of, any_of, equals
 from webex_provisioner.model import DirectoryUser
@@ -29,9 +31,14 @@ log = structlog.get_logger()
 
 CONTENT_SYNC_OID = "1.3.6.1.4.1.4203.1.9.1.1"
 _AD_CAPABILITY_OID = "1.2.840.113556.1.4.800"
+# With directory.read_process: auto, reads of this many users or more run in a reader process
+# (below, starting its interpreter costs more than it saves).
+READ_PROCESS_FROM = 10_000
 
 # (dn, anchor) -> (in_scope, scope_reason)
 ScopeLabel = Callable[[str, str], tuple[bool, str]]
+# (dn, raw attributes, anchor, disabled, in_scope, scope_reason)
+LabelledEntry = tuple[str, dict[str, list[bytes]], str, bool, bool, str]
 
 
 class LdapDirectory:
@@ -51,8 +58,11 @@ class LdapDirectory:
         *,
         email_attribute: str = "mail",
         membership_max_age: float = 60.0,
+        read_process: bool | None = None,
     ) -> None:
         self.config = config
+        setting = config.read_process if read_process is None else read_process
+        self._read_process: bool | None = None if setting == "auto" else bool(setting)
         self.email_attribute = email_attribute
         self.membership_max_age = membership_max_age
         names = {name.lower(): name for name in attributes}
@@ -64,6 +74,8 @@ class LdapDirectory:
         self._reading = 0
         self._in_chain = InChainExpansion(config)
         self._given: tuple[Membership, float] | None = None
+        self._prepared: ReaderProcess | None = None
+        self._large_read = False
 
     # -- DirectorySource ----------------------------------------------------------------------
 
@@ -73,15 +85,53 @@ class LdapDirectory:
         Raises (after yielding what it got) ``DirectoryIncompleteError`` when the read stops early,
         ``DirectoryUnavailableError`` when the server cannot be reached, ``DirectoryAuthError``
         when the bind is refused, and ``DirectoryError`` when a targeted group does not exist.
+
+        With ``read_process``, a child process starts reading at once (directory/reader.py) and
+        the iterator hands over what it reads; close the iterator to stop it early.
         """
+        if not self.read_process:
+            return self._read_here()
+        self._large_read = False
+        given, self._given = self._given, None
+        fresh = given is not None and time.monotonic() - given[1] < self.membership_max_age
+        reader, self._prepared = self._prepared or ReaderProcess(self.config), None
+        reader.start(self.attributes, given[0] if given and fresh else None)
+        return reader
+
+    @property
+    def read_process(self) -> bool:
+        """Whether the next ``read_users`` runs in a reader process: ``directory.read_process``,
+        where ``auto`` means when ``prepare_read`` expects ``READ_PROCESS_FROM`` users or more
+        and this process may use two processors or more."""
+        if self._read_process is not None:
+            return self._read_process
+        return self._large_read and len(os.sched_getaffinity(0)) >= 2
+
+    def prepare_read(self, expected_users: int) -> None:
+        """With a reader process for a read of ``expected_users``, start its interpreter now (it
+        imports for half a second), so that the next ``read_users`` finds it ready."""
+        self._large_read = expected_users >= READ_PROCESS_FROM
+        if self.read_process and self._prepared is None:
+            self._prepared = ReaderProcess(self.config)
+
+    def labelled_entries(self) -> Iterator[LabelledEntry]:
+        """The raw entries ``read_users`` decodes, each with its anchor and labels (what a reader
+        process sends)."""
         self._reading += 1
         try:
-            yield from self._read_users()
+            yield from self._labelled_entries()
         finally:
             self._reading -= 1
             self._membership_at = time.monotonic()
 
-    def _read_users(self) -> Iterator[DirectoryUser]:
+    def _read_here(self) -> Iterator[DirectoryUser]:
+        anchor_name = self.config.anchor
+        for dn, attrs, anchor, disabled, in_scope, reason in self.labelled_entries():
+            yield to_user(
+                dn, attrs, anchor_name, anchor, disabled=disabled, in_scope=in_scope, scope_reason=reason
+            )
+
+    def _labelled_entries(self) -> Iterator[LabelledEntry]:
         config = self.config
         conn = self._connection()
         disabled = (
@@ -98,17 +148,8 @@ class LdapDirectory:
                     self._report_no_anchor(dn)
                     skipped += 1
                     continue
-                in_scope, reason = label(dn, anchor)
                 read += 1
-                yield to_user(
-                    dn,
-                    attrs,
-                    config.anchor,
-                    anchor,
-                    disabled=anchor in disabled,
-                    in_scope=in_scope,
-                    scope_reason=reason,
-                )
+                yield (dn, attrs, anchor, anchor in disabled, *label(dn, anchor))
         log.info("directory.read", url=config.url, base_dn=config.base_dn, users=read, without_anchor=skipped)
 
     def find_user(self, key: str) -> DirectoryUser | None:
@@ -177,7 +218,11 @@ class LdapDirectory:
         self._given = None if membership is None else (membership, time.monotonic())
 
     def close(self) -> None:
-        """Close the connection and forget the group membership (100,000 DNs for a large scope)."""
+        """Close the connection and forget the group membership (100,000 DNs for a large scope);
+        stop a reader process prepared and not used."""
+        if self._prepared is not None:
+            self._prepared.close()
+            self._prepared = None
         if self._conn is not None:
             self._conn.close()
             self._conn = None

@@ -153,6 +153,10 @@ class SqlStateStore:
             for batch in result.partitions(STREAM_BATCH):
                 yield from map(rows.link_of, batch)
 
+    def count_links(self) -> int:
+        with self._transaction("count the links") as conn:
+            return int(conn.execute(select(func.count()).select_from(links)).scalar_one())
+
     def get_link(self, anchor: str) -> Link | None:
         with self._transaction(f"read the link of anchor {anchor}") as conn:
             row = conn.execute(select(links).where(links.c.anchor == anchor)).mappings().first()

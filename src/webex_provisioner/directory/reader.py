@@ -1,0 +1,277 @@
+"""A full directory read in a process of its own, so that reading and planning use two cores.
+
+python-ldap turns each page into Python objects while holding the interpreter lock, and each
+entry is then decoded and labelled: at 100,000 users that is about 1.5 s of one core on which
+the planner (links, mapping, comparisons) would otherwise wait. ``ReaderProcess`` runs
+``LdapDirectory``'s own read in a child (``serve`` in a new interpreter, started
+before the engine reads its links) and receives the labelled users a page at a time, pickled as
+plain tuples over the child's standard output; the engine builds the ``DirectoryUser`` values and
+plans while the child reads the next pages. The request (the directory settings, with the bind
+password) goes over the child's standard input, never its command line or environment.
+
+What the child does is exactly the read of the engine process: the same searches, labels and
+errors. Its log events travel back over the same pipe and are logged by the engine, in order.
+A ``DirectoryError`` in the child is raised again by the iterator after the users received
+before it (a partial read, as ``DirectorySource`` says); a child that dies is a
+``DirectoryIncompleteError``. The child ignores SIGINT and SIGTERM (the engine decides when a
+read stops) and is killed when the engine closes the iterator early.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import pickle
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import traceback
+from collections.abc import MutableMapping
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, Any, Self
+
+import structlog
+
+from webex_provisioner import errors
+from webex_provisioner.collector import spaced_collections
+from webex_provisioner.config import DirectoryConfig
+from webex_provisioner.directory.entries import to_user
+from webex_provisioner.directory.groups import Membership
+from webex_provisioner.errors import DirectoryError, DirectoryIncompleteError
+from webex_provisioner.model import DirectoryUser
+
+if TYPE_CHECKING:
+    from webex_provisioner.directory.ldap import LabelledEntry
+
+log = structlog.get_logger()
+
+BATCH = 1000  # users per message
+_PIPE_BYTES = 1 << 20  # room for a few pages in flight (Linux' default limit for a pipe)
+_F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+_WAIT_SECONDS = 5.0
+
+# Message kinds, child -> engine.
+_USERS, _LOG, _ERROR, _CRASH, _END = "users", "log", "error", "crash", "end"
+
+
+class ReaderProcess:
+    """An iterator of the directory users one child process reads; see the module docstring.
+
+    Creating one starts the child's interpreter; ``start`` sends it the request, after which it
+    connects, searches and sends; iterating receives. ``close`` stops it at any point.
+    """
+
+    def __init__(self, config: DirectoryConfig) -> None:
+        self._config = config
+        self._received = 0
+        self._batch: list[tuple[Any, ...]] = []
+        self._position = 0
+        self._done = False
+        self._started = False
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-c", f"from {__name__} import serve; serve()"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                close_fds=True,
+            )
+        except OSError as exc:
+            raise DirectoryError(
+                f"could not start the directory reader process ({exc}); set "
+                "directory.read_process: false to read in the engine process"
+            ) from exc
+        self._output: IO[bytes] = self._process.stdout  # type: ignore[assignment]
+        with contextlib.suppress(OSError):  # a smaller pipe only means less read-ahead
+            fcntl.fcntl(self._output.fileno(), _F_SETPIPE_SZ, _PIPE_BYTES)
+
+    def start(self, attributes: tuple[str, ...], membership: Membership | None) -> None:
+        """Ask for the read of ``attributes``, labelled with ``membership`` if given (else the
+        child expands the targeted groups itself)."""
+        if self._started:
+            raise RuntimeError("a ReaderProcess reads once")
+        self._started = True
+        try:
+            assert self._process.stdin is not None
+            with self._process.stdin as stdin:
+                pickle.dump((self._config, attributes, membership), stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        except OSError:
+            pass  # the child is gone already: the first receive reports it
+
+    def __iter__(self) -> Self:
+        return self
+
+    def __next__(self) -> DirectoryUser:
+        while self._position >= len(self._batch):
+            if self._done:
+                raise StopIteration
+            self._batch, self._position = self._receive(), 0
+        dn, attrs, anchor, disabled, in_scope, reason = self._batch[self._position]
+        self._position += 1
+        return to_user(
+            dn, attrs, self._config.anchor, anchor, disabled=disabled, in_scope=in_scope, scope_reason=reason
+        )
+
+    def _receive(self) -> list[tuple[Any, ...]]:
+        while True:
+            try:
+                kind, payload = pickle.load(self._output)  # noqa: S301 - our own child, over its own pipe
+            except (EOFError, OSError, pickle.UnpicklingError) as exc:
+                self._finish()
+                raise DirectoryIncompleteError(
+                    f"the directory reader process ended (exit code {self._process.returncode}) after "
+                    f"{self._received} users of {self._config.url}; the read is incomplete, nothing "
+                    "was concluded from it. If it happens again, set directory.read_process: false"
+                ) from exc
+            if kind == _USERS:
+                self._received += len(payload)
+                return list(payload)
+            if kind == _LOG:
+                method, event = payload
+                getattr(log, method, log.info)(event.pop("event", "directory.reader"), **event)
+                continue
+            self._finish()
+            if kind == _END:
+                return []
+            if kind == _ERROR:
+                raise _rebuilt(*payload)
+            raise DirectoryError(
+                f"the directory reader process failed after {self._received} users of "
+                f"{self._config.url}: {payload}; set directory.read_process: false to read in the "
+                "engine process, and report the problem"
+            )
+
+    def _finish(self) -> None:
+        self._done = True
+        self._output.close()
+        try:
+            self._process.wait(_WAIT_SECONDS)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+    def close(self) -> None:
+        """Stop reading: the child is killed if it is still at work."""
+        if self._done:
+            return
+        self._done = True
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.wait()
+        self._output.close()
+        if self._process.stdin is not None:
+            self._process.stdin.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+
+
+def _rebuilt(name: str, message: str, retryable: bool) -> DirectoryError:
+    """The child's ``DirectoryError`` (or subclass) again, in this process."""
+    cls = getattr(errors, name, None)
+    if isinstance(cls, type) and issubclass(cls, DirectoryError):
+        return cls(message, retryable=retryable)
+    return DirectoryError(message, retryable=retryable)
+
+
+class _Forward:
+    """The child's structlog processor: each event goes to the engine instead of a stream."""
+
+    def __init__(self, send: Any) -> None:
+        self._send = send
+
+    def __call__(self, _logger: Any, method: str, event: MutableMapping[str, Any]) -> Any:
+        plain = {
+            k: v if isinstance(v, str | int | float | bool | type(None)) else str(v) for k, v in event.items()
+        }
+        self._send((_LOG, (method, plain)))
+        raise structlog.DropEvent
+
+
+class _Outbox:
+    """The child's messages to the engine, pickled at once and written by a thread of their own:
+    the read never waits for the engine to take a page (the engine reads its links meanwhile).
+    What waits is pickled, about 2 MB per 10,000 users."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self.broken = False
+        self._thread = threading.Thread(target=self._write, name="reader-outbox", daemon=True)
+        self._thread.start()
+
+    def send(self, message: tuple[str, Any]) -> None:
+        if self.broken:
+            raise BrokenPipeError("the engine stopped listening")
+        self._queue.put(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def _write(self) -> None:
+        try:
+            while (data := self._queue.get()) is not None:
+                self._stream.write(data)
+                self._stream.flush()
+        except OSError:
+            self.broken = True
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        with contextlib.suppress(OSError):
+            self._stream.close()
+
+
+def serve() -> None:
+    """The child: read the request, read like the engine would, send users in batches, then one
+    final message. Standard output carries the messages only (anything printed goes to stderr)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    outbox = _Outbox(os.fdopen(os.dup(1), "wb"))
+    os.dup2(2, 1)
+    send = outbox.send
+    structlog.configure(
+        processors=[_Forward(send)],
+        wrapper_class=structlog.make_filtering_bound_logger(0),
+        cache_logger_on_first_use=False,
+    )
+    try:
+        config, attributes, membership = pickle.load(sys.stdin.buffer)  # noqa: S301 - from the engine
+    except EOFError:
+        outbox.close()
+        return  # closed before it was asked to read
+    from webex_provisioner.directory.ldap import LdapDirectory  # noqa: PLC0415 - import cycle
+
+    directory = LdapDirectory(config, attributes, read_process=False)
+    try:
+        directory.use_membership(membership)
+        batch: list[LabelledEntry] = []
+        try:
+            with spaced_collections():
+                for entry in directory.labelled_entries():
+                    batch.append(entry)
+                    if len(batch) >= BATCH:
+                        send((_USERS, batch))
+                        batch = []
+        finally:
+            if batch:  # what was read before a failure is handed over before the failure
+                send((_USERS, batch))
+        send((_END, None))
+    except BrokenPipeError:
+        pass  # the engine stopped listening
+    except DirectoryError as exc:
+        send((_ERROR, (type(exc).__name__, exc.message, exc.retryable)))
+    except Exception as exc:  # a bug: say what it was, in the engine's error
+        send((_CRASH, "".join(traceback.format_exception_only(exc)).strip()))
+    finally:
+        directory.close()
+        outbox.close()

@@ -1,0 +1,145 @@
+"""Full reads in a reader process: the same users, errors and log events as a read in the engine
+process, and no child left behind however the read ends."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+from structlog.testing import capture_logs
+
+from tests.directory.helpers import MAPPED, config_for
+from webex_provisioner.directory import LdapDirectory
+from webex_provisioner.directory.ldap import READ_PROCESS_FROM
+from webex_provisioner.directory.reader import ReaderProcess
+from webex_provisioner.errors import DirectoryError, DirectoryIncompleteError
+from webex_provisioner.sandbox import ThrowawaySlapd
+
+
+def read(slapd: ThrowawaySlapd, *, process: bool, **overrides: object) -> list[object]:
+    with LdapDirectory(config_for(slapd, **overrides), MAPPED, read_process=process) as directory:
+        return list(directory.read_users())
+
+
+def gone(reader: ReaderProcess) -> bool:
+    return reader._process.poll() is not None
+
+
+def test_a_reader_process_reads_exactly_what_the_engine_process_reads(shared_slapd: ThrowawaySlapd) -> None:
+    """Every user, with the same attributes and labels (disabled, in scope and why, nested)."""
+    here = read(shared_slapd, process=False)
+    there = read(shared_slapd, process=True)
+    assert len(here) > 20
+    assert there == here
+
+
+def test_without_targeted_groups_or_disabled_filter_the_labels_match_too(
+    shared_slapd: ThrowawaySlapd,
+) -> None:
+    """The scope filter and 'everyone' labels come out of the reader process unchanged."""
+    overrides = {"scope": {"filter": "(departmentNumber=Engineering)"}, "disabled_filter": None}
+    assert read(shared_slapd, process=True, **overrides) == read(shared_slapd, process=False, **overrides)
+    overrides = {"scope": {}, "disabled_filter": None}
+    assert read(shared_slapd, process=True, **overrides) == read(shared_slapd, process=False, **overrides)
+
+
+def test_an_error_in_the_reader_process_is_the_same_error_here(shared_slapd: ThrowawaySlapd) -> None:
+    """A missing targeted group fails the read with the error class and message of a read here."""
+    overrides = {"scope": {"groups": ["cn=nobody,ou=groups,dc=example,dc=com"]}}
+    with pytest.raises(DirectoryError) as here:
+        read(shared_slapd, process=False, **overrides)
+    with pytest.raises(DirectoryError) as there:
+        read(shared_slapd, process=True, **overrides)
+    assert type(there.value) is type(here.value)
+    assert there.value.message == here.value.message
+    assert "does not exist" in there.value.message
+
+
+def test_log_events_of_the_reader_process_reach_the_engine_log(shared_slapd: ThrowawaySlapd) -> None:
+    """What the child logs (here the summary of the read) is logged by the engine, with its fields."""
+    with capture_logs() as logs:
+        users = read(shared_slapd, process=True)
+    summary = [e for e in logs if e["event"] == "directory.read"]
+    assert summary and summary[0]["users"] == len(users) and summary[0]["log_level"] == "info"
+
+
+def test_a_reader_process_that_dies_makes_the_read_incomplete(shared_slapd: ThrowawaySlapd) -> None:
+    """A child that dies (killed here before it could read) leaves an incomplete read, never a
+    short, complete one."""
+    with LdapDirectory(config_for(shared_slapd), MAPPED, read_process=True) as directory:
+        directory.prepare_read(READ_PROCESS_FROM)
+        prepared = directory._prepared
+        assert prepared is not None
+        os.kill(prepared._process.pid, signal.SIGKILL)
+        prepared._process.wait()
+        with pytest.raises(DirectoryIncompleteError) as raised:
+            list(directory.read_users())
+    assert "reader process ended (exit code -9) after 0 users" in raised.value.message
+    assert "incomplete" in raised.value.message
+
+
+def test_a_server_gone_during_the_read_is_an_error_here(own_slapd: ThrowawaySlapd) -> None:
+    """slapd stopped before the reader process could read: the engine gets the directory error
+    (unavailable), not an empty read."""
+    with LdapDirectory(config_for(own_slapd), MAPPED, read_process=True) as directory:
+        own_slapd.stop()
+        with pytest.raises(DirectoryError) as raised:
+            list(directory.read_users())
+    assert own_slapd.uri in raised.value.message
+
+
+def test_closing_a_read_early_stops_the_reader_process(shared_slapd: ThrowawaySlapd) -> None:
+    """A read abandoned after one user (the cycle failed) does not leave the child running."""
+    with LdapDirectory(config_for(shared_slapd), MAPPED, read_process=True) as directory:
+        users = directory.read_users()
+        assert isinstance(users, ReaderProcess)
+        next(users)
+        users.close()
+        assert gone(users)
+
+
+def test_a_prepared_reader_not_used_ends_with_the_directory(shared_slapd: ThrowawaySlapd) -> None:
+    """``prepare_read`` starts the child at once; closing the directory without reading ends it."""
+    directory = LdapDirectory(config_for(shared_slapd), MAPPED, read_process=True)
+    directory.prepare_read(READ_PROCESS_FROM)
+    prepared = directory._prepared
+    assert prepared is not None and not gone(prepared)
+    directory.close()
+    deadline = time.monotonic() + 5
+    while not gone(prepared) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert gone(prepared)
+
+
+def test_a_prepared_reader_is_the_one_that_reads(shared_slapd: ThrowawaySlapd) -> None:
+    """The next ``read_users`` uses the child ``prepare_read`` started, and reads everyone."""
+    with LdapDirectory(config_for(shared_slapd), MAPPED, read_process=True) as directory:
+        directory.prepare_read(READ_PROCESS_FROM)
+        prepared = directory._prepared
+        users = directory.read_users()
+        assert users is prepared
+        assert len(list(users)) == len(read(shared_slapd, process=False))
+
+
+def test_read_process_setting(shared_slapd: ThrowawaySlapd) -> None:
+    """``false`` reads in the engine process, ``true`` in a reader process, ``auto`` in a reader
+    process when ``prepare_read`` expects READ_PROCESS_FROM users or more (and two processors
+    may be used), for that read only."""
+    two = len(os.sched_getaffinity(0)) >= 2
+    with LdapDirectory(config_for(shared_slapd, read_process=False), MAPPED) as directory:
+        directory.prepare_read(READ_PROCESS_FROM * 10)
+        assert not isinstance(directory.read_users(), ReaderProcess)
+    with LdapDirectory(config_for(shared_slapd, read_process=True), MAPPED) as directory:
+        assert isinstance(directory.read_users(), ReaderProcess)
+    with LdapDirectory(config_for(shared_slapd), MAPPED) as directory:
+        assert not directory.read_process
+        directory.prepare_read(READ_PROCESS_FROM - 1)
+        assert not directory.read_process
+        directory.prepare_read(READ_PROCESS_FROM)
+        assert directory.read_process is two
+        users = directory.read_users()
+        assert isinstance(users, ReaderProcess) is two
+        assert len(list(users)) > 20
+        assert not directory.read_process  # the next read is prepared again, or not
