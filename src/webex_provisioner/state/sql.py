@@ -6,6 +6,7 @@ port promises lives here, written once in portable SQL (``INSERT ... ON CONFLICT
 
 from __future__ import annotations
 
+import functools
 import itertools
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -202,11 +203,15 @@ class SqlStateStore:
                         ops.append(("save", rows.link_row(rec.save_link, rec.audit.time)))
                 for kind, group in itertools.groupby(ops, key=lambda op: op[0]):
                     params = [row for _, row in group]
-                    conn.execute(self._save_link_stmt() if kind == "save" else _DROP_LINK, params)
+                    conn.execute(self._save_link if kind == "save" else _DROP_LINK, params)
         except StateError as exc:
             if isinstance(exc.__cause__, IntegrityError):
                 self._explain_stolen_webex_id(batch, exc.__cause__)
             raise
+
+    @functools.cached_property
+    def _save_link(self) -> Any:
+        return self._save_link_stmt()
 
     def _save_link_stmt(self) -> Any:
         stmt = self._upsert_insert(links)
