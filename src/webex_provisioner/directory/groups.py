@@ -197,6 +197,10 @@ def _rest_of_range(conn: Connection, dn: str, attribute: str, option: str) -> li
 
 
 def _decode(dn: str, attribute: str, raw: list[bytes]) -> list[str]:
+    try:
+        return [value.decode("utf-8") for value in raw]
+    except UnicodeDecodeError:
+        pass  # one by one, to name each value that is not UTF-8
     values = []
     for value in raw:
         try:

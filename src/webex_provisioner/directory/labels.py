@@ -38,10 +38,8 @@ def membership_digest(membership: Membership | None) -> str:
     """A short fingerprint of the set of member DNs (``-`` when the scope has no groups)."""
     if membership is None:
         return "-"
-    digest = hashlib.sha256()
-    for dn in sorted(membership.reasons):
-        digest.update(dn.encode("utf-8") + b"\n")
-    return digest.hexdigest()[:32]
+    listed = "".join(f"{dn}\n" for dn in sorted(membership.reasons))
+    return hashlib.sha256(listed.encode("utf-8")).hexdigest()[:32]
 
 
 def membership_moves(before: Membership, after: Membership) -> set[str]:

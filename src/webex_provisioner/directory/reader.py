@@ -1,20 +1,22 @@
 """A full directory read in a process of its own, so that reading and planning use two cores.
 
-python-ldap turns each page into Python objects while holding the interpreter lock, and each
-entry is then decoded and labelled: at 100,000 users that is about 1.5 s of one core on which
-the planner (links, mapping, comparisons) would otherwise wait. ``ReaderProcess`` runs
-``LdapDirectory``'s own read in a child (``serve`` in a new interpreter, started
-before the engine reads its links) and receives the labelled users a page at a time, pickled as
-plain tuples over the child's standard output; the engine builds the ``DirectoryUser`` values and
-plans while the child reads the next pages. The request (the directory settings, with the bind
-password) goes over the child's standard input, never its command line or environment.
+python-ldap turns each page into Python objects while holding the interpreter lock: at 100,000
+users about 1.5 s of one core, on which the planner (links, mapping, comparisons) would
+otherwise wait. ``ReaderProcess`` runs ``LdapDirectory.labelled_entries`` (the searches, the
+anchors, the disabled and scope labels) in a child, ``serve`` in a new interpreter, started as
+a full cycle begins. The child sends the labelled entries a thousand at a time, pickled, over its
+standard output, from a thread of its own, so it reads on while the engine reads its links; the
+engine decodes each entry into a ``DirectoryUser`` as it plans. The request (the directory
+settings, with the bind password) goes over the child's standard input, never its command line
+or environment.
 
 What the child does is exactly the read of the engine process: the same searches, labels and
 errors. Its log events travel back over the same pipe and are logged by the engine, in order.
-A ``DirectoryError`` in the child is raised again by the iterator after the users received
-before it (a partial read, as ``DirectorySource`` says); a child that dies is a
+A ``DirectoryError`` in the child is raised again by the iterator after the users read before it
+(a partial read, as ``DirectorySource`` says); a child that dies is a
 ``DirectoryIncompleteError``. The child ignores SIGINT and SIGTERM (the engine decides when a
-read stops) and is killed when the engine closes the iterator early.
+read stops) and is killed when the engine closes the iterator early; it ends by itself when the
+engine goes away (its pipes close).
 """
 
 from __future__ import annotations
