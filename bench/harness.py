@@ -55,8 +55,9 @@ class CycleResult:
 
     ``cycle_seconds`` is the cycle as the engine times it (start to finish of ``Cycle.run``);
     ``process_seconds`` adds the interpreter start, imports, configuration and opening the state.
-    ``cpu_seconds`` is the CPU the cycle process used, ``emulator_cpu_seconds`` the emulator's
-    meanwhile (on 2 cores, the two together bound what one run can do).
+    ``cpu_seconds`` is the CPU the cycle process used (with its directory reader process, if it
+    had one), ``emulator_cpu_seconds`` the emulator's meanwhile (on 2 cores, the two together bound
+    what one run can do). ``reader_peak_mb`` and ``reader_cpu_seconds``: the reader process's own.
     """
 
     name: str
@@ -71,6 +72,8 @@ class CycleResult:
     requests: int
     requests_by_method: dict[str, int]
     applied: dict[str, int]
+    reader_peak_mb: float | None = None
+    reader_cpu_seconds: float | None = None
 
     def count(self, action: str) -> int:
         return self.applied.get(f"{action}:applied", 0)
@@ -200,6 +203,7 @@ class Bench:
             requests=sum(requests.values()),
             requests_by_method=requests,
             applied=dict(report.get("applied") or {}),
+            **_reader_usage(run.stderr),
         )
         self.result.cycles[name] = result
         self.say(
@@ -293,6 +297,23 @@ class Bench:
 def _environment() -> dict[str, str]:
     """This process's environment without WEBEX_/LDAP_ variables (the children get their own)."""
     return {k: v for k, v in os.environ.items() if not k.startswith(("WEBEX_", "LDAP_"))}
+
+
+def _reader_usage(log_file: Path) -> dict[str, float]:
+    """Peak memory and CPU of the cycle's directory reader process, if it had one (it logs
+    ``directory.reader`` when it ends; see directory.read_process)."""
+    for line in reversed(log_file.read_text(errors="replace").splitlines()):
+        if '"directory.reader"' not in line:
+            continue
+        try:
+            event = json.loads(line)
+            return {
+                "reader_peak_mb": float(event["peak_mb"]),
+                "reader_cpu_seconds": float(event["cpu_seconds"]),
+            }
+        except (ValueError, KeyError, TypeError):
+            continue
+    return {}
 
 
 def _requests(log_file: Path) -> dict[str, int]:

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from bench.harness import Bench, BenchResult
+from bench.harness import Bench, BenchResult, _reader_usage
 from bench.report import TARGETS, machine, table, write_json
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
@@ -62,3 +62,17 @@ def test_floors_and_ratios_are_reported(result: BenchResult, tmp_path: Path) -> 
     assert written["machine"]["nproc"] == info["nproc"]
     assert set(written["targets"]) == set(TARGETS)
     assert all(target["value"] is not None for target in written["targets"].values())
+
+
+def test_the_reader_process_usage_is_read_from_the_cycle_log(tmp_path: Path) -> None:
+    """A cycle whose full read ran in a reader process reports its peak memory and CPU (from the
+    ``directory.reader`` event it logs); a cycle without one reports none."""
+    log = tmp_path / "cycle.log"
+    log.write_text(
+        '{"event": "directory.read", "users": 3}\n'
+        '{"event": "directory.reader", "peak_mb": 81.5, "cpu_seconds": 2.25, "log_level": "info"}\n'
+        '{"event": "webex.requests", "get": 1}\n'
+    )
+    assert _reader_usage(log) == {"reader_peak_mb": 81.5, "reader_cpu_seconds": 2.25}
+    log.write_text('{"event": "directory.read", "users": 3}\n')
+    assert _reader_usage(log) == {}

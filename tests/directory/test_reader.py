@@ -63,6 +63,9 @@ def test_log_events_of_the_reader_process_reach_the_engine_log(shared_slapd: Thr
         users = read(shared_slapd, process=True)
     summary = [e for e in logs if e["event"] == "directory.read"]
     assert summary and summary[0]["users"] == len(users) and summary[0]["log_level"] == "info"
+    usage = [e for e in logs if e["event"] == "directory.reader"]  # its own memory and CPU, last
+    assert usage and usage[0]["peak_mb"] > 10 and usage[0]["cpu_seconds"] > 0
+    assert logs.index(usage[0]) > logs.index(summary[0])
 
 
 def test_a_reader_process_that_dies_makes_the_read_incomplete(shared_slapd: ThrowawaySlapd) -> None:

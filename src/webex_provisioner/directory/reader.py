@@ -26,6 +26,7 @@ import fcntl
 import os
 import pickle
 import queue
+import resource
 import signal
 import subprocess
 import sys
@@ -54,6 +55,7 @@ BATCH = 1000  # users per message
 _PIPE_BYTES = 1 << 20  # room for a few pages in flight (Linux' default limit for a pipe)
 _F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 _WAIT_SECONDS = 5.0
+_AHEAD = 32  # messages the child may queue while the engine is busy
 
 # Message kinds, child -> engine.
 _USERS, _LOG, _ERROR, _CRASH, _END = "users", "log", "error", "crash", "end"
@@ -203,20 +205,27 @@ class _Forward:
 
 class _Outbox:
     """The child's messages to the engine, pickled at once and written by a thread of their own:
-    the read never waits for the engine to take a page (the engine reads its links meanwhile).
-    What waits is pickled, about 2 MB per 10,000 users."""
+    the read goes on while the engine is busy (reading its links), up to ``_AHEAD`` messages
+    ahead (about 7 MB), then waits for the engine."""
 
     def __init__(self, stream: IO[bytes]) -> None:
         self._stream = stream
-        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=_AHEAD)
         self.broken = False
         self._thread = threading.Thread(target=self._write, name="reader-outbox", daemon=True)
         self._thread.start()
 
     def send(self, message: tuple[str, Any]) -> None:
-        if self.broken:
-            raise BrokenPipeError("the engine stopped listening")
-        self._queue.put(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+        self._put(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def _put(self, data: bytes | None) -> None:
+        while not self.broken:
+            try:
+                self._queue.put(data, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+        raise BrokenPipeError("the engine stopped listening")
 
     def _write(self) -> None:
         try:
@@ -227,7 +236,8 @@ class _Outbox:
             self.broken = True
 
     def close(self) -> None:
-        self._queue.put(None)
+        with contextlib.suppress(BrokenPipeError):
+            self._put(None)
         self._thread.join()
         with contextlib.suppress(OSError):
             self._stream.close()
@@ -254,6 +264,7 @@ def serve() -> None:
     from webex_provisioner.directory.ldap import LdapDirectory  # noqa: PLC0415 - import cycle
 
     directory = LdapDirectory(config, attributes, read_process=False)
+    outcome: tuple[str, Any] = (_END, None)
     try:
         directory.use_membership(membership)
         batch: list[LabelledEntry] = []
@@ -267,13 +278,20 @@ def serve() -> None:
         finally:
             if batch:  # what was read before a failure is handed over before the failure
                 send((_USERS, batch))
-        send((_END, None))
     except BrokenPipeError:
-        pass  # the engine stopped listening
+        outcome = (_CRASH, "the engine stopped listening")  # nobody reads it
     except DirectoryError as exc:
-        send((_ERROR, (type(exc).__name__, exc.message, exc.retryable)))
+        outcome = (_ERROR, (type(exc).__name__, exc.message, exc.retryable))
     except Exception as exc:  # a bug: say what it was, in the engine's error
-        send((_CRASH, "".join(traceback.format_exception_only(exc)).strip()))
+        outcome = (_CRASH, "".join(traceback.format_exception_only(exc)).strip())
     finally:
         directory.close()
-        outbox.close()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    with contextlib.suppress(BrokenPipeError):
+        log.info(
+            "directory.reader",
+            peak_mb=round(usage.ru_maxrss / 1024, 1),
+            cpu_seconds=round(usage.ru_utime + usage.ru_stime, 2),
+        )
+        send(outcome)  # the last message: the engine stops listening after it
+    outbox.close()
