@@ -4,6 +4,7 @@ the streamed JSON report, and opening an up-to-date state without alembic."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import subprocess
@@ -108,36 +109,37 @@ def test_the_store_keeps_the_fingerprint_of_what_was_applied(tmp_path: Path) -> 
     assert read.created_at == read.updated_at == NOW
 
 
-def test_links_saved_before_fingerprints_get_them_on_upgrade(tmp_path: Path) -> None:
-    """Migration 0003 fills in the fingerprint of links stored without one."""
-    applied = {"email": "ada@example.com", "title": "CTO"}
-    path = tmp_path / "state.db"
+def fingerprints_after_upgrade(path: Path, applied: dict[str, str], stored: str, revision: str) -> list[str]:
+    """Save a link, leave its fingerprint and the schema revision as an older version did, open
+    the store again (which migrates it): the fingerprints read back."""
     with SqliteStateStore(path) as store:
         entry = AuditEntry("c1", NOW, "a-1", "ada@example.com", "create", "entered_scope", Outcome.APPLIED)
         store.record([Record(entry, save_link=linked(applied, ""))])
     raw = create_engine(f"sqlite:///{path}")
     with raw.begin() as conn:
-        conn.execute(text("UPDATE links SET fingerprint = ''"))
-        conn.execute(text("UPDATE alembic_version SET version_num = '0002'"))
+        conn.execute(text("UPDATE links SET fingerprint = :stored"), {"stored": stored})
+        conn.execute(text("UPDATE alembic_version SET version_num = :revision"), {"revision": revision})
     raw.dispose()
     with SqliteStateStore(path) as store:
-        assert [link.fingerprint for link in store.links()] == [fingerprint(applied)]
+        return [link.fingerprint for link in store.links()]
+
+
+def test_links_saved_before_fingerprints_get_them_on_upgrade(tmp_path: Path) -> None:
+    """Migration 0003 fills in the fingerprint of links stored without one."""
+    applied = {"email": "ada@example.com", "title": "CTO"}
+    assert fingerprints_after_upgrade(tmp_path / "state.db", applied, "", "0002") == [fingerprint(applied)]
 
 
 def test_fingerprints_of_the_earlier_form_are_recomputed_on_upgrade(tmp_path: Path) -> None:
-    """Migration 0004 replaces fingerprints of the earlier (canonical JSON) form, which would
-    never match again, by the current form."""
+    """Migration 0004 replaces fingerprints of the earlier form (the digest of canonical JSON),
+    which would never match again, by the current form."""
     applied = {"email": "ada@example.com", "title": "CTO"}
-    path = tmp_path / "state.db"
-    with SqliteStateStore(path) as store:
-        entry = AuditEntry("c1", NOW, "a-1", "ada@example.com", "create", "entered_scope", Outcome.APPLIED)
-        store.record([Record(entry, save_link=linked(applied, "0123456789abcdef0123456789abcdef"))])
-    raw = create_engine(f"sqlite:///{path}")
-    with raw.begin() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = '0003'"))
-    raw.dispose()
-    with SqliteStateStore(path) as store:
-        assert [link.fingerprint for link in store.links()] == [fingerprint(applied)]
+    canonical = json.dumps(applied, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    earlier = hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
+    assert earlier != fingerprint(applied)
+    assert fingerprints_after_upgrade(tmp_path / "state.db", applied, earlier, "0003") == [
+        fingerprint(applied)
+    ]
 
 
 def test_an_up_to_date_state_opens_without_alembic(tmp_path: Path) -> None:

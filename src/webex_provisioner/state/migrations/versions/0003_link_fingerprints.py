@@ -9,40 +9,18 @@ Revises: 0002
 
 from __future__ import annotations
 
-import json
-
-import sqlalchemy as sa
 from alembic import op
 
-from webex_provisioner.mapping import fingerprint
+from webex_provisioner.state.migrations.link_fingerprints import refresh_fingerprints
 
 revision = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | None = None
 depends_on: str | None = None
 
-_BATCH = 1000
-
 
 def upgrade() -> None:
-    bind = op.get_bind()
-    links = sa.table(
-        "links",
-        sa.column("anchor", sa.String),
-        sa.column("applied", sa.Text),
-        sa.column("fingerprint", sa.String),
-    )
-    missing = bind.execute(sa.select(links.c.anchor, links.c.applied).where(links.c.fingerprint == "")).all()
-    update = (
-        sa.update(links)
-        .where(links.c.anchor == sa.bindparam("key"))
-        .values(fingerprint=sa.bindparam("value"))
-    )
-    for start in range(0, len(missing), _BATCH):
-        batch = missing[start : start + _BATCH]
-        bind.execute(
-            update, [{"key": anchor, "value": fingerprint(json.loads(applied))} for anchor, applied in batch]
-        )
+    refresh_fingerprints(op.get_bind(), only_missing=True)
 
 
 def downgrade() -> None:

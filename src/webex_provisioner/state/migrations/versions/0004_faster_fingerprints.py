@@ -9,40 +9,18 @@ Revises: 0003
 
 from __future__ import annotations
 
-import json
-
-import sqlalchemy as sa
 from alembic import op
 
-from webex_provisioner.mapping import fingerprint
+from webex_provisioner.state.migrations.link_fingerprints import refresh_fingerprints
 
 revision = "0004"
 down_revision: str | None = "0003"
 branch_labels: str | None = None
 depends_on: str | None = None
 
-_BATCH = 1000
-
 
 def upgrade() -> None:
-    bind = op.get_bind()
-    links = sa.table(
-        "links",
-        sa.column("anchor", sa.String),
-        sa.column("applied", sa.Text),
-        sa.column("fingerprint", sa.String),
-    )
-    update = (
-        sa.update(links)
-        .where(links.c.anchor == sa.bindparam("key"))
-        .values(fingerprint=sa.bindparam("value"))
-    )
-    rows = bind.execute(sa.select(links.c.anchor, links.c.applied).order_by(links.c.anchor)).all()
-    for start in range(0, len(rows), _BATCH):
-        batch = rows[start : start + _BATCH]
-        bind.execute(
-            update, [{"key": anchor, "value": fingerprint(json.loads(applied))} for anchor, applied in batch]
-        )
+    refresh_fingerprints(op.get_bind(), only_missing=False)
 
 
 def downgrade() -> None:
