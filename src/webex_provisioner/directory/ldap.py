@@ -114,22 +114,17 @@ class LdapDirectory:
         if self.read_process and self._prepared is None:
             self._prepared = ReaderProcess(self.config)
 
-    def labelled_entries(self) -> Iterator[LabelledEntry]:
-        """The raw entries ``read_users`` decodes, each with its anchor and labels (what a reader
-        process sends)."""
+    def _read_here(self) -> Iterator[DirectoryUser]:
+        anchor_name = self.config.anchor
         self._reading += 1
         try:
-            yield from self._labelled_entries()
+            for dn, attrs, anchor, disabled, in_scope, reason in self._labelled_entries():
+                yield to_user(
+                    dn, attrs, anchor_name, anchor, disabled=disabled, in_scope=in_scope, scope_reason=reason
+                )
         finally:
             self._reading -= 1
             self._membership_at = time.monotonic()
-
-    def _read_here(self) -> Iterator[DirectoryUser]:
-        anchor_name = self.config.anchor
-        for dn, attrs, anchor, disabled, in_scope, reason in self.labelled_entries():
-            yield to_user(
-                dn, attrs, anchor_name, anchor, disabled=disabled, in_scope=in_scope, scope_reason=reason
-            )
 
     def _labelled_entries(self) -> Iterator[LabelledEntry]:
         config = self.config
