@@ -136,7 +136,10 @@ def linked_actions(
     *,
     skip: frozenset[str],
 ) -> list[Action]:
-    if not options.update or (link.fingerprint and link.fingerprint == fingerprint(desired)):
+    unchanged = not options.update or (link.fingerprint and link.fingerprint == fingerprint(desired))
+    if unchanged and link.state is LinkState.ACTIVE and user.in_scope and not user.disabled:
+        return []  # the common case of a full cycle: nothing to do
+    if unchanged:
         updates: tuple[Change, ...] = ()  # what was applied is what is desired
     else:
         current = options.managed_view(link.applied)

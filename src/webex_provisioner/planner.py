@@ -87,15 +87,17 @@ def assess(
         else {}
     )
     result = Assessment()
+    pending_dns = _Unlinked(manager_ids)
+    seen = result.seen
     for user in users:
         result.users_read += 1
         link = links.get(user.anchor)
         if link is not None:
-            result.seen.add(link.anchor)  # the link's string: one copy of each anchor in memory
+            seen.add(link.anchor)  # the link's string: one copy of each anchor in memory
         wanted = user.in_scope and (not user.disabled or options.provision_disabled)
         if not wanted and link is None:
             continue
-        desired = desired_user(user, mapping, manager_ids=manager_ids, pending_dns=_Unlinked(manager_ids))
+        desired = desired_user(user, mapping, manager_ids=manager_ids, pending_dns=pending_dns)
         if options.is_protected(user.anchor, desired.email or None, link.email if link else None):
             result.problems.append(
                 Problem(
@@ -129,11 +131,14 @@ def assess(
                 )
             )
         else:
-            skip = frozenset({"manager"}) if desired.pending_manager is not None else frozenset()
+            skip = _MANAGER if desired.pending_manager is not None else _NOTHING
             result.actions.extend(linked_actions(user, link, desired.attributes, options, now, skip=skip))
     manager_rule = mapping.rules.get("manager")
     _drop_unresolvable_managers(result, omit=manager_rule is not None and manager_rule.unresolved == "omit")
     return result
+
+
+_MANAGER, _NOTHING = frozenset({"manager"}), frozenset[str]()
 
 
 def _own_email(result: Assessment, email: str, anchor: str) -> None:
