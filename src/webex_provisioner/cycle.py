@@ -7,7 +7,6 @@ and writes nothing anywhere.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -16,6 +15,7 @@ from datetime import datetime
 
 import structlog
 
+from webex_provisioner.between_cycles import approved_held, carry_open_problems
 from webex_provisioner.bulk_executor import BulkCreator, BulkExecutor
 from webex_provisioner.collector import spaced_collections
 from webex_provisioner.config import Config
@@ -46,7 +46,6 @@ from webex_provisioner.interruptible import apply_in_batches, timed
 from webex_provisioner.mapping import CompiledMapping, compile_mapping, create_only_keys
 from webex_provisioner.model import (
     Action,
-    ActionKind,
     AuditEntry,
     CycleKind,
     CycleRecord,
@@ -54,7 +53,6 @@ from webex_provisioner.model import (
     Link,
     Outcome,
     Plan,
-    Problem,
     ProblemKind,
     WebexUser,
 )
@@ -73,7 +71,6 @@ __all__ = [
     "EXIT_USERS_FAILED",
     "Cycle",
     "CycleReport",
-    "approve_held_later",
     "plan_options",
     "utc_now",
 ]
@@ -277,7 +274,7 @@ class Cycle:
         limits = DeprovisionLimits(
             self._config.safety.max_deprovisions.count, self._config.safety.max_deprovisions.percent
         )
-        approved = self._approved(approve_held, apply=apply)
+        approved = approved_held(self._store, everything=approve_held, apply=apply)
         if link_count is None:  # incremental: count the links only when something would deprovision
             link_count = self._store.count_links() if any(a.kind.deprovisions for a in plan.actions) else 0
             limits = self._window.limits(limits, link_count, self._clock())
@@ -313,7 +310,7 @@ class Cycle:
                 if changes is not None and incremental
                 else set()
             )
-            carried = self._open_problems(plan, reread, incremental=incremental)
+            carried = carry_open_problems(self._store, plan, reread, incremental=incremental)
             report.plan = replace(plan, problems=(*plan.problems, *carried))
         if user or incremental:
             others = [a for a in self._store.held() if a.anchor not in links]
@@ -329,38 +326,6 @@ class Cycle:
             self._interrupt(report, not_applied)
         elif assessment.deferred:
             self._settle(assessment.deferred, report)
-
-    def _approved(self, approve_held: bool, *, apply: bool) -> set[tuple[str, ActionKind]]:
-        """The held deprovisions approved for this cycle: all of them with ``approve_held``, or
-        those an operator approved while another instance held the lock (``approve_held_later``).
-        A stored approval is used once."""
-        held = {(a.anchor, a.kind) for a in self._store.held()}
-        if approve_held:
-            return held
-        stored = self._store.get_watermark(APPROVED_HELD)
-        if stored is None or not apply:
-            return set()
-        self._store.set_watermark(APPROVED_HELD, None)
-        approved = {(anchor, ActionKind(kind)) for anchor, kind in json.loads(stored)}
-        return held & approved
-
-    def _open_problems(self, plan: Plan, reread: set[str], *, incremental: bool) -> tuple[Problem, ...]:
-        """The users left alone by earlier cycles and not re-read by this one, still reported.
-
-        An incremental cycle reads only what changed, so a user reported earlier (no e-mail, a
-        conflict, ...) and unchanged since stays unprovisioned: it stays in the report (exit 3)
-        until it is fixed or a full cycle finds it fine. A full cycle starts the list afresh.
-        """
-        carried: list[Problem] = []
-        if incremental:
-            stored = json.loads(self._store.get_watermark(OPEN_PROBLEMS) or "[]")
-            carried = [_problem(item) for item in stored if item["anchor"] not in reread]
-        current = [p for p in plan.problems if p.kind is not ProblemKind.PROTECTED]
-        self._store.set_watermark(
-            OPEN_PROBLEMS,
-            json.dumps([_problem_json(p) for p in (*current, *carried)]) if current or carried else None,
-        )
-        return tuple(carried)
 
     def _interrupt(self, report: CycleReport, left: int) -> None:
         report.interrupted = True
@@ -512,38 +477,6 @@ class Cycle:
         reason: str = "",
     ) -> AuditEntry:
         return AuditEntry(cycle_id, self._clock(), anchor, email, action, reason, outcome, webex_id, detail)
-
-
-OPEN_PROBLEMS = "cycle.open_problems"
-APPROVED_HELD = "cycle.approved_held"
-
-
-def _problem_json(problem: Problem) -> dict[str, str | None]:
-    return {
-        "kind": problem.kind.value,
-        "anchor": problem.anchor,
-        "dn": problem.dn,
-        "email": problem.email,
-        "detail": problem.detail,
-    }
-
-
-def _problem(item: dict[str, str | None]) -> Problem:
-    return Problem(
-        ProblemKind(str(item["kind"])),
-        str(item["anchor"]),
-        str(item["dn"] or ""),
-        item["email"],
-        str(item["detail"]),
-    )
-
-
-def approve_held_later(store: StateStore) -> int:
-    """Approve the deprovisions held now, for the instance running cycles (``run``) to apply in
-    its next cycle, each re-checked then; returns how many."""
-    held = [[a.anchor, a.kind.value] for a in store.held()]
-    store.set_watermark(APPROVED_HELD, json.dumps(held) if held else None)
-    return len(held)
 
 
 def _close(users: Iterable[DirectoryUser] | None) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from webex_provisioner.between_cycles import approve_held_later
 from webex_provisioner.cli.base import (
     PROGRESS_THRESHOLD,
     Context,
@@ -19,7 +20,7 @@ from webex_provisioner.cli.base import (
     streamed_cycle_json,
 )
 from webex_provisioner.config import Config
-from webex_provisioner.cycle import EXIT_FAILED, EXIT_OK, approve_held_later, utc_now
+from webex_provisioner.cycle import EXIT_FAILED, EXIT_OK, utc_now
 from webex_provisioner.errors import ProvisionerError
 from webex_provisioner.incremental import open_feed
 from webex_provisioner.model import Plan
