@@ -57,12 +57,13 @@ def carry_open_problems(
     current = [p for p in plan.problems if p.kind is not ProblemKind.PROTECTED]
     store.set_watermark(
         OPEN_PROBLEMS,
-        json.dumps([_problem_json(p) for p in (*current, *carried)]) if current or carried else None,
+        json.dumps([problem_json(p) for p in (*current, *carried)]) if current or carried else None,
     )
     return tuple(carried)
 
 
-def _problem_json(problem: Problem) -> dict[str, str | None]:
+def problem_json(problem: Problem) -> dict[str, str | None]:
+    """A problem as JSON (as stored here and as reports show it)."""
     return {
         "kind": problem.kind.value,
         "anchor": problem.anchor,

@@ -14,6 +14,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from webex_provisioner.between_cycles import problem_json
 from webex_provisioner.errors import ProvisionerError
 from webex_provisioner.logs import audit_json
 from webex_provisioner.mapping import Desired, compile_mapping, desired_user, normalize_dn
@@ -24,7 +25,6 @@ from webex_provisioner.report import (
     audit_table,
     describe_changes,
     link_json,
-    problem_json,
 )
 from webex_provisioner.runtime import Engine
 

@@ -10,6 +10,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from webex_provisioner.between_cycles import problem_json
 from webex_provisioner.cycle import CycleReport
 from webex_provisioner.model import Action, AuditEntry, CycleRecord, InstanceRecord, Link, Plan, Problem
 
@@ -42,16 +43,6 @@ def action_json(action: Action) -> dict[str, Any]:
         "changes": [{"attribute": c.attribute, "old": c.old, "new": c.new} for c in action.changes],
         "desired": dict(action.desired) if action.kind.value == "create" else None,
         "detail": action.detail or None,
-    }
-
-
-def problem_json(problem: Problem) -> dict[str, Any]:
-    return {
-        "kind": problem.kind.value,
-        "anchor": problem.anchor,
-        "dn": problem.dn,
-        "email": problem.email,
-        "detail": problem.detail,
     }
 
 
