@@ -12,7 +12,8 @@ from structlog.testing import capture_logs
 
 from tests.directory.helpers import MAPPED, config_for
 from webex_provisioner.directory import LdapDirectory
-from webex_provisioner.directory.ldap import READ_PROCESS_FROM
+from webex_provisioner.directory import reader as reader_module
+from webex_provisioner.directory.ldap import READ_PROCESS_FROM, usable_processors
 from webex_provisioner.directory.reader import ReaderProcess
 from webex_provisioner.errors import DirectoryError, DirectoryIncompleteError
 from webex_provisioner.sandbox import ThrowawaySlapd
@@ -130,7 +131,7 @@ def test_read_process_setting(shared_slapd: ThrowawaySlapd) -> None:
     """``false`` reads in the engine process, ``true`` in a reader process, ``auto`` in a reader
     process when ``prepare_read`` expects READ_PROCESS_FROM users or more (and two processors
     may be used), for that read only."""
-    two = len(os.sched_getaffinity(0)) >= 2
+    two = usable_processors() >= 2
     with LdapDirectory(config_for(shared_slapd, read_process=False), MAPPED) as directory:
         directory.prepare_read(READ_PROCESS_FROM * 10)
         assert not isinstance(directory.read_users(), ReaderProcess)
@@ -146,3 +147,26 @@ def test_read_process_setting(shared_slapd: ThrowawaySlapd) -> None:
         assert isinstance(users, ReaderProcess) is two
         assert len(list(users)) > 20
         assert not directory.read_process  # the next read is prepared again, or not
+
+
+def test_a_reader_process_that_cannot_start(
+    shared_slapd: ThrowawaySlapd, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``auto``, a reader process that cannot be started (no interpreter to run, no process
+    left) is a warning and the read happens here, complete; with ``true`` it is the error."""
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(reader_module.subprocess, "Popen", refuse)
+    with capture_logs() as logs, LdapDirectory(config_for(shared_slapd), MAPPED) as directory:
+        directory.prepare_read(READ_PROCESS_FROM)
+        assert not directory.read_process
+        users = list(directory.read_users())
+    assert len(users) == len(read(shared_slapd, process=False))
+    warning = [e for e in logs if e["event"] == "directory.reader_unavailable"]
+    assert warning and "could not start the directory reader process" in warning[0]["error"]
+    config = config_for(shared_slapd, read_process=True)
+    with LdapDirectory(config, MAPPED) as directory, pytest.raises(DirectoryError) as raised:
+        directory.read_users()
+    assert "set directory.read_process: false" in raised.value.message

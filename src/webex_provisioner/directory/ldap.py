@@ -92,9 +92,11 @@ class LdapDirectory:
         if not self.read_process:
             return self._read_here()
         self._large_read = False
+        reader, self._prepared = self._prepared or self._new_reader(), None
+        if reader is None:
+            return self._read_here()
         given, self._given = self._given, None
         fresh = given is not None and time.monotonic() - given[1] < self.membership_max_age
-        reader, self._prepared = self._prepared or ReaderProcess(self.config), None
         reader.start(self.attributes, given[0] if given and fresh else None)
         return reader
 
@@ -105,14 +107,28 @@ class LdapDirectory:
         and this process may use two processors or more."""
         if self._read_process is not None:
             return self._read_process
-        return self._large_read and len(os.sched_getaffinity(0)) >= 2
+        return self._large_read and usable_processors() >= 2
 
     def prepare_read(self, expected_users: int) -> None:
         """With a reader process for a read of ``expected_users``, start its interpreter now (it
         imports for half a second), so that the next ``read_users`` finds it ready."""
         self._large_read = expected_users >= READ_PROCESS_FROM
         if self.read_process and self._prepared is None:
-            self._prepared = ReaderProcess(self.config)
+            self._prepared = self._new_reader()
+            self._large_read = self._prepared is not None
+
+    def _new_reader(self) -> ReaderProcess | None:
+        """A reader process; with ``read_process: auto``, ``None`` (and a warning) when none
+        can be started, so that the read happens in this process instead."""
+        try:
+            return ReaderProcess(self.config)
+        except DirectoryError as exc:
+            if self._read_process:
+                raise
+            log.warning(
+                "directory.reader_unavailable", error=exc.message, detail="reading in the engine process"
+            )
+            return None
 
     def _read_here(self) -> Iterator[DirectoryUser]:
         anchor_name = self.config.anchor
@@ -325,6 +341,12 @@ class LdapDirectory:
             anchor=self.config.anchor,
             detail="skipped; the bind DN may lack read access to the anchor, or directory.anchor is wrong",
         )
+
+
+def usable_processors() -> int:
+    """How many processors this process may run on (its affinity where the system tells)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 
 
 def _group_label(membership: Membership, dn: str) -> tuple[bool, str]:
