@@ -4,6 +4,8 @@ cleanly on SIGTERM in the middle of a cycle, and polls modifyTimestamp where the
 from __future__ import annotations
 
 import signal
+import subprocess
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -140,3 +142,37 @@ def test_timestamp_polling_without_syncprov(
             lambda: (webex_user(own_emulator, rgupta) or {}).get("active") is False, "the group removal"
         )
         assert daemon.full_cycles() == 1
+
+
+def test_run_reads_through_a_reader_process_and_leaves_none_behind(
+    tmp_path: Path,
+    own_slapd: ThrowawaySlapd,
+    own_emulator: EmulatorServer,
+    company: Company,
+    daemons: list[DaemonProcess],
+) -> None:
+    """With directory.read_process: true, run's full cycle reads in a reader process (it logs its
+    usage), provisions everyone in scope, applies a later change incrementally, and SIGTERM ends
+    run with no reader process left."""
+    daemon = new_daemon(tmp_path, own_slapd, own_emulator, company, directory={"read_process": True}).start()
+    daemons.append(daemon)
+    daemon.wait_healthy()
+    assert "directory.reader " in daemon.log_file.read_text()  # the reader process's usage
+    assert {u["userName"].lower() for u in own_emulator.users() if u["active"]} == expected_users(company)
+    own_slapd.modify(f"uid=ahart,{PEOPLE}", {"title": "Read Elsewhere"})
+    email = company.person("ahart").mail or ""
+    daemon.wait_until(lambda: title_of(own_emulator, email) == "Read Elsewhere", "the change")
+    daemon.signal(signal.SIGTERM)
+    assert daemon.wait() == 0, daemon.log()
+    deadline = time.monotonic() + 5
+    while readers() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert readers() == []
+
+
+def readers() -> list[str]:
+    """Reader processes running on this machine (their command line names ``serve``)."""
+    found = subprocess.run(
+        ["pgrep", "-f", "directory.reader import serve"], capture_output=True, text=True, check=False
+    )
+    return found.stdout.split()
