@@ -124,6 +124,14 @@ def table(result: BenchResult, info: dict[str, Any]) -> str:
         )
     if read:
         lines.append(f"ldapsearch floor: {read.seconds:.3f} s")
+    if result.read_pairs:
+        pairs = ", ".join(
+            f"{cycle:.2f} s / {floor:.3f} s = {cycle / floor:.2f}" for cycle, floor in result.read_pairs
+        )
+        lines.append(
+            f"full cycle / ldapsearch, back to back ({len(result.read_pairs)} pairs; "
+            f"the median one above): {pairs}"
+        )
     computed = ratios(result)
     lines.append("")
     lines.append("ratios: " + ", ".join(f"{k} {v}" for k, v in computed.items() if v is not None))

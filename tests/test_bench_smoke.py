@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from bench.harness import Bench, BenchResult, _reader_usage
+from bench.harness import READ_PAIRS, Bench, BenchResult, _reader_usage
 from bench.report import TARGETS, machine, table, write_json
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
@@ -52,6 +52,10 @@ def test_floors_and_ratios_are_reported(result: BenchResult, tmp_path: Path) -> 
     assert result.post_floor is not None and result.post_floor.failed == 0
     assert result.post_floor_bulk_emulator is not None and result.post_floor_bulk_emulator.failed == 0
     assert result.read_floor is not None and result.read_floor.seconds > 0
+    assert len(result.read_pairs) == READ_PAIRS  # the reported pair is the median of the pairs
+    ratios_of_pairs = sorted(cycle / floor for cycle, floor in result.read_pairs)
+    reported = result.cycles["full_unchanged"].cycle_seconds / result.read_floor.seconds
+    assert reported == ratios_of_pairs[len(ratios_of_pairs) // 2]
     data = result.as_json()
     assert all(value is not None for value in data["ratios"].values())
     info = machine()
