@@ -282,6 +282,7 @@ class Bench:
                 first_bulk = self.cycle("first_bulk", config, env, emulator, "--full")
                 self._check_created(first_bulk, emulator.user_count())
                 result.post_floor_bulk_emulator = self.post_floor(emulator)
+        result.notes.extend(machine_drift(result))
         return result
 
     def read_pairs(
@@ -317,6 +318,27 @@ class Bench:
                 f"cycle {cycle.name} created {cycle.count('create')} users and Webex holds {in_webex}; "
                 f"expected {self.users}"
             )
+
+
+DRIFT = 0.10  # the emulator's CPU per create differing more than this between a cycle and its floor
+
+
+def machine_drift(result: BenchResult) -> list[str]:
+    """A note when the emulator needed noticeably more (or less) CPU during the first cycle than
+    during the POST floor: the same creates on the same emulator, so the machine (shared with
+    others) was slower during one of the two, and their ratio says more about the machine than
+    about the engine. (The Bulk cycle sends other requests: nothing to compare.)"""
+    cycle, floor = result.cycles.get("first"), result.post_floor
+    if cycle is None or floor is None or not cycle.emulator_cpu_seconds or not floor.emulator_cpu_seconds:
+        return []
+    drift = cycle.emulator_cpu_seconds / floor.emulator_cpu_seconds - 1
+    if abs(drift) <= DRIFT:
+        return []
+    return [
+        f"the emulator used {drift:+.0%} CPU during the first cycle compared with the POST floor, for "
+        f"the same {floor.users:,} creates: the machine's speed changed between the two, so their "
+        "ratio is unreliable in this run; run the benchmark again"
+    ]
 
 
 def median_pair(pairs: Sequence[tuple[CycleResult, ReadFloor]]) -> tuple[CycleResult, ReadFloor]:

@@ -6,10 +6,11 @@ No timing is asserted here: performance is measured by ``make bench`` (docs/perf
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from bench.harness import READ_PAIRS, Bench, BenchResult, _reader_usage
+from bench.harness import READ_PAIRS, Bench, BenchResult, _reader_usage, machine_drift
 from bench.report import TARGETS, machine, table, write_json
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
@@ -43,7 +44,7 @@ def test_sync_without_full_is_incremental(result: BenchResult) -> None:
     """Once a full cycle stored a watermark, the no-change and 1 % cycles are incremental ones."""
     assert result.cycles["incremental_unchanged"].kind == "incremental"
     assert result.cycles["incremental_1pct"].kind == "incremental"
-    assert result.notes == []
+    assert not [note for note in result.notes if "incremental" in note]
 
 
 def test_floors_and_ratios_are_reported(result: BenchResult, tmp_path: Path) -> None:
@@ -80,3 +81,20 @@ def test_the_reader_process_usage_is_read_from_the_cycle_log(tmp_path: Path) -> 
     assert _reader_usage(log) == {"reader_peak_mb": 81.5, "reader_cpu_seconds": 2.25}
     log.write_text('{"event": "directory.read", "users": 3}\n')
     assert _reader_usage(log) == {}
+
+
+def test_a_machine_that_changed_speed_between_first_cycle_and_floor_is_noted(result: BenchResult) -> None:
+    """The same creates cost the emulator the same CPU; when they do not (the machine was busier
+    during one), the run carries a note saying the first-cycle ratio is unreliable."""
+    first = result.cycles["first"]
+    assert result.post_floor is not None
+    floor = replace(result.post_floor, emulator_cpu_seconds=10.0)
+    same = replace(
+        result, post_floor=floor, cycles={**result.cycles, "first": replace(first, emulator_cpu_seconds=10.5)}
+    )
+    slower = replace(
+        result, post_floor=floor, cycles={**result.cycles, "first": replace(first, emulator_cpu_seconds=12.2)}
+    )
+    assert machine_drift(same) == []
+    (note,) = machine_drift(slower)
+    assert "+22%" in note and "unreliable" in note
