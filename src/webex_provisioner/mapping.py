@@ -134,11 +134,10 @@ class CompiledMapping:
     template_names: Mapping[str, frozenset[str]]
     sources: Mapping[str, str] = field(default_factory=dict)
     """Webex attribute -> the directory attribute (lower case) of each ``from`` rule."""
-    plain: Mapping[str, str] = field(default_factory=dict)
-    """The ``from`` rules with no default, case change or special meaning: a single value is
-    taken as it is (trimmed if asked), the common case ``desired_user`` does first."""
     steps: tuple[Step, ...] = ()
-    """The rules in order as ``desired_user`` walks them (see ``Step``)."""
+    """The rules in order as ``desired_user`` walks them (see ``Step``). A *plain* rule (``from``
+    with no default, case change or special meaning) takes a single value as it is (trimmed if
+    asked): the common case, done first."""
 
     def attributes(self) -> set[str]:
         names: set[str] = set()
@@ -185,7 +184,6 @@ def compile_mapping(rules: Mapping[str, MappingRule]) -> CompiledMapping:
         templates=templates,
         template_names=names,
         sources=sources,
-        plain=plain,
         steps=steps,
     )
 

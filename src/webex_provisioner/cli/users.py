@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 
 import click
 
@@ -11,7 +12,7 @@ from webex_provisioner.cycle import EXIT_FAILED, utc_now
 from webex_provisioner.explain import explain, explanation_json, render_explanation
 from webex_provisioner.incremental import forget_baseline, retry_later
 from webex_provisioner.logs import audit_json
-from webex_provisioner.model import AuditEntry, Outcome
+from webex_provisioner.model import AuditEntry, Link, Outcome
 from webex_provisioner.ports import Record
 from webex_provisioner.report import (
     audit_table,
@@ -129,18 +130,7 @@ def users_forget(ctx: Context, key: str, yes: bool) -> None:
                         f"Forget the link of {link.email} (anchor {link.anchor}, Webex {link.webex_id})?",
                         abort=True,
                     )
-                entry = AuditEntry(
-                    "forget",
-                    utc_now(),
-                    link.anchor,
-                    link.email,
-                    "forget",
-                    "operator",
-                    Outcome.APPLIED,
-                    link.webex_id,
-                    "link dropped by 'users forget'; Webex untouched",
-                )
-                store.record([Record(entry, drop_link=link.anchor)])
+                store.record([dropped_by_operator(link, "forget", utc_now(), "users forget")])
                 retry_later(store, [link.anchor])  # an incremental cycle matches it by e-mail again
                 click.echo(f"forgot {link.email} ({link.anchor})")
         finally:
@@ -166,23 +156,7 @@ def reset(ctx: Context, yes: bool) -> None:
                 if not yes:
                     click.confirm(f"Drop all {len(links)} link(s)? Webex is not touched.", abort=True)
                 now = utc_now()
-                records = [
-                    Record(
-                        AuditEntry(
-                            "reset",
-                            now,
-                            link.anchor,
-                            link.email,
-                            "forget",
-                            "operator",
-                            Outcome.APPLIED,
-                            link.webex_id,
-                            "link dropped by 'reset'; Webex untouched",
-                        ),
-                        drop_link=link.anchor,
-                    )
-                    for link in links
-                ]
+                records = [dropped_by_operator(link, "reset", now, "reset") for link in links]
                 for start in range(0, len(records), 1000):
                     store.record(records[start : start + 1000])
                 store.hold([], "reset")
@@ -190,3 +164,19 @@ def reset(ctx: Context, yes: bool) -> None:
         finally:
             store.close()
     click.echo(f"dropped {len(links)} link(s); the next sync re-links users by e-mail")
+
+
+def dropped_by_operator(link: Link, cycle_id: str, now: datetime, command: str) -> Record:
+    """The audited removal of ``link`` by an operator's ``command`` (Webex is not touched)."""
+    entry = AuditEntry(
+        cycle_id,
+        now,
+        link.anchor,
+        link.email,
+        "forget",
+        "operator",
+        Outcome.APPLIED,
+        link.webex_id,
+        f"link dropped by '{command}'; Webex untouched",
+    )
+    return Record(entry, drop_link=link.anchor)
