@@ -40,6 +40,31 @@ def slapd(corp: Company) -> Iterator[ThrowawaySlapd]:
         yield server
 
 
+@pytest.fixture(scope="module")
+def company() -> Company:
+    """Example Corp, once per test module."""
+    return example_corp()
+
+
+@pytest.fixture(scope="module")
+def shared_slapd(company: Company) -> Iterator[ThrowawaySlapd]:
+    """Example Corp in one slapd per test module: its tests only read it, or each changes users
+    of its own."""
+    with ThrowawaySlapd() as server:
+        server.load_ldif(company.ldif())
+        server.start()
+        yield server
+
+
+@pytest.fixture
+def own_slapd(company: Company) -> Iterator[ThrowawaySlapd]:
+    """Example Corp in a slapd of the test's own, free to change, stop or restart."""
+    with ThrowawaySlapd() as server:
+        server.load_ldif(company.ldif())
+        server.start()
+        yield server
+
+
 @pytest.fixture
 def emulator() -> Iterator[EmulatorServer]:
     """A fresh, empty Webex emulator on a free loopback port."""

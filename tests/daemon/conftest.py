@@ -1,4 +1,4 @@
-"""Fixtures of the daemon tests: Example Corp in a slapd with syncprov, the emulator, ``run``."""
+"""Fixtures of the daemon tests: the emulator and `run` (the slapds of Example Corp: tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -10,21 +10,7 @@ import pytest
 from tests.conftest import ORG_ID, WEBEX_TOKEN
 from tests.daemon.helpers import DaemonProcess, daemon_config
 from webex_provisioner.emulator import EmulatorServer
-from webex_provisioner.sandbox import Company, ThrowawaySlapd, example_corp
-
-
-@pytest.fixture(scope="module")
-def company() -> Company:
-    return example_corp()
-
-
-@pytest.fixture(scope="module")
-def module_slapd(company: Company) -> Iterator[ThrowawaySlapd]:
-    """Example Corp in a slapd shared by a module's tests; each test changes its own users."""
-    with ThrowawaySlapd() as server:
-        server.load_ldif(company.ldif())
-        server.start()
-        yield server
+from webex_provisioner.sandbox import Company, ThrowawaySlapd
 
 
 @pytest.fixture(scope="module")
@@ -36,14 +22,14 @@ def module_emulator() -> Iterator[EmulatorServer]:
 @pytest.fixture(scope="module")
 def running(
     tmp_path_factory: pytest.TempPathFactory,
-    module_slapd: ThrowawaySlapd,
+    shared_slapd: ThrowawaySlapd,
     module_emulator: EmulatorServer,
     company: Company,
 ) -> Iterator[DaemonProcess]:
     """``run`` in persist mode against the module's slapd and emulator, its first full cycle done."""
     folder = tmp_path_factory.mktemp("run")
     daemon = DaemonProcess(
-        folder, daemon_config(folder, module_slapd, module_emulator, company), module_slapd
+        folder, daemon_config(folder, shared_slapd, module_emulator, company), shared_slapd
     )
     daemon.start()
     try:
@@ -51,15 +37,6 @@ def running(
         yield daemon
     finally:
         daemon.close()
-
-
-@pytest.fixture
-def own_slapd(company: Company) -> Iterator[ThrowawaySlapd]:
-    """Example Corp in a slapd of the test's own, free to restart."""
-    with ThrowawaySlapd() as server:
-        server.load_ldif(company.ldif())
-        server.start()
-        yield server
 
 
 @pytest.fixture

@@ -26,10 +26,10 @@ def mail(company: Company, uid: str) -> str:
 
 
 def test_attribute_change_reaches_webex_without_a_full_cycle(
-    running: DaemonProcess, module_slapd: ThrowawaySlapd, module_emulator: EmulatorServer, company: Company
+    running: DaemonProcess, shared_slapd: ThrowawaySlapd, module_emulator: EmulatorServer, company: Company
 ) -> None:
     """A modified mapped attribute is updated in Webex by an incremental cycle."""
-    module_slapd.modify(f"uid=ahart,{PEOPLE}", {"title": "Chief Everything Officer"})
+    shared_slapd.modify(f"uid=ahart,{PEOPLE}", {"title": "Chief Everything Officer"})
     email = mail(company, "ahart")
     running.wait_until(
         lambda: (webex_user(module_emulator, email) or {}).get("title") == "Chief Everything Officer",
@@ -40,46 +40,46 @@ def test_attribute_change_reaches_webex_without_a_full_cycle(
 
 
 def test_disabled_user_is_disabled_in_webex(
-    running: DaemonProcess, module_slapd: ThrowawaySlapd, module_emulator: EmulatorServer, company: Company
+    running: DaemonProcess, shared_slapd: ThrowawaySlapd, module_emulator: EmulatorServer, company: Company
 ) -> None:
     """Locking a directory account disables its Webex user (disabled_in_directory)."""
     email = mail(company, "kpatel")
     assert (webex_user(module_emulator, email) or {}).get("active") is True
-    module_slapd.modify(f"uid=kpatel,{PEOPLE}", {"pwdAccountLockedTime": LOCKED})
+    shared_slapd.modify(f"uid=kpatel,{PEOPLE}", {"pwdAccountLockedTime": LOCKED})
     running.wait_until(lambda: (webex_user(module_emulator, email) or {}).get("active") is False, "a disable")
     assert running.full_cycles() == 1
 
 
 def test_removal_from_the_targeted_group_disables(
-    running: DaemonProcess, module_slapd: ThrowawaySlapd, module_emulator: EmulatorServer, company: Company
+    running: DaemonProcess, shared_slapd: ThrowawaySlapd, module_emulator: EmulatorServer, company: Company
 ) -> None:
     """A user removed from the targeted group leaves scope and is disabled, without a full cycle."""
     email = mail(company, "gmoore")
     assert (webex_user(module_emulator, email) or {}).get("active") is True
-    module_slapd.modify(f"cn=webex-users,{GROUPS}", [("delete", "member", f"uid=gmoore,{PEOPLE}")])
+    shared_slapd.modify(f"cn=webex-users,{GROUPS}", [("delete", "member", f"uid=gmoore,{PEOPLE}")])
     running.wait_until(lambda: (webex_user(module_emulator, email) or {}).get("active") is False, "a disable")
     assert running.full_cycles() == 1
 
 
 def test_addition_to_a_nested_group_creates(
-    running: DaemonProcess, module_slapd: ThrowawaySlapd, module_emulator: EmulatorServer, company: Company
+    running: DaemonProcess, shared_slapd: ThrowawaySlapd, module_emulator: EmulatorServer, company: Company
 ) -> None:
     """A user added to a group nested two levels below the targeted one is created in Webex."""
     email = mail(company, "tnewman")
     assert webex_user(module_emulator, email) is None
-    module_slapd.modify(f"cn=sre,{GROUPS}", [("add", "member", f"uid=tnewman,{PEOPLE}")])
+    shared_slapd.modify(f"cn=sre,{GROUPS}", [("add", "member", f"uid=tnewman,{PEOPLE}")])
     running.wait_until(lambda: webex_user(module_emulator, email) is not None, "a create")
     assert (webex_user(module_emulator, email) or {}).get("active") is True
     assert running.full_cycles() == 1
 
 
 def test_deleted_user_is_disabled(
-    running: DaemonProcess, module_slapd: ThrowawaySlapd, module_emulator: EmulatorServer, company: Company
+    running: DaemonProcess, shared_slapd: ThrowawaySlapd, module_emulator: EmulatorServer, company: Company
 ) -> None:
     """A directory user deleted is deprovisioned (disabled by default) by an incremental cycle."""
     email = mail(company, "cwalsh")
     assert (webex_user(module_emulator, email) or {}).get("active") is True
-    module_slapd.delete(f"uid=cwalsh,{PEOPLE}")
+    shared_slapd.delete(f"uid=cwalsh,{PEOPLE}")
     running.wait_until(lambda: (webex_user(module_emulator, email) or {}).get("active") is False, "a disable")
     assert running.full_cycles() == 1
 
@@ -100,13 +100,13 @@ def test_healthz_and_metrics_describe_the_daemon(running: DaemonProcess) -> None
 
 def test_second_instance_stands_by_and_sync_is_refused(
     running: DaemonProcess,
-    module_slapd: ThrowawaySlapd,
+    shared_slapd: ThrowawaySlapd,
     module_emulator: EmulatorServer,
     company: Company,
 ) -> None:
     """While run holds the state store, a second run waits (503, standing by) and sync exits 1."""
     raw = dict(running.raw, schedule={**running.raw["schedule"], "listen": f"127.0.0.1:{free_port()}"})
-    second = DaemonProcess(running.folder, raw, module_slapd, name="standby").start()
+    second = DaemonProcess(running.folder, raw, shared_slapd, name="standby").start()
     try:
         second.wait_until(lambda: "standing by" in str(second.health()[1].get("reasons")), "a standby answer")
         assert second.health()[0] == 503
@@ -119,8 +119,8 @@ def test_second_instance_stands_by_and_sync_is_refused(
     assert running.health()[0] == 200
 
 
-def test_listen_address_in_use_is_reported(running: DaemonProcess, module_slapd: ThrowawaySlapd) -> None:
+def test_listen_address_in_use_is_reported(running: DaemonProcess, shared_slapd: ThrowawaySlapd) -> None:
     """A daemon whose schedule.listen address is taken exits 1 naming the key."""
-    clash = DaemonProcess(running.folder, running.raw, module_slapd, name="clash")
+    clash = DaemonProcess(running.folder, running.raw, shared_slapd, name="clash")
     result = clash.cli("run")
     assert result.returncode == 1 and "schedule.listen" in result.stderr
