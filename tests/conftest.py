@@ -57,12 +57,10 @@ def shared_slapd(company: Company) -> Iterator[ThrowawaySlapd]:
 
 
 @pytest.fixture
-def own_slapd(company: Company) -> Iterator[ThrowawaySlapd]:
-    """Example Corp in a slapd of the test's own, free to change, stop or restart."""
-    with ThrowawaySlapd() as server:
-        server.load_ldif(company.ldif())
-        server.start()
-        yield server
+def own_slapd(slapd: ThrowawaySlapd) -> ThrowawaySlapd:
+    """Example Corp in a slapd of the test's own, free to change, stop or restart (``slapd``,
+    named for tests that also use the module's ``shared_slapd``)."""
+    return slapd
 
 
 @pytest.fixture
