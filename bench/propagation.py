@@ -43,12 +43,12 @@ import yaml
 
 from webex_provisioner.config import Config, parse_config
 from webex_provisioner.emulator import EmulatorServer
-from webex_provisioner.incremental import open_feed
-from webex_provisioner.logs import configure_logging
-from webex_provisioner.mapping import compile_mapping, desired_user
+from webex_provisioner.engine.incremental import open_feed
+from webex_provisioner.engine.logs import configure_logging
+from webex_provisioner.engine.wiring import cycle_lock, open_engine
 from webex_provisioner.model import AuditEntry, Link, Outcome
 from webex_provisioner.ports import Record
-from webex_provisioner.runtime import cycle_lock, open_engine
+from webex_provisioner.rules.mapping import compile_mapping, desired_user
 from webex_provisioner.sandbox import ThrowawaySlapd, synthetic_ldif
 from webex_provisioner.sandbox.company import TARGETED_GROUP
 

@@ -16,9 +16,9 @@ from click.testing import CliRunner, Result
 
 from webex_provisioner.cli import cli
 from webex_provisioner.config import Config, parse_config
-from webex_provisioner.cycle import CycleReport
 from webex_provisioner.emulator import EmulatorServer
-from webex_provisioner.runtime import cycle_lock, open_engine
+from webex_provisioner.engine.cycle import CycleReport
+from webex_provisioner.engine.wiring import cycle_lock, open_engine
 from webex_provisioner.sandbox.company import Company, example_corp
 from webex_provisioner.sandbox.demo import ORG_ID, demo_config
 from webex_provisioner.sandbox.slapd import ThrowawaySlapd

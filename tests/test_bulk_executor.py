@@ -13,11 +13,11 @@ import pytest
 
 from tests.conftest import ORG_ID, WEBEX_TOKEN, World
 from tests.webex.webex_fakes import BASE, make_config, page, user_resource
-from webex_provisioner.bulk_executor import BulkExecutor
 from webex_provisioner.config import WebexConfig
 from webex_provisioner.emulator import EmulatorServer
+from webex_provisioner.engine.bulk_executor import BulkExecutor
+from webex_provisioner.engine.wiring import cycle_lock, open_engine
 from webex_provisioner.model import Action, ActionKind, Outcome, Reason, WebexUser
-from webex_provisioner.runtime import cycle_lock, open_engine
 from webex_provisioner.state import SqliteStateStore, open_state_store
 from webex_provisioner.webex import ScimWebexClient
 

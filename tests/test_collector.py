@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import World
-from webex_provisioner.collector import YOUNG_THRESHOLD, spaced_collections
 from webex_provisioner.directory import LdapDirectory
+from webex_provisioner.engine.memory import YOUNG_THRESHOLD, spaced_collections
 from webex_provisioner.model import DirectoryUser
 
 

@@ -18,9 +18,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from webex_provisioner.cli.base import emit_json, streamed_cycle_json
-from webex_provisioner.cycle import CycleReport
-from webex_provisioner.dispatch import run_concurrently
-from webex_provisioner.mapping import MappingRule, PackedAttributes, compile_mapping, fingerprint, pack
+from webex_provisioner.cli.render import cycle_json
+from webex_provisioner.engine.cycle import CycleReport
+from webex_provisioner.engine.workers import run_concurrently
 from webex_provisioner.model import (
     Action,
     ActionKind,
@@ -32,9 +32,9 @@ from webex_provisioner.model import (
     Plan,
     Reason,
 )
-from webex_provisioner.planner import PlanOptions, assess
 from webex_provisioner.ports import Record
-from webex_provisioner.report import cycle_json
+from webex_provisioner.rules.mapping import MappingRule, PackedAttributes, compile_mapping, fingerprint, pack
+from webex_provisioner.rules.planner import PlanOptions, assess
 from webex_provisioner.state import SqliteStateStore
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from webex_provisioner.mapping import MappingRule, compile_mapping
 from webex_provisioner.model import (
     ActionKind,
     Change,
@@ -20,7 +19,8 @@ from webex_provisioner.model import (
     Reason,
     WebexUser,
 )
-from webex_provisioner.planner import PlanOptions, assess, diff, finish
+from webex_provisioner.rules.mapping import MappingRule, compile_mapping
+from webex_provisioner.rules.planner import PlanOptions, assess, diff, finish
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 MAPPING = compile_mapping(

@@ -11,12 +11,12 @@ import pytest
 
 from tests.conftest import ORG_ID, World
 from webex_provisioner.config import parse_config
-from webex_provisioner.cycle import EXIT_FAILED, EXIT_HELD, EXIT_OK
 from webex_provisioner.directory import LdapDirectory
 from webex_provisioner.emulator import EmulatorServer
+from webex_provisioner.engine.cycle import EXIT_FAILED, EXIT_HELD, EXIT_OK
+from webex_provisioner.engine.wiring import cycle_lock, open_engine
 from webex_provisioner.model import DirectoryUser, Plan
-from webex_provisioner.runtime import cycle_lock, open_engine
-from webex_provisioner.safety import DeprovisionLimits, guard_deprovisions
+from webex_provisioner.rules.safety import DeprovisionLimits, guard_deprovisions
 from webex_provisioner.sandbox.company import LOCKED, synthetic_ldif
 from webex_provisioner.sandbox.slapd import ThrowawaySlapd
 

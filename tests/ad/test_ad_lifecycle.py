@@ -9,10 +9,10 @@ import ldap
 import pytest
 
 from tests.ad.conftest import AdWorld
-from webex_provisioner.cycle import EXIT_OK, CycleReport
-from webex_provisioner.incremental import open_feed
+from webex_provisioner.engine.cycle import EXIT_OK, CycleReport
+from webex_provisioner.engine.incremental import open_feed
+from webex_provisioner.engine.wiring import cycle_lock, open_engine
 from webex_provisioner.model import CycleKind
-from webex_provisioner.runtime import cycle_lock, open_engine
 
 pytestmark = [pytest.mark.ad, pytest.mark.timeout(240)]
 

@@ -9,14 +9,14 @@ import pytest
 
 from tests.conftest import ORG_ID
 from webex_provisioner.config import parse_config
-from webex_provisioner.cycle import CycleReport
-from webex_provisioner.daemon import MAX_BACKOFF, backoff
+from webex_provisioner.engine.cycle import CycleReport
+from webex_provisioner.engine.incremental import DeprovisionWindow
 from webex_provisioner.errors import ConfigError
-from webex_provisioner.health import Health
-from webex_provisioner.incremental import DeprovisionWindow
-from webex_provisioner.metrics import Metrics
 from webex_provisioner.model import CycleKind
-from webex_provisioner.safety import DeprovisionLimits
+from webex_provisioner.rules.safety import DeprovisionLimits
+from webex_provisioner.service.daemon import MAX_BACKOFF, backoff
+from webex_provisioner.service.health import Health
+from webex_provisioner.service.metrics import Metrics
 from webex_provisioner.webex.stats import RequestStats
 
 BASE: dict[str, Any] = {

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from webex_provisioner.config import parse_config
-from webex_provisioner.directory.presets import PRESETS, fill_directory, fill_mapping
+from webex_provisioner.config.presets import PRESETS, fill_directory, fill_mapping
 from webex_provisioner.errors import ConfigError
 
 WEBEX = {"org_id": "3f1c0a4e-0000-4000-8000-000000000001", "token": "t"}

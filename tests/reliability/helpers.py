@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 
 from tests.conftest import World
+from webex_provisioner.engine.wiring import REFRESH_TOKEN_WATERMARK
 from webex_provisioner.model import AuditEntry, Link
-from webex_provisioner.runtime import REFRESH_TOKEN_WATERMARK
 from webex_provisioner.state import open_state_store
 
 

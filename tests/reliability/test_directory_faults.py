@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import World
-from webex_provisioner.cycle import EXIT_FAILED, EXIT_USERS_FAILED
 from webex_provisioner.directory import LdapDirectory
+from webex_provisioner.engine.cycle import EXIT_FAILED, EXIT_USERS_FAILED
 from webex_provisioner.model import DirectoryUser
 
 pytestmark = pytest.mark.timeout(120)

@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import WEBEX_TOKEN, World
 from tests.reliability.conftest import CLIENT_SECRET, REFRESH_TOKEN, at_writes
 from tests.reliability.helpers import stored_refresh_token
-from webex_provisioner.runtime import open_engine
+from webex_provisioner.engine.wiring import open_engine
 
 pytestmark = pytest.mark.timeout(120)
 

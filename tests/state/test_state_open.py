@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from webex_provisioner.errors import StateError, StateLockedError
 from webex_provisioner.state import SqliteStateStore, mask_url, open_state_store
-from webex_provisioner.state.boundary import translate
+from webex_provisioner.state.errors import translate
 
 
 @pytest.mark.parametrize("scheme", ["sqlite", "sqlite+pysqlite"])

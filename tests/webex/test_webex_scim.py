@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from webex_provisioner.mapping import WEBEX_ATTRIBUTES
 from webex_provisioner.model import Change
+from webex_provisioner.rules.mapping import WEBEX_ATTRIBUTES
 from webex_provisioner.webex import scim
 from webex_provisioner.webex.scim import CISCO, CORE, ENTERPRISE, PATCH_OP
 

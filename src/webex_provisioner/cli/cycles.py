@@ -9,7 +9,6 @@ from typing import Any
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from webex_provisioner.between_cycles import approve_held_later
 from webex_provisioner.cli.base import (
     PROGRESS_THRESHOLD,
     Context,
@@ -19,12 +18,7 @@ from webex_provisioner.cli.base import (
     pass_context,
     streamed_cycle_json,
 )
-from webex_provisioner.config import Config
-from webex_provisioner.cycle import EXIT_FAILED, EXIT_OK, utc_now
-from webex_provisioner.errors import ProvisionerError
-from webex_provisioner.incremental import open_feed
-from webex_provisioner.model import Plan
-from webex_provisioner.report import (
+from webex_provisioner.cli.render import (
     cycle_record_json,
     cycles_table,
     instance_json,
@@ -36,7 +30,13 @@ from webex_provisioner.report import (
     render_cycle,
     render_plan,
 )
-from webex_provisioner.runtime import cycle_lock, instance_name, open_engine, open_store
+from webex_provisioner.config import Config
+from webex_provisioner.engine.bookkeeping import approve_held_later
+from webex_provisioner.engine.cycle import EXIT_FAILED, EXIT_OK, utc_now
+from webex_provisioner.engine.incremental import open_feed
+from webex_provisioner.engine.wiring import cycle_lock, instance_name, open_engine, open_store
+from webex_provisioner.errors import ProvisionerError
+from webex_provisioner.model import Plan
 
 
 @cli.command()
@@ -225,7 +225,7 @@ def run(ctx: Context) -> None:
     Ctrl+C finishes the actions in flight and exits 0. A second 'run' on the same state store
     waits as a standby. See docs/daemon.md.
     """
-    from webex_provisioner.daemon import Daemon  # noqa: PLC0415 - the metrics stack loads only for this command
+    from webex_provisioner.service.daemon import Daemon  # noqa: PLC0415 - the metrics stack loads only for this command
 
     config = ctx.config()
     with failures():

@@ -8,19 +8,19 @@ from datetime import datetime
 import click
 
 from webex_provisioner.cli.base import Context, cli, emit_json, failures, pass_context
-from webex_provisioner.cycle import EXIT_FAILED, utc_now
-from webex_provisioner.explain import explain, explanation_json, render_explanation
-from webex_provisioner.incremental import forget_baseline, retry_later
-from webex_provisioner.logs import audit_json
-from webex_provisioner.model import AuditEntry, Link, Outcome
-from webex_provisioner.ports import Record
-from webex_provisioner.report import (
+from webex_provisioner.cli.render import (
     audit_table,
     link_json,
     links_table,
     make_console,
 )
-from webex_provisioner.runtime import cycle_lock, instance_name, open_engine, open_store
+from webex_provisioner.engine.cycle import EXIT_FAILED, utc_now
+from webex_provisioner.engine.explain import explain, explanation_json, render_explanation
+from webex_provisioner.engine.incremental import forget_baseline, retry_later
+from webex_provisioner.engine.logs import audit_json
+from webex_provisioner.engine.wiring import cycle_lock, instance_name, open_engine, open_store
+from webex_provisioner.model import AuditEntry, Link, Outcome
+from webex_provisioner.ports import Record
 
 
 @cli.group()

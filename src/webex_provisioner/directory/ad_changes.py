@@ -31,6 +31,7 @@ import ldap
 import structlog
 
 from webex_provisioner.config import DirectoryConfig
+from webex_provisioner.config.ldap_filter import all_of, any_of
 from webex_provisioner.directory.ad import DIRSYNC_OID
 from webex_provisioner.directory.adcontrols import RESPONSE_CONTROLS, DirSyncControl, show_deleted
 from webex_provisioner.directory.capabilities import tombstones_readable
@@ -41,7 +42,6 @@ from webex_provisioner.directory.feed import Fetched, FullReadNeeded, LdapChange
 from webex_provisioner.directory.guid import guid_from_bytes
 from webex_provisioner.directory.ldap import LdapDirectory
 from webex_provisioner.errors import DirectoryError, DirectoryIncompleteError, DirectoryUnavailableError
-from webex_provisioner.ldapfilter import all_of, any_of
 from webex_provisioner.model import DirectoryUser
 from webex_provisioner.ports import ChangeSet
 

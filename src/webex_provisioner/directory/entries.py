@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from webex_provisioner.config.ldap_filter import equals
 from webex_provisioner.directory.guid import GUID_LENGTH, guid_filter, guid_from_bytes, is_guid
-from webex_provisioner.ldapfilter import equals
 from webex_provisioner.model import DirectoryUser
 
 _BINARY_GUID_ANCHORS = frozenset({"objectguid"})

@@ -17,12 +17,12 @@ import structlog
 from ldap.filter import escape_filter_chars
 
 from webex_provisioner.config import DirectoryConfig
+from webex_provisioner.config.ldap_filter import all_of
 from webex_provisioner.directory.ad import in_chain_filter, is_active_directory
 from webex_provisioner.directory.connection import Connection
 from webex_provisioner.directory.dn import normalize_dn
 from webex_provisioner.directory.groups import Membership, member_values, read_targeted_group
 from webex_provisioner.errors import DirectoryError, DirectoryIncompleteError, DirectoryUnavailableError
-from webex_provisioner.ldapfilter import all_of
 
 log = structlog.get_logger()
 

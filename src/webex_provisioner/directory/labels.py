@@ -17,11 +17,11 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 import structlog
 
 from webex_provisioner.config import DirectoryConfig
+from webex_provisioner.config.ldap_filter import all_of, any_of, equals
 from webex_provisioner.directory.connection import Connection, Entry
 from webex_provisioner.directory.dn import is_under
 from webex_provisioner.directory.entries import anchor_filter, anchor_value, to_user
 from webex_provisioner.directory.groups import Membership, NestedGroupCandidates, expand_membership
-from webex_provisioner.ldapfilter import all_of, any_of, equals
 from webex_provisioner.model import DirectoryUser
 
 log = structlog.get_logger()

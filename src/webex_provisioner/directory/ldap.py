@@ -16,6 +16,7 @@ from typing import Self
 import structlog
 
 from webex_provisioner.config import DirectoryConfig
+from webex_provisioner.config.ldap_filter import all_of, any_of, equals
 from webex_provisioner.directory.capabilities import describe
 from webex_provisioner.directory.connection import PAGED_RESULTS_OID, Connection, Entry
 from webex_provisioner.directory.dn import is_dn, is_under
@@ -24,7 +25,6 @@ from webex_provisioner.directory.groups import Membership, NestedGroupCandidates
 from webex_provisioner.directory.inchain import InChainExpansion
 from webex_provisioner.directory.reader import ReaderProcess
 from webex_provisioner.errors import DirectoryError
-from webex_provisioner.ldapfilter import all_of, any_of, equals
 from webex_provisioner.model import DirectoryUser
 
 log = structlog.get_logger()

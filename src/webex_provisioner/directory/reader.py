@@ -39,9 +39,9 @@ from typing import IO, Any, Self
 import structlog
 
 from webex_provisioner import errors
-from webex_provisioner.collector import spaced_collections
 from webex_provisioner.config import DirectoryConfig
 from webex_provisioner.directory.groups import Membership
+from webex_provisioner.engine.memory import spaced_collections
 from webex_provisioner.errors import DirectoryError, DirectoryIncompleteError
 from webex_provisioner.model import DirectoryUser
 

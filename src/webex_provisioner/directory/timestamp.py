@@ -15,10 +15,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from webex_provisioner.config import DirectoryConfig
+from webex_provisioner.config.ldap_filter import all_of
 from webex_provisioner.directory.connection import Connection
 from webex_provisioner.directory.feed import Fetched, LdapChangeFeed, Position
 from webex_provisioner.directory.ldap import LdapDirectory
-from webex_provisioner.ldapfilter import all_of
 
 _FORMAT = "%Y%m%d%H%M%SZ"
 

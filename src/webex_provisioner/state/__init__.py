@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from webex_provisioner.errors import StateError
 from webex_provisioner.ports import StateStore
-from webex_provisioner.state.boundary import mask_url
+from webex_provisioner.state.errors import mask_url
 from webex_provisioner.state.migrations import head_revision, migrate
 from webex_provisioner.state.postgres import PostgresStateStore
 from webex_provisioner.state.sql import SqlStateStore

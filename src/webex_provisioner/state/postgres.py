@@ -14,7 +14,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from webex_provisioner.errors import StateError
-from webex_provisioner.state.boundary import mask_url
+from webex_provisioner.state.errors import mask_url
 from webex_provisioner.state.sql import SqlStateStore
 
 DRIVER = "postgresql+psycopg"

@@ -22,8 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from webex_provisioner.errors import StateError, StateLockedError
 from webex_provisioner.model import Action, AuditEntry, CycleRecord, InstanceRecord, Link
 from webex_provisioner.ports import Record
-from webex_provisioner.state import rows
-from webex_provisioner.state.boundary import WRITE_OPTION, mask_url, translating, url_password
+from webex_provisioner.state import codec
+from webex_provisioner.state.errors import WRITE_OPTION, mask_url, translating, url_password
 from webex_provisioner.state.migrations import migrate
 from webex_provisioner.state.schema import audit, cycles, held_actions, instances, links, locks, watermarks
 
@@ -147,12 +147,12 @@ class SqlStateStore:
         Plain SQL and raw rows: a full cycle reads every link, and per-row type processing would
         cost more than the read itself. What was applied stays JSON text until used.
         """
-        sql = f"SELECT {rows.LINK_COLUMNS} FROM links ORDER BY anchor"  # noqa: S608 - constant text
+        sql = f"SELECT {codec.LINK_COLUMNS} FROM links ORDER BY anchor"  # noqa: S608 - constant text
         with self._transaction("read the links") as conn:
             options = {"stream_results": True, "yield_per": STREAM_BATCH}
             result = conn.exec_driver_sql(sql, execution_options=options)
             for batch in result.partitions(STREAM_BATCH):
-                yield from map(rows.link_of, batch)
+                yield from map(codec.link_of, batch)
 
     def count_links(self) -> int:
         with self._transaction("count the links") as conn:
@@ -161,7 +161,7 @@ class SqlStateStore:
     def get_link(self, anchor: str) -> Link | None:
         with self._transaction(f"read the link of anchor {anchor}") as conn:
             row = conn.execute(select(links).where(links.c.anchor == anchor)).mappings().first()
-        return None if row is None else rows.link(row)
+        return None if row is None else codec.link(row)
 
     def find_links(self, key: str) -> list[Link]:
         """Links whose anchor, Webex id, e-mail (case-insensitive) or DN (case-insensitive) is ``key``."""
@@ -172,14 +172,14 @@ class SqlStateStore:
                 or_(
                     links.c.anchor == key,
                     links.c.webex_id == key,
-                    links.c.email_lower == rows.fold_email(key),
-                    links.c.dn_lower == rows.fold_dn(key),
+                    links.c.email_lower == codec.fold_email(key),
+                    links.c.dn_lower == codec.fold_dn(key),
                 )
             )
             .order_by(links.c.anchor)
         )
         with self._transaction(f"look up links matching {key!r}") as conn:
-            return [rows.link(row) for row in conn.execute(stmt).mappings()]
+            return [codec.link(row) for row in conn.execute(stmt).mappings()]
 
     def record(self, records: Iterable[Record]) -> None:
         """Write audit entries and their link changes in one transaction.
@@ -194,13 +194,13 @@ class SqlStateStore:
             return
         try:
             with self._transaction(f"record {len(batch)} action result(s)", write=True) as conn:
-                conn.execute(insert(audit), [rows.audit_row(r.audit) for r in batch])
+                conn.execute(insert(audit), [codec.audit_row(r.audit) for r in batch])
                 ops: list[tuple[str, dict[str, Any]]] = []
                 for rec in batch:
                     if rec.drop_link is not None:
                         ops.append(("drop", {"drop_anchor": rec.drop_link}))
                     if rec.save_link is not None:
-                        ops.append(("save", rows.link_row(rec.save_link, rec.audit.time)))
+                        ops.append(("save", codec.link_row(rec.save_link, rec.audit.time)))
                 for kind, group in itertools.groupby(ops, key=lambda op: op[0]):
                     params = [row for _, row in group]
                     conn.execute(self._save_link if kind == "save" else _DROP_LINK, params)
@@ -265,7 +265,7 @@ class SqlStateStore:
         """The most recent cycles, newest first."""
         stmt = select(cycles).order_by(cycles.c.started_at.desc(), cycles.c.id.desc()).limit(limit)
         with self._transaction("read the recent cycles") as conn:
-            return [rows.cycle(row) for row in conn.execute(stmt).mappings()]
+            return [codec.cycle(row) for row in conn.execute(stmt).mappings()]
 
     def audit(self, *, anchor: str | None = None, limit: int = 50) -> list[AuditEntry]:
         """The most recent audit entries (of one anchor when given), newest first."""
@@ -273,7 +273,7 @@ class SqlStateStore:
         if anchor is not None:
             stmt = stmt.where(audit.c.anchor == anchor)
         with self._transaction("read the audit trail") as conn:
-            return [rows.audit_entry(row) for row in conn.execute(stmt).mappings()]
+            return [codec.audit_entry(row) for row in conn.execute(stmt).mappings()]
 
     # -- watermarks and held actions ---------------------------------------------------------------
 
@@ -294,7 +294,7 @@ class SqlStateStore:
 
     def hold(self, actions: Sequence[Action], cycle_id: str) -> None:
         """Replace the held actions with these."""
-        held = [rows.held_row(action, cycle_id, position) for position, action in enumerate(actions)]
+        held = [codec.held_row(action, cycle_id, position) for position, action in enumerate(actions)]
         with self._transaction(f"hold {len(held)} action(s)", write=True) as conn:
             conn.execute(delete(held_actions))
             if held:
@@ -303,7 +303,7 @@ class SqlStateStore:
     def held(self) -> list[Action]:
         stmt = select(held_actions).order_by(held_actions.c.position, held_actions.c.id)
         with self._transaction("read the held actions") as conn:
-            return [rows.action(row) for row in conn.execute(stmt).mappings()]
+            return [codec.action(row) for row in conn.execute(stmt).mappings()]
 
     # -- the cycle lock ----------------------------------------------------------------------------
 
@@ -363,7 +363,7 @@ class SqlStateStore:
         now = now or datetime.now(UTC)
         stmt = select(instances).where(instances.c.last_seen >= now - timedelta(seconds=max_age_seconds))
         with self._transaction("read the running instances") as conn:
-            found = [rows.instance(row) for row in conn.execute(stmt).mappings()]
+            found = [codec.instance(row) for row in conn.execute(stmt).mappings()]
         return sorted(found, key=lambda i: (i.role != "active", i.started_at, i.name))
 
     def forget_instance(self, name: str) -> None:

@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from webex_provisioner.errors import StateError
-from webex_provisioner.state.boundary import WRITE_OPTION
+from webex_provisioner.state.errors import WRITE_OPTION
 from webex_provisioner.state.sql import SqlStateStore
 
 DEFAULT_BUSY_TIMEOUT = 5.0

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from webex_provisioner.mapping import WEBEX_ATTRIBUTES
 from webex_provisioner.model import Attributes, Change, WebexUser
+from webex_provisioner.rules.mapping import WEBEX_ATTRIBUTES
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, Engine, inspect, text
 
 from webex_provisioner.errors import StateError
-from webex_provisioner.state.boundary import WRITE_OPTION, translate, translating
+from webex_provisioner.state.errors import WRITE_OPTION, translate, translating
 
 if TYPE_CHECKING:
     from alembic.config import Config

@@ -11,7 +11,7 @@ import json
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from webex_provisioner.mapping import fingerprint
+from webex_provisioner.rules.mapping import fingerprint
 
 _BATCH = 1000
 _LINKS = sa.table(

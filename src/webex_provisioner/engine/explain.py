@@ -14,19 +14,19 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from webex_provisioner.between_cycles import problem_json
-from webex_provisioner.errors import ProvisionerError
-from webex_provisioner.logs import audit_json
-from webex_provisioner.mapping import Desired, compile_mapping, desired_user, normalize_dn
-from webex_provisioner.model import Action, AuditEntry, DirectoryUser, Link, Problem, WebexUser
-from webex_provisioner.planner import diff
-from webex_provisioner.report import (
+from webex_provisioner.cli.render import (
     action_json,
     audit_table,
     describe_changes,
     link_json,
 )
-from webex_provisioner.runtime import Engine
+from webex_provisioner.engine.bookkeeping import problem_json
+from webex_provisioner.engine.logs import audit_json
+from webex_provisioner.engine.wiring import Engine
+from webex_provisioner.errors import ProvisionerError
+from webex_provisioner.model import Action, AuditEntry, DirectoryUser, Link, Problem, WebexUser
+from webex_provisioner.rules.mapping import Desired, compile_mapping, desired_user, normalize_dn
+from webex_provisioner.rules.planner import diff
 
 
 @dataclass

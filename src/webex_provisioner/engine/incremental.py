@@ -29,9 +29,9 @@ from webex_provisioner.directory.dn import is_dn
 from webex_provisioner.directory.ldap import LdapDirectory
 from webex_provisioner.model import DirectoryUser, Link, Plan, ProblemKind
 from webex_provisioner.ports import ChangeFeed, ChangeSet, DirectorySource, StateStore
-from webex_provisioner.safety import DeprovisionLimits
+from webex_provisioner.rules.safety import DeprovisionLimits
 
-log = structlog.get_logger("webex_provisioner.incremental")
+log = structlog.get_logger("webex_provisioner.engine.incremental")
 
 RETRY_WATERMARK = "cycle.retry_anchors"
 BASELINE_WATERMARK = "cycle.baseline"  # a token every feed watermark carries; 'reset' drops it

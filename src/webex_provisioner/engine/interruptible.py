@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
-from webex_provisioner.executor import ApplyResult, Executor
+from webex_provisioner.engine.executor import ApplyResult, Executor
 from webex_provisioner.model import Action, DirectoryUser
 
 

@@ -19,13 +19,13 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import partial
 from typing import Any, Protocol, runtime_checkable
 
+from webex_provisioner.engine.executor import Executor, _Done, _Step, _StoppedError, stops_the_cycle
 from webex_provisioner.errors import (
     ProvisionerError,
     WebexConflictError,
     WebexError,
     WebexOutcomeUnknownError,
 )
-from webex_provisioner.executor import Executor, _Done, _Step, _StoppedError, stops_the_cycle
 from webex_provisioner.model import Action, ActionKind, Attributes, Link, LinkState
 from webex_provisioner.ports import Record, StateStore, WebexClient
 from webex_provisioner.webex.bulk import MAX_OPERATIONS, CreateOutcome

@@ -25,7 +25,7 @@ from datetime import datetime
 
 import structlog
 
-from webex_provisioner.dispatch import run_concurrently
+from webex_provisioner.engine.workers import run_concurrently
 from webex_provisioner.errors import (
     ProvisionerError,
     WebexAuthError,
@@ -47,10 +47,10 @@ from webex_provisioner.model import (
     Reason,
     WebexUser,
 )
-from webex_provisioner.planner import diff
 from webex_provisioner.ports import Record, StateStore, WebexClient
+from webex_provisioner.rules.planner import diff
 
-log = structlog.get_logger("webex_provisioner.executor")
+log = structlog.get_logger("webex_provisioner.engine.executor")
 
 CREATE_ATTEMPTS = 3
 """How many times one create is sent when each answer is lost (each time after a lookup)."""

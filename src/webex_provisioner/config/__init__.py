@@ -26,10 +26,10 @@ from pydantic import (
     model_validator,
 )
 
+from webex_provisioner.config.ldap_filter import check_filter
 from webex_provisioner.errors import ConfigError
-from webex_provisioner.ldapfilter import check_filter
-from webex_provisioner.mapping import MappingRule, compile_mapping
 from webex_provisioner.model import Deprovision
+from webex_provisioner.rules.mapping import MappingRule, compile_mapping
 
 DEFAULT_CONFIG_PATH = "webex-provisioner.yaml"
 CONFIG_ENV = "WEBEX_PROVISIONER_CONFIG"
@@ -121,13 +121,13 @@ class DirectoryConfig(_Section):
     @classmethod
     def _preset(cls, raw: object) -> object:
         """``type`` fills the keys the configuration leaves out (directory/presets.py)."""
-        from webex_provisioner.directory.presets import fill_directory  # noqa: PLC0415 - import cycle
+        from webex_provisioner.config.presets import fill_directory  # noqa: PLC0415 - import cycle
 
         return fill_directory(raw)
 
     @model_validator(mode="after")
     def _fits_type(self) -> DirectoryConfig:
-        from webex_provisioner.directory.presets import type_problem  # noqa: PLC0415 - import cycle
+        from webex_provisioner.config.presets import type_problem  # noqa: PLC0415 - import cycle
 
         problem = type_problem(self.type, self.change_detection)
         if problem:
@@ -353,7 +353,7 @@ class Config(_Section):
     @classmethod
     def _preset_mapping(cls, raw: object) -> object:
         """Without a ``mapping:``, the one of ``directory.type`` (directory/presets.py)."""
-        from webex_provisioner.directory.presets import fill_mapping  # noqa: PLC0415 - import cycle
+        from webex_provisioner.config.presets import fill_mapping  # noqa: PLC0415 - import cycle
 
         return fill_mapping(raw)
 

@@ -19,11 +19,11 @@ from typing import Any
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from webex_provisioner.cycle import CycleReport
+from webex_provisioner.engine.cycle import CycleReport
 from webex_provisioner.errors import ProvisionerError
-from webex_provisioner.metrics import Metrics
+from webex_provisioner.service.metrics import Metrics
 
-log = structlog.get_logger("webex_provisioner.health")
+log = structlog.get_logger("webex_provisioner.service.health")
 
 COMPONENTS = ("directory", "webex")
 

@@ -19,15 +19,15 @@ from pathlib import Path
 import structlog
 
 from webex_provisioner.config import Config
-from webex_provisioner.cycle import Cycle, utc_now
 from webex_provisioner.directory import LdapDirectory
+from webex_provisioner.engine.cycle import Cycle, utc_now
+from webex_provisioner.engine.logs import AuditLog
 from webex_provisioner.errors import ProvisionerError, StateError, StateLockedError
-from webex_provisioner.logs import AuditLog
 from webex_provisioner.ports import DirectorySource, Record, StateStore, WebexClient
 from webex_provisioner.state import open_state_store
 from webex_provisioner.webex import ScimWebexClient
 
-log = structlog.get_logger("webex_provisioner.runtime")
+log = structlog.get_logger("webex_provisioner.engine.wiring")
 
 REFRESH_TOKEN_WATERMARK = "webex.oauth.refresh_token"  # noqa: S105 - a watermark name, not a secret
 

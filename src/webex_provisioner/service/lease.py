@@ -21,7 +21,7 @@ from webex_provisioner.errors import ProvisionerError
 from webex_provisioner.model import InstanceRecord
 from webex_provisioner.ports import StateStore
 
-log = structlog.get_logger("webex_provisioner.ha")
+log = structlog.get_logger("webex_provisioner.service.lease")
 
 ACTIVE, STANDBY = "active", "standby"
 

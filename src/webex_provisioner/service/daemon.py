@@ -30,26 +30,26 @@ from typing import TypeVar
 import structlog
 
 from webex_provisioner.config import Config
-from webex_provisioner.cycle import EXIT_OK, Cycle, CycleReport, utc_now
 from webex_provisioner.directory.changes import feed_kind
 from webex_provisioner.directory.content_sync import ContentSyncFeed
 from webex_provisioner.directory.persist import ChangeListener
+from webex_provisioner.engine.cycle import EXIT_OK, Cycle, CycleReport, utc_now
+from webex_provisioner.engine.incremental import open_feed
+from webex_provisioner.engine.wiring import Engine, cycle_lock, instance_name, open_engine
 from webex_provisioner.errors import (
     DirectoryUnavailableError,
     ProvisionerError,
     StateError,
     StateLockedError,
 )
-from webex_provisioner.ha import ACTIVE, STANDBY, Announcer
-from webex_provisioner.health import Health, StatusServer
-from webex_provisioner.incremental import open_feed
-from webex_provisioner.metrics import Metrics
 from webex_provisioner.model import CycleKind
 from webex_provisioner.ports import ChangeFeed
-from webex_provisioner.runtime import Engine, cycle_lock, instance_name, open_engine
+from webex_provisioner.service.health import Health, StatusServer
+from webex_provisioner.service.lease import ACTIVE, STANDBY, Announcer
+from webex_provisioner.service.metrics import Metrics
 from webex_provisioner.webex.stats import NO_ANSWER, RequestStats, StatsSnapshot
 
-log = structlog.get_logger("webex_provisioner.daemon")
+log = structlog.get_logger("webex_provisioner.service.daemon")
 
 MAX_BACKOFF = 60.0
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from webex_provisioner.engine.executor import ApplyResult
 from webex_provisioner.errors import ProvisionerError
-from webex_provisioner.executor import ApplyResult
 from webex_provisioner.model import CycleKind, Plan, ProblemKind
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_USERS_FAILED, EXIT_HELD = 0, 1, 2, 3, 4

@@ -18,15 +18,6 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from webex_provisioner.lifecycle import (
-    Candidate,
-    PlanOptions,
-    candidate_actions,
-    diff,
-    linked_actions,
-    out_of_service,
-)
-from webex_provisioner.mapping import CompiledMapping, desired_user, normalize_dn, pack
 from webex_provisioner.model import (
     Action,
     ActionKind,
@@ -38,6 +29,15 @@ from webex_provisioner.model import (
     Reason,
     WebexUser,
 )
+from webex_provisioner.rules.lifecycle import (
+    Candidate,
+    PlanOptions,
+    candidate_actions,
+    diff,
+    linked_actions,
+    out_of_service,
+)
+from webex_provisioner.rules.mapping import CompiledMapping, desired_user, normalize_dn, pack
 
 __all__ = ["Assessment", "Candidate", "PlanOptions", "assess", "diff", "finish"]
 

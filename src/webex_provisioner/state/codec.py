@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlalchemy import RowMapping
 
-from webex_provisioner.mapping import fingerprint
 from webex_provisioner.model import (
     Action,
     ActionKind,
@@ -24,6 +23,7 @@ from webex_provisioner.model import (
     Outcome,
     Reason,
 )
+from webex_provisioner.rules.mapping import fingerprint
 
 _DN_SPACES = re.compile(r"\s*([,=+])\s*")
 _SPACE = re.compile(r"\s")

@@ -15,11 +15,23 @@ from datetime import datetime
 
 import structlog
 
-from webex_provisioner.between_cycles import approved_held, carry_open_problems
-from webex_provisioner.bulk_executor import BulkCreator, BulkExecutor
-from webex_provisioner.collector import spaced_collections
 from webex_provisioner.config import Config
-from webex_provisioner.cycle_report import (
+from webex_provisioner.engine.bookkeeping import approved_held, carry_open_problems
+from webex_provisioner.engine.bulk_executor import BulkCreator, BulkExecutor
+from webex_provisioner.engine.executor import ApplyResult, Executor
+from webex_provisioner.engine.incremental import (
+    ChangeRead,
+    DeprovisionWindow,
+    StoredWatermark,
+    deprovision_count,
+    owners_of,
+    read_feed,
+    save_retries,
+)
+from webex_provisioner.engine.interruptible import apply_in_batches, timed
+from webex_provisioner.engine.matching import match_in_webex
+from webex_provisioner.engine.memory import spaced_collections
+from webex_provisioner.engine.report import (
     EXIT_FAILED,
     EXIT_HELD,
     EXIT_OK,
@@ -32,18 +44,6 @@ from webex_provisioner.errors import (
     ProvisionerError,
     UserNotFoundError,
 )
-from webex_provisioner.executor import ApplyResult, Executor
-from webex_provisioner.incremental import (
-    ChangeRead,
-    DeprovisionWindow,
-    StoredWatermark,
-    deprovision_count,
-    owners_of,
-    read_feed,
-    save_retries,
-)
-from webex_provisioner.interruptible import apply_in_batches, timed
-from webex_provisioner.mapping import CompiledMapping, compile_mapping, create_only_keys
 from webex_provisioner.model import (
     Action,
     AuditEntry,
@@ -56,12 +56,12 @@ from webex_provisioner.model import (
     ProblemKind,
     WebexUser,
 )
-from webex_provisioner.planner import Assessment, PlanOptions, assess, finish
 from webex_provisioner.ports import ChangeFeed, DirectorySource, Record, StateStore, WebexClient
-from webex_provisioner.safety import DeprovisionLimits, check_directory_health, guard_deprovisions
-from webex_provisioner.webex_matching import match_in_webex
+from webex_provisioner.rules.mapping import CompiledMapping, compile_mapping, create_only_keys
+from webex_provisioner.rules.planner import Assessment, PlanOptions, assess, finish
+from webex_provisioner.rules.safety import DeprovisionLimits, check_directory_health, guard_deprovisions
 
-log = structlog.get_logger("webex_provisioner.cycle")
+log = structlog.get_logger("webex_provisioner.engine.cycle")
 
 __all__ = [
     "EXIT_FAILED",

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from webex_provisioner.mapping import fingerprint
 from webex_provisioner.model import (
     Action,
     ActionKind,
@@ -27,6 +26,7 @@ from webex_provisioner.model import (
     Reason,
     WebexUser,
 )
+from webex_provisioner.rules.mapping import fingerprint
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import CounterMetricFamily, Metric, SummaryMetricFamily
 from prometheus_client.registry import Collector
 
-from webex_provisioner.cycle import CycleReport
+from webex_provisioner.engine.cycle import CycleReport
 from webex_provisioner.webex.stats import RequestStats
 
 PREFIX = "webex_provisioner"

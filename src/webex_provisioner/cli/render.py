@@ -10,8 +10,8 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from webex_provisioner.between_cycles import problem_json
-from webex_provisioner.cycle import CycleReport
+from webex_provisioner.engine.bookkeeping import problem_json
+from webex_provisioner.engine.cycle import CycleReport
 from webex_provisioner.model import Action, AuditEntry, CycleRecord, InstanceRecord, Link, Plan, Problem
 
 _IMPLIED = frozenset({"email", "externalId"})  # shown in the e-mail column / always the anchor

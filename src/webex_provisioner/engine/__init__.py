@@ -1,0 +1,1 @@
+"""The imperative shell: reads, plans with the rules, applies through the ports, records."""

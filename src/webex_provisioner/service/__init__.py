@@ -1,0 +1,1 @@
+"""The long-running service: the daemon, its lease, health and metrics."""
