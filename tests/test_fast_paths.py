@@ -32,8 +32,9 @@ from webex_provisioner.model import (
     Plan,
     Reason,
 )
+from webex_provisioner.model.keys import fingerprint
 from webex_provisioner.ports import Record
-from webex_provisioner.rules.mapping import MappingRule, PackedAttributes, compile_mapping, fingerprint, pack
+from webex_provisioner.rules.mapping import MappingRule, PackedAttributes, compile_mapping, pack
 from webex_provisioner.rules.planner import PlanOptions, assess
 from webex_provisioner.state import SqliteStateStore
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from webex_provisioner.model import DirectoryUser
-from webex_provisioner.rules.mapping import MappingRule, compile_mapping, desired_user, normalize_dn
+from webex_provisioner.model.keys import normalize_dn
+from webex_provisioner.rules.mapping import MappingRule, compile_mapping, desired_user
 
 
 def entry(**attrs: str | tuple[str, ...]) -> DirectoryUser:

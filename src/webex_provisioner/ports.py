@@ -1,17 +1,27 @@
-"""The three ports of the engine: where the directory, Webex and the state live.
+"""The ports of the engine: where the directory, Webex and the state live.
 
-Each is a small protocol with one adapter per technology (``LdapDirectory``, ``ScimWebexClient``,
-``SqliteStateStore`` / ``PostgresStateStore``) and a contract test suite every adapter passes.
+Each port is a small protocol stating its rules in its docstrings, with one adapter per technology
+(``LdapDirectory``, ``ScimWebexClient``, ``SqliteStateStore`` / ``PostgresStateStore``), an
+in-memory fake in ``webex_provisioner.testing`` and a contract suite that the fake and every
+adapter pass (``webex_provisioner.testing.contracts``).
+
+Optional capabilities are protocols of their own (``MarkableFeed``, ``NotifyingFeed``,
+``BulkCreator``, ``CountsRequests``), checked with ``isinstance``: an adapter that offers one says
+so by implementing it, and the engine never probes for a method by name.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol, runtime_checkable
 
+from webex_provisioner.errors import WebexError
 from webex_provisioner.model import (
     Action,
+    ActionKind,
     Attributes,
     AuditEntry,
     Change,
@@ -19,8 +29,11 @@ from webex_provisioner.model import (
     DirectoryUser,
     InstanceRecord,
     Link,
+    Problem,
     WebexUser,
 )
+
+# -- the directory ------------------------------------------------------------------------------
 
 
 class DirectorySource(Protocol):
@@ -32,7 +45,8 @@ class DirectorySource(Protocol):
 
         The iterator raises ``DirectoryIncompleteError`` (or ``DirectoryUnavailableError``) if the
         read cannot be completed, *after* yielding what it got: a caller must treat a read that
-        raised as partial and never deprovision from it.
+        raised as partial and never deprovision from it. An iterator that is not read to the end
+        must be closed (``close()``) to free what it holds.
         """
         ...
 
@@ -74,18 +88,70 @@ class ChangeSet:
 
 class ChangeFeed(Protocol):
     """Incremental change detection: RFC 4533 content sync, modifyTimestamp polling, uSNChanged,
-    DirSync. Raises ``DirectoryError`` subclasses like ``DirectorySource``."""
+    DirSync. Raises ``DirectoryError`` subclasses like ``DirectorySource``.
 
-    def changes(self, watermark: str | None) -> ChangeSet: ...
+    ``kind`` names the mechanism (``content_sync``, ``timestamp``, ...) for logs and metrics;
+    ``watermark_name`` is the key its watermark is stored under, one per kind, so that switching
+    the mechanism never hands one feed's watermark to another.
+    """
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def watermark_name(self) -> str: ...
+
+    def changes(self, watermark: str | None) -> ChangeSet:
+        """What changed since ``watermark``; a full set (``full=True``) when it cannot tell."""
+        ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class MarkableFeed(ChangeFeed, Protocol):
+    """A feed that can say where the directory stands *before* a full read, so that a full cycle
+    reads the directory itself (streaming) and stores this mark once its actions are applied."""
+
+    def mark(self) -> str: ...
+
+
+class ChangeNotifier(Protocol):
+    """Says *when* the directory changed (a persistent search), never what changed."""
+
+    def start(self) -> None: ...
+
+    def wait(self, timeout: float) -> bool:
+        """Block until a change is reported (``True``) or ``timeout`` seconds pass (``False``)."""
+        ...
+
+    def wake(self) -> None:
+        """Make ``wait`` return now."""
+        ...
+
+    def clear(self) -> None:
+        """Forget the reported changes (before the cycle that reads them)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class NotifyingFeed(ChangeFeed, Protocol):
+    """A feed whose server can push change notifications (a persistent content sync)."""
+
+    def notifier(self) -> ChangeNotifier: ...
+
+
+# -- Webex ---------------------------------------------------------------------------------------
 
 
 class WebexClient(Protocol):
     """The Webex organization's users over SCIM 2.0.
 
     Mapped attributes travel as flat ``Attributes`` (mapping keys such as ``email``,
-    ``firstName``, ``workPhone``); the adapter converts to and from SCIM resources.
+    ``firstName``, ``workPhone``); the adapter converts to and from SCIM resources. E-mails are
+    compared case-insensitively. Errors are ``WebexError`` subclasses.
     """
 
     def find_by_email(self, email: str) -> WebexUser | None:
@@ -100,25 +166,88 @@ class WebexClient(Protocol):
         """How many users the organization has (one small request)."""
         ...
 
-    def get_user(self, webex_id: str) -> WebexUser | None: ...
+    def get_user(self, webex_id: str) -> WebexUser | None:
+        """The Webex user with this id, or ``None`` when there is none."""
+        ...
 
     def create_user(self, attributes: Attributes, *, active: bool = True) -> WebexUser:
-        """POST a new user. Raises ``WebexConflictError`` on 409 and ``WebexOutcomeUnknownError``
-        when the request may have been applied without an answer (the caller looks up by e-mail
-        before any retry)."""
+        """POST a new user. Raises ``WebexConflictError`` when its e-mail is taken (409) and
+        ``WebexOutcomeUnknownError`` when the request may have been applied without an answer
+        (the caller looks up by e-mail before any retry)."""
         ...
 
     def update_user(
         self, webex_id: str, changes: Sequence[Change], *, active: bool | None = None
     ) -> WebexUser:
-        """PATCH only what changed (and ``active`` when given). ``WebexNotFoundError`` on 404."""
+        """Change only what ``changes`` name (a ``new`` of ``None`` removes the attribute), and
+        ``active`` when given. ``WebexNotFoundError`` when the user does not exist."""
         ...
 
     def delete_user(self, webex_id: str) -> None:
-        """DELETE the user; a 404 counts as done."""
+        """Delete the user; a user that does not exist counts as deleted."""
         ...
 
     def close(self) -> None: ...
+
+
+CreateOutcome = str | WebexError
+"""The outcome of one create sent in a batch: the new Webex id, or the error of that create
+(``WebexConflictError`` for a taken e-mail, ``WebexOutcomeUnknownError`` when it may have been
+applied without saying so)."""
+
+
+@runtime_checkable
+class BulkCreator(Protocol):
+    """A Webex client that can create many users in one request (SCIM Bulk)."""
+
+    max_batch: int
+    """The most creates one ``create_users`` call takes."""
+
+    def create_users(self, users: Sequence[tuple[Attributes, bool]]) -> list[CreateOutcome]:
+        """Create users given as (attributes, active); per user and in order, its outcome.
+
+        Raises ``WebexOutcomeUnknownError`` when the answer to the whole request is lost (any of
+        them may have been created) and another ``WebexError`` when the request was refused as a
+        whole (none was)."""
+        ...
+
+
+NO_ANSWER = "none"
+"""The status label of a request that got no HTTP answer (timeout, connection error)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StatsSnapshot:
+    """Request counters at one moment. ``requests`` maps (method, status label) to a count."""
+
+    requests: dict[tuple[str, str], int] = field(default_factory=dict)
+    throttled: int = 0
+    retries: int = 0
+    total_latency: float = 0.0
+
+    @property
+    def total(self) -> int:
+        return sum(self.requests.values())
+
+    @property
+    def avg_latency(self) -> float:
+        return self.total_latency / self.total if self.total else 0.0
+
+    def by_method(self) -> dict[str, int]:
+        counts: Counter[str] = Counter()
+        for (method, _), count in self.requests.items():
+            counts[method] += count
+        return dict(counts)
+
+
+@runtime_checkable
+class CountsRequests(Protocol):
+    """A client that counts its requests (for ``/metrics`` and the benchmark)."""
+
+    def request_stats(self) -> StatsSnapshot: ...
+
+
+# -- the state -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,10 +259,16 @@ class Record:
     drop_link: str | None = None
 
 
-class StateStore(Protocol):
-    """Links, cycles, the audit trail, watermarks, held actions and the cycle lock."""
+class LinkStore(Protocol):
+    """The links: which anchor is bound to which Webex user, and what was last applied to it.
 
-    def links(self) -> Iterator[Link]: ...
+    A Webex id is linked to one anchor at most. Links are written only through ``record``,
+    together with the audit entries that explain them.
+    """
+
+    def links(self) -> Iterator[Link]:
+        """Every link, by anchor."""
+        ...
 
     def count_links(self) -> int:
         """How many links are stored (without reading them)."""
@@ -142,16 +277,24 @@ class StateStore(Protocol):
     def get_link(self, anchor: str) -> Link | None: ...
 
     def find_links(self, key: str) -> list[Link]:
-        """Links whose anchor, Webex id, e-mail (case-insensitive) or DN (case-insensitive) is ``key``."""
+        """Links whose anchor, Webex id, e-mail (folded) or DN (normalized) is ``key``, by anchor."""
         ...
 
     def record(self, records: Iterable[Record]) -> None:
-        """Write audit entries and their link changes in one transaction."""
+        """Write audit entries and their link changes in one transaction, in order (each
+        record's ``drop_link`` before its ``save_link``). Saving a link whose Webex id is linked
+        to another anchor raises ``StateError`` naming both, and nothing of the batch is written."""
         ...
+
+
+class CycleLog(Protocol):
+    """The cycles run and the audit trail."""
 
     def start_cycle(self, cycle: CycleRecord) -> None: ...
 
-    def finish_cycle(self, cycle: CycleRecord) -> None: ...
+    def finish_cycle(self, cycle: CycleRecord) -> None:
+        """Store the cycle's end (its outcome and counts); it replaces what ``start_cycle`` stored."""
+        ...
 
     def cycles(self, limit: int = 10) -> list[CycleRecord]:
         """The most recent cycles, newest first."""
@@ -161,23 +304,24 @@ class StateStore(Protocol):
         """The most recent audit entries (of one anchor when given), newest first."""
         ...
 
-    def get_watermark(self, name: str) -> str | None: ...
 
-    def set_watermark(self, name: str, value: str | None) -> None: ...
+class Lease(Protocol):
+    """The cycle lock, and the instances of ``run`` that announce themselves.
 
-    def hold(self, actions: Sequence[Action], cycle_id: str) -> None:
-        """Replace the held actions with these."""
-        ...
-
-    def held(self) -> list[Action]: ...
+    One owner at a time holds the lock, until it releases it or lets it expire.
+    """
 
     def acquire_lock(self, owner: str, ttl_seconds: float) -> bool:
         """Take (or renew) the cycle lock for ``owner``; ``False`` if another live owner has it."""
         ...
 
-    def release_lock(self, owner: str) -> None: ...
+    def release_lock(self, owner: str) -> None:
+        """Release the lock if ``owner`` holds it; someone else's lock is left alone."""
+        ...
 
-    def lock_owner(self) -> str | None: ...
+    def lock_owner(self) -> str | None:
+        """Who holds the lock and has not let it expire, or ``None``."""
+        ...
 
     def announce(self, instance: InstanceRecord) -> None:
         """Record (or refresh) a running instance and its role; its ``last_seen`` is the heartbeat."""
@@ -188,5 +332,69 @@ class StateStore(Protocol):
         ...
 
     def forget_instance(self, name: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRefreshToken:
+    """A refresh token Webex rotated, as stored; ``replaces`` is the digest of the configured
+    refresh token that was in force when it was stored (a changed configuration wins)."""
+
+    value: str
+    replaces: str
+    stored_at: datetime
+
+
+class Bookkeeping(Protocol):
+    """What one cycle leaves for the next: change feed watermarks, the baseline token, the users
+    to retry, the problems still open, held actions and their approvals, a rotated refresh token.
+
+    Every setter replaces what was stored; ``None`` or an empty collection clears it.
+    """
+
+    def get_watermark(self, name: str) -> str | None:
+        """Where a change feed stopped (``ChangeFeed.watermark_name``)."""
+        ...
+
+    def set_watermark(self, name: str, value: str | None) -> None: ...
+
+    def baseline(self) -> str | None:
+        """The token every stored watermark carries; clearing it makes the next cycle a full one."""
+        ...
+
+    def set_baseline(self, token: str | None) -> None: ...
+
+    def retry_anchors(self) -> list[str]:
+        """The anchors incremental cycles read again (their last action or lookup failed), in order."""
+        ...
+
+    def set_retry_anchors(self, anchors: Sequence[str]) -> None: ...
+
+    def open_problems(self) -> list[Problem]:
+        """The users left alone by recent cycles, in order, until a cycle finds them fine."""
+        ...
+
+    def set_open_problems(self, problems: Sequence[Problem]) -> None: ...
+
+    def hold(self, actions: Sequence[Action], cycle_id: str) -> None:
+        """Replace the held actions with these."""
+        ...
+
+    def held(self) -> list[Action]:
+        """The held actions, in the order they were held."""
+        ...
+
+    def approvals(self) -> set[tuple[str, ActionKind]]:
+        """The held actions (anchor, kind) an operator approved for the running instance."""
+        ...
+
+    def set_approvals(self, approved: Iterable[tuple[str, ActionKind]]) -> None: ...
+
+    def refresh_token(self) -> StoredRefreshToken | None: ...
+
+    def save_refresh_token(self, token: StoredRefreshToken) -> None: ...
+
+
+class StateStore(LinkStore, CycleLog, Lease, Bookkeeping, Protocol):
+    """Everything the engine keeps: links, the cycle log, the lease and the bookkeeping."""
 
     def close(self) -> None: ...

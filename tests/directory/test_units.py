@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 
 from webex_provisioner.config import DirectoryConfig, ScopeConfig
-from webex_provisioner.directory.dn import _parsed, is_dn, is_under, normalize_dn
+from webex_provisioner.directory.dn import is_dn, is_under
 from webex_provisioner.directory.entries import anchor_filter, anchor_value, to_user
 from webex_provisioner.directory.groups import expand_membership
 from webex_provisioner.errors import DirectoryIncompleteError
+from webex_provisioner.model.keys import _parsed, normalize_dn
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,8 @@ from pathlib import Path
 from sqlalchemy import Engine, bindparam, text
 
 from webex_provisioner.model import AuditEntry, Link, Outcome
+from webex_provisioner.model.keys import fingerprint
 from webex_provisioner.ports import Record
-from webex_provisioner.rules.mapping import fingerprint
 from webex_provisioner.state import SqlStateStore
 from webex_provisioner.state.schema import UtcDateTime
 

@@ -25,7 +25,8 @@ from webex_provisioner.engine.logs import audit_json
 from webex_provisioner.engine.wiring import Engine
 from webex_provisioner.errors import ProvisionerError
 from webex_provisioner.model import Action, AuditEntry, DirectoryUser, Link, Problem, WebexUser
-from webex_provisioner.rules.mapping import Desired, compile_mapping, desired_user, normalize_dn
+from webex_provisioner.model.keys import normalize_dn
+from webex_provisioner.rules.mapping import Desired, compile_mapping, desired_user
 from webex_provisioner.rules.planner import diff
 
 

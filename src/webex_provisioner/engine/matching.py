@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from webex_provisioner.errors import WebexAuthError, WebexError, WebexUnavailableError
 from webex_provisioner.model import WebexUser
+from webex_provisioner.model.keys import fold_email
 from webex_provisioner.ports import WebexClient
 
 # Above this many e-mails, listing the whole organization is cheaper than one lookup per e-mail
@@ -26,10 +27,10 @@ def match_in_webex(
     or the token being refused raises: that fails the cycle, not each user."""
     if not emails:
         return {}, {}
-    wanted = {e.strip().lower() for e in emails}
+    wanted = {fold_email(e) for e in emails}
     if len(wanted) > LIST_INSTEAD_OF_LOOKUP:
         listed = webex.list_users()
-        return {u.email.strip().lower(): u for u in listed if u.email.strip().lower() in wanted}, {}
+        return {fold_email(u.email): u for u in listed if fold_email(u.email) in wanted}, {}
 
     def lookup(email: str) -> tuple[str, WebexUser | None, str | None]:
         try:
@@ -46,5 +47,5 @@ def match_in_webex(
             if error is not None:
                 failures[email] = error
             elif user is not None:
-                matches[user.email.strip().lower()] = user
+                matches[fold_email(user.email)] = user
     return matches, failures

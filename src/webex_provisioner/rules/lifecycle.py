@@ -26,7 +26,7 @@ from webex_provisioner.model import (
     Reason,
     WebexUser,
 )
-from webex_provisioner.rules.mapping import fingerprint
+from webex_provisioner.model.keys import fingerprint, fold_email
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +54,7 @@ class PlanOptions:
     def is_protected(self, *keys: str | None) -> bool:
         if not self.protected:
             return False
-        return any(k is not None and k.strip().lower() in self.protected for k in keys)
+        return any(k is not None and fold_email(k) in self.protected for k in keys)
 
 
 @dataclass(frozen=True, slots=True)

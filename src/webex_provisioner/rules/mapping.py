@@ -7,8 +7,6 @@ Jinja2's sandbox: a directory value can never reach Python objects.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections.abc import Container, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +18,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from webex_provisioner.model import DirectoryUser
+from webex_provisioner.model.keys import normalize_dn
 
 # Webex attributes a rule may set, with the longest value Webex accepts (None: no documented limit).
 WEBEX_ATTRIBUTES: dict[str, int | None] = {
@@ -205,15 +204,6 @@ class Desired:
         return self.attributes.get("email", "")
 
 
-def normalize_dn(dn: str) -> str:
-    """A DN in a form that compares equal for the same entry: lower case, no space around , and =."""
-    parts = []
-    for rdn in dn.split(","):
-        attr, _, value = rdn.partition("=")
-        parts.append(f"{attr.strip().lower()}={value.strip().lower()}")
-    return ",".join(parts)
-
-
 def _finish(value: str | None, rule: MappingRule) -> str | None:
     if value is None:
         return None
@@ -370,26 +360,6 @@ def pack(attributes: Mapping[str, str], names: dict[tuple[str, ...], tuple[str, 
     """``attributes`` packed, its names tuple shared through ``names`` (one per set of names)."""
     keys = tuple(attributes)
     return PackedAttributes(names.setdefault(keys, keys), tuple(attributes.values()))
-
-
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-_KEYS, _VALUES = "\x1e", "\x1d"  # ASCII record and group separators
-
-
-def fingerprint(attributes: Mapping[str, str]) -> str:
-    """A digest of a desired (or applied) Webex user: equal attributes give equal fingerprints,
-    in any order. A link stores the fingerprint of what was applied, so a cycle tells an unchanged
-    user by comparing two short strings, without decoding what was applied.
-
-    The names in order, then the values: half the time of canonical JSON (a full cycle computes
-    one per user). Values holding one of the two separators are digested as canonical JSON."""
-    names = sorted(attributes)
-    values = _KEYS.join([attributes[name] for name in names])
-    if values.count(_KEYS) == len(names) - 1 and _VALUES not in values:
-        text = _KEYS.join(names) + _VALUES + values
-    else:
-        text = _CANONICAL.encode(dict(attributes))
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def create_only_keys(mapping: CompiledMapping) -> frozenset[str]:

@@ -29,6 +29,7 @@ from webex_provisioner.model import (
     Reason,
     WebexUser,
 )
+from webex_provisioner.model.keys import normalize_dn
 from webex_provisioner.rules.lifecycle import (
     Candidate,
     PlanOptions,
@@ -37,7 +38,7 @@ from webex_provisioner.rules.lifecycle import (
     linked_actions,
     out_of_service,
 )
-from webex_provisioner.rules.mapping import CompiledMapping, desired_user, normalize_dn, pack
+from webex_provisioner.rules.mapping import CompiledMapping, desired_user, pack
 
 __all__ = ["Assessment", "Candidate", "PlanOptions", "assess", "diff", "finish"]
 
@@ -143,7 +144,7 @@ _MANAGER, _NOTHING = frozenset({"manager"}), frozenset[str]()
 
 def _own_email(result: Assessment, email: str, anchor: str) -> None:
     """Note that ``anchor`` wants ``email``; a second owner makes the e-mail a duplicate."""
-    key = email.strip().lower()
+    key = fold_email(email)
     if key == email:
         key = email  # keep one string per e-mail, not a lower-cased copy of each
     first = result.first_owner.setdefault(key, anchor)
@@ -255,7 +256,7 @@ def finish(
         if candidate.anchor in conflicted:
             continue
         email = candidate.desired["email"]
-        failure = lookup_failures.get(email.strip().lower())
+        failure = lookup_failures.get(fold_email(email))
         if failure is not None:
             problems.append(
                 Problem(
@@ -267,7 +268,7 @@ def finish(
                 )
             )
             continue
-        match = webex_by_email.get(email.strip().lower())
+        match = webex_by_email.get(fold_email(email))
         owner = linked_by_webex_id.get(match.id) if match is not None else None
         if owner is not None and owner.anchor != candidate.anchor:
             problems.append(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -23,23 +22,7 @@ from webex_provisioner.model import (
     Outcome,
     Reason,
 )
-from webex_provisioner.rules.mapping import fingerprint
-
-_DN_SPACES = re.compile(r"\s*([,=+])\s*")
-_SPACE = re.compile(r"\s")
-
-
-def fold_email(email: str) -> str:
-    """The form e-mails are compared in: trimmed, lower case."""
-    return email.strip().lower()
-
-
-def fold_dn(dn: str) -> str:
-    """The form DNs are compared in: lower case, no blanks around ``,``, ``=`` and ``+``."""
-    dn = dn.strip()
-    if _SPACE.search(dn) is None:  # the common case: nothing to take out
-        return dn.lower()
-    return _DN_SPACES.sub(r"\1", dn).lower()
+from webex_provisioner.model.keys import fingerprint, fold_email, normalize_dn
 
 
 def link_row(link: Link, time: datetime) -> dict[str, Any]:
@@ -49,7 +32,7 @@ def link_row(link: Link, time: datetime) -> dict[str, Any]:
         "email": link.email,
         "email_lower": fold_email(link.email),
         "dn": link.dn,
-        "dn_lower": fold_dn(link.dn),
+        "dn_lower": normalize_dn(link.dn),
         "state": link.state.value,
         "applied": dict(link.applied),
         "fingerprint": fingerprint(link.applied),

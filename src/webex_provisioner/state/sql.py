@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from webex_provisioner.errors import StateError, StateLockedError
 from webex_provisioner.model import Action, AuditEntry, CycleRecord, InstanceRecord, Link
+from webex_provisioner.model.keys import fold_email, normalize_dn
 from webex_provisioner.ports import Record
 from webex_provisioner.state import codec
 from webex_provisioner.state.errors import WRITE_OPTION, mask_url, translating, url_password
@@ -172,8 +173,8 @@ class SqlStateStore:
                 or_(
                     links.c.anchor == key,
                     links.c.webex_id == key,
-                    links.c.email_lower == codec.fold_email(key),
-                    links.c.dn_lower == codec.fold_dn(key),
+                    links.c.email_lower == fold_email(key),
+                    links.c.dn_lower == normalize_dn(key),
                 )
             )
             .order_by(links.c.anchor)

@@ -25,6 +25,7 @@ from webex_provisioner.errors import (
     WebexRejectedError,
 )
 from webex_provisioner.model import Attributes, Change, WebexUser
+from webex_provisioner.model.keys import fold_email
 from webex_provisioner.webex import scim
 from webex_provisioner.webex.bulk import (
     MAX_OPERATIONS,
@@ -82,10 +83,10 @@ class ScimWebexClient:
         page = self._session.json(
             self._session.send("GET", "/Users", what, params={"filter": scim.email_filter(email)}), what
         )
-        wanted = email.strip().casefold()
+        wanted = fold_email(email)
         for resource in _resources(page):
             user = _user(resource, what)
-            if user.email.strip().casefold() == wanted:
+            if fold_email(user.email) == wanted:
                 return user
         return None
 

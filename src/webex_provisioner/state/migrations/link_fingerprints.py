@@ -1,6 +1,6 @@
 """What migrations 0003 and 0004 share: (re)computing the fingerprint of what each link applied.
 
-The fingerprint is computed by this version's ``mapping.fingerprint``, whatever the revision
+The fingerprint is computed by this version's ``model.keys.fingerprint``, whatever the revision
 that asks for it: an older form would never match a desired user again.
 """
 
@@ -11,7 +11,7 @@ import json
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from webex_provisioner.rules.mapping import fingerprint
+from webex_provisioner.model.keys import fingerprint
 
 _BATCH = 1000
 _LINKS = sa.table(
