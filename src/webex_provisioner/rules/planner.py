@@ -29,7 +29,7 @@ from webex_provisioner.model import (
     Reason,
     WebexUser,
 )
-from webex_provisioner.model.keys import normalize_dn
+from webex_provisioner.model.keys import fold_email, normalize_dn
 from webex_provisioner.rules.lifecycle import (
     Candidate,
     PlanOptions,
