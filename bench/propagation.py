@@ -43,14 +43,14 @@ import yaml
 
 from webex_provisioner.config import Config, parse_config
 from webex_provisioner.emulator import EmulatorServer
-from webex_provisioner.engine.incremental import open_feed
 from webex_provisioner.engine.logs import configure_logging
-from webex_provisioner.engine.wiring import cycle_lock, open_engine
+from webex_provisioner.engine.wiring import open_engine, open_feed
 from webex_provisioner.model import AuditEntry, Link, Outcome
 from webex_provisioner.ports import Record
 from webex_provisioner.rules.mapping import compile_mapping, desired_user
 from webex_provisioner.sandbox import ThrowawaySlapd, synthetic_ldif
 from webex_provisioner.sandbox.company import TARGETED_GROUP
+from webex_provisioner.service.lease import cycle_lock
 
 ORG_ID = "5e1c0b7a-0000-4000-8000-00000000b0a4"
 TOKEN = "propagation-bench-token"  # a loopback emulator's token, not a secret

@@ -17,11 +17,12 @@ from click.testing import CliRunner, Result
 from webex_provisioner.cli import cli
 from webex_provisioner.config import Config, parse_config
 from webex_provisioner.emulator import EmulatorServer
-from webex_provisioner.engine.cycle import CycleReport
-from webex_provisioner.engine.wiring import cycle_lock, open_engine
+from webex_provisioner.engine.report import CycleReport
+from webex_provisioner.engine.wiring import open_engine
 from webex_provisioner.sandbox.company import Company, example_corp
 from webex_provisioner.sandbox.demo import ORG_ID, demo_config
 from webex_provisioner.sandbox.slapd import ThrowawaySlapd
+from webex_provisioner.service.lease import cycle_lock
 
 WEBEX_TOKEN = "emulator-test-token-5c1f"
 

@@ -18,8 +18,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from webex_provisioner.cli.base import emit_json, streamed_cycle_json
-from webex_provisioner.cli.render import cycle_json
-from webex_provisioner.engine.cycle import CycleReport
+from webex_provisioner.cli.json_forms import cycle_json
+from webex_provisioner.engine.report import CycleReport
 from webex_provisioner.engine.workers import run_concurrently
 from webex_provisioner.model import (
     Action,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import World
-from webex_provisioner.engine.cycle import EXIT_OK, EXIT_USERS_FAILED
+from webex_provisioner.engine.report import EXIT_OK, EXIT_USERS_FAILED
 from webex_provisioner.model import ProblemKind
 from webex_provisioner.sandbox.company import LOCKED, UPPER_CASE_MAIL, WITHOUT_MAIL
 from webex_provisioner.state import open_state_store

@@ -7,8 +7,9 @@ from collections import Counter
 import pytest
 
 from tests.conftest import World
-from webex_provisioner.engine.wiring import cycle_lock, open_engine
+from webex_provisioner.engine.wiring import open_engine
 from webex_provisioner.model import Link, WebexUser
+from webex_provisioner.service.lease import cycle_lock
 from webex_provisioner.state import open_state_store
 from webex_provisioner.webex import ScimWebexClient
 

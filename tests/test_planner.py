@@ -335,10 +335,16 @@ def test_manager_created_in_the_same_cycle_is_deferred_not_reported() -> None:
     report = user("r", "r@example.com", manager=boss.dn)
     by_anchor: dict[str, Link] = {}
     assessment = assess([report, boss], by_anchor, MAPPING, PlanOptions(), now=NOW)
-    assert [u.anchor for u, _ in assessment.deferred] == ["r"]
+    assert [d.user.anchor for d in assessment.deferred] == ["r"]
     p = finish(assessment, by_anchor, {}, PlanOptions(), now=NOW, complete=True)
     assert {a.anchor for a in p.actions} == {"boss", "r"}
     assert "manager" not in p.actions[0].desired
+    [followup] = p.followups
+    assert (followup.anchor, followup.kind, followup.pending) == (
+        "r",
+        ActionKind.UPDATE,
+        (("manager", boss.dn),),
+    )
 
 
 def test_manager_that_is_not_provisioned_is_reported() -> None:

@@ -13,12 +13,13 @@ from tests.conftest import ORG_ID, World
 from webex_provisioner.config import parse_config
 from webex_provisioner.directory import LdapDirectory
 from webex_provisioner.emulator import EmulatorServer
-from webex_provisioner.engine.cycle import EXIT_FAILED, EXIT_HELD, EXIT_OK
-from webex_provisioner.engine.wiring import cycle_lock, open_engine
+from webex_provisioner.engine.report import EXIT_FAILED, EXIT_HELD, EXIT_OK
+from webex_provisioner.engine.wiring import open_engine
 from webex_provisioner.model import DirectoryUser, Plan
 from webex_provisioner.rules.safety import DeprovisionLimits, guard_deprovisions
 from webex_provisioner.sandbox.company import LOCKED, synthetic_ldif
 from webex_provisioner.sandbox.slapd import ThrowawaySlapd
+from webex_provisioner.service.lease import cycle_lock
 
 pytestmark = pytest.mark.timeout(120)
 

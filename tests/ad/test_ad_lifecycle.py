@@ -9,10 +9,10 @@ import ldap
 import pytest
 
 from tests.ad.conftest import AdWorld
-from webex_provisioner.engine.cycle import EXIT_OK, CycleReport
-from webex_provisioner.engine.incremental import open_feed
-from webex_provisioner.engine.wiring import cycle_lock, open_engine
+from webex_provisioner.engine.report import EXIT_OK, CycleReport
+from webex_provisioner.engine.wiring import open_engine, open_feed
 from webex_provisioner.model import CycleKind
+from webex_provisioner.service.lease import cycle_lock
 
 pytestmark = [pytest.mark.ad, pytest.mark.timeout(240)]
 

@@ -9,9 +9,9 @@ from typing import Any
 from tests.conftest import World
 from webex_provisioner.directory import LdapDirectory
 from webex_provisioner.directory.changes import open_change_feed
-from webex_provisioner.engine.incremental import open_feed
-from webex_provisioner.engine.wiring import cycle_lock, open_engine
+from webex_provisioner.engine.wiring import open_engine, open_feed
 from webex_provisioner.sandbox.company import WITHOUT_MAIL
+from webex_provisioner.service.lease import cycle_lock
 
 PEOPLE = "ou=people,dc=example,dc=com"
 GROUPS = "ou=groups,dc=example,dc=com"

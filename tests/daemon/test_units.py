@@ -9,11 +9,10 @@ import pytest
 
 from tests.conftest import ORG_ID
 from webex_provisioner.config import parse_config
-from webex_provisioner.engine.cycle import CycleReport
-from webex_provisioner.engine.incremental import DeprovisionWindow
+from webex_provisioner.engine.report import CycleReport
 from webex_provisioner.errors import ConfigError
 from webex_provisioner.model import CycleKind
-from webex_provisioner.rules.safety import DeprovisionLimits
+from webex_provisioner.rules.safety import DeprovisionLimits, remaining_limits
 from webex_provisioner.service.daemon import MAX_BACKOFF, backoff
 from webex_provisioner.service.health import Health
 from webex_provisioner.service.metrics import Metrics
@@ -97,10 +96,8 @@ def test_backoff_doubles_up_to_a_minute() -> None:
 
 def test_guard_window_subtracts_recent_deprovisions() -> None:
     """Deprovisions of the last hour count against the limit; older ones do not."""
-    window = DeprovisionWindow()
-    window.add(3, NOW - timedelta(minutes=70))
-    window.add(2, NOW - timedelta(minutes=10))
-    limits = window.limits(DeprovisionLimits(count=5, percent=None), 100, NOW)
+    recent = [NOW - timedelta(minutes=70)] * 3 + [NOW - timedelta(minutes=10)] * 2
+    limits = remaining_limits(DeprovisionLimits(count=5, percent=None), 100, recent, NOW)
     assert limits.allowed(100) == 3
 
 
@@ -109,7 +106,7 @@ def test_metrics_count_cycles_actions_and_webex_requests() -> None:
     metrics, stats = Metrics(), RequestStats()
     stats.record("GET", 200, 0.05)
     stats.record("POST", 429, 0.01)
-    metrics.watch_webex(stats)
+    metrics.watch_webex(stats.snapshot)
     metrics.observe(report(kind=CycleKind.FULL), held=2)
     text = metrics.render().decode()
     assert 'webex_provisioner_cycles_total{kind="full",outcome="succeeded"} 1.0' in text

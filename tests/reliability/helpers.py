@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter
 
 from tests.conftest import World
-from webex_provisioner.engine.wiring import REFRESH_TOKEN_WATERMARK
 from webex_provisioner.model import AuditEntry, Link
 from webex_provisioner.state import open_state_store
 
@@ -28,7 +27,8 @@ def stored_refresh_token(world: World) -> str | None:
     """The rotated OAuth refresh token kept in the state, if any."""
     store = open_state_store(world.config.state)
     try:
-        return store.get_watermark(REFRESH_TOKEN_WATERMARK)
+        stored = store.refresh_token()
+        return stored.value if stored is not None else None
     finally:
         store.close()
 

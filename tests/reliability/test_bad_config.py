@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from webex_provisioner.cli import cli
 from webex_provisioner.emulator import EmulatorServer
-from webex_provisioner.engine.cycle import EXIT_FAILED, EXIT_USAGE
+from webex_provisioner.engine.report import EXIT_FAILED, EXIT_USAGE
 from webex_provisioner.sandbox.company import example_corp
 from webex_provisioner.sandbox.demo import ORG_ID
 from webex_provisioner.sandbox.slapd import ThrowawaySlapd

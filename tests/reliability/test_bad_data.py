@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import World
 from tests.reliability.helpers import audit_entries, expected_emails
-from webex_provisioner.engine.cycle import EXIT_FAILED, EXIT_USERS_FAILED
+from webex_provisioner.engine.report import EXIT_FAILED, EXIT_USERS_FAILED
 from webex_provisioner.model import Outcome
 from webex_provisioner.sandbox.company import WITHOUT_MAIL
 

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import World
 from webex_provisioner.directory import LdapDirectory
-from webex_provisioner.engine.cycle import EXIT_FAILED, EXIT_USERS_FAILED
+from webex_provisioner.engine.report import EXIT_FAILED, EXIT_USERS_FAILED
 from webex_provisioner.model import DirectoryUser
 
 pytestmark = pytest.mark.timeout(120)

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from tests.conftest import World
 from tests.state.state_helpers import as_unprivileged, give_to_unprivileged
 from webex_provisioner.cli import cli
-from webex_provisioner.engine.cycle import EXIT_FAILED
+from webex_provisioner.engine.report import EXIT_FAILED
 from webex_provisioner.state import open_state_store
 
 pytestmark = pytest.mark.timeout(120)

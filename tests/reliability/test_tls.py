@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import WEBEX_TOKEN, World
 from tests.reliability.helpers import expected_emails
 from webex_provisioner.emulator import EmulatorServer
-from webex_provisioner.engine.cycle import EXIT_FAILED, EXIT_USERS_FAILED
+from webex_provisioner.engine.report import EXIT_FAILED, EXIT_USERS_FAILED
 from webex_provisioner.sandbox.company import Company, example_corp
 from webex_provisioner.sandbox.demo import ORG_ID
 from webex_provisioner.sandbox.pki import TestPki, make_test_pki

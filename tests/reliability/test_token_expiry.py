@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import WEBEX_TOKEN, World
 from tests.reliability.conftest import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, at_writes
 from tests.reliability.helpers import assert_converged, audit_entries, stored_links, stored_refresh_token
-from webex_provisioner.engine.cycle import EXIT_FAILED
+from webex_provisioner.engine.report import EXIT_FAILED
 from webex_provisioner.model import Outcome
 
 pytestmark = pytest.mark.timeout(120)

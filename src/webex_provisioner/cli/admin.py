@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from webex_provisioner.cli.base import Context, cli, failures, pass_context
-from webex_provisioner.engine.wiring import cycle_lock, instance_name, open_store
+from webex_provisioner.engine.wiring import open_store
+from webex_provisioner.service.lease import cycle_lock, instance_name
 from webex_provisioner.state import head_revision
 from webex_provisioner.state.transfer import export_state, import_state
 

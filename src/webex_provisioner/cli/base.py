@@ -16,10 +16,10 @@ from typing import Any
 import click
 
 from webex_provisioner import __version__
-from webex_provisioner.cli.render import action_json, cycle_json
+from webex_provisioner.cli.json_forms import action_json, cycle_json
 from webex_provisioner.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, Config, load_config
-from webex_provisioner.engine.cycle import EXIT_FAILED, EXIT_USAGE, CycleReport
 from webex_provisioner.engine.logs import configure_logging
+from webex_provisioner.engine.report import EXIT_FAILED, EXIT_USAGE, CycleReport
 from webex_provisioner.engine.wiring import config_secrets
 from webex_provisioner.errors import ConfigError, ProvisionerError
 

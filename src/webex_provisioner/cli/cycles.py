@@ -18,25 +18,22 @@ from webex_provisioner.cli.base import (
     pass_context,
     streamed_cycle_json,
 )
+from webex_provisioner.cli.json_forms import cycle_record_json, instance_json, link_json, plan_json
 from webex_provisioner.cli.render import (
-    cycle_record_json,
     cycles_table,
-    instance_json,
     instances_table,
-    link_json,
     links_table,
     make_console,
-    plan_json,
     render_cycle,
     render_plan,
 )
 from webex_provisioner.config import Config
 from webex_provisioner.engine.bookkeeping import approve_held_later
-from webex_provisioner.engine.cycle import EXIT_FAILED, EXIT_OK, utc_now
-from webex_provisioner.engine.incremental import open_feed
-from webex_provisioner.engine.wiring import cycle_lock, instance_name, open_engine, open_store
+from webex_provisioner.engine.report import EXIT_FAILED, EXIT_OK, utc_now
+from webex_provisioner.engine.wiring import open_engine, open_feed, open_store
 from webex_provisioner.errors import ProvisionerError
 from webex_provisioner.model import Plan
+from webex_provisioner.service.lease import cycle_lock, instance_name
 
 
 @cli.command()

@@ -1,4 +1,4 @@
-"""How plans, cycles, links and status look to a person (rich tables) and to a machine (JSON)."""
+"""How plans, cycles, links, status and explanations look to a person: rich tables and text."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from webex_provisioner.engine.bookkeeping import problem_json
-from webex_provisioner.engine.cycle import CycleReport
+from webex_provisioner.engine.explain import Explanation
+from webex_provisioner.engine.report import CycleReport
 from webex_provisioner.model import Action, AuditEntry, CycleRecord, InstanceRecord, Link, Plan, Problem
+from webex_provisioner.rules.lifecycle import diff
 
 _IMPLIED = frozenset({"email", "externalId"})  # shown in the e-mail column / always the anchor
 
@@ -29,31 +30,6 @@ def describe_changes(action: Action) -> str:
         shown = ", ".join(f"{k}={v}" for k, v in sorted(action.desired.items()) if k not in _IMPLIED)
         return f"{state}: {shown}" if shown else state
     return action.detail
-
-
-def action_json(action: Action) -> dict[str, Any]:
-    return {
-        "action": action.kind.value,
-        "reason": action.reason.value,
-        "anchor": action.anchor,
-        "email": action.email,
-        "dn": action.dn,
-        "webex_id": action.webex_id,
-        "active": action.active,
-        "changes": [{"attribute": c.attribute, "old": c.old, "new": c.new} for c in action.changes],
-        "desired": dict(action.desired) if action.kind.value == "create" else None,
-        "detail": action.detail or None,
-    }
-
-
-def plan_json(plan: Plan) -> dict[str, Any]:
-    return {
-        "users_read": plan.users_read,
-        "counts": plan.counts(),
-        "actions": [action_json(a) for a in plan.actions],
-        "held": [action_json(a) for a in plan.held],
-        "problems": [problem_json(p) for p in plan.problems],
-    }
 
 
 def actions_table(actions: Sequence[Action], title: str) -> Table:
@@ -89,27 +65,6 @@ def render_plan(plan: Plan) -> Group:
     return Group(*parts)
 
 
-def cycle_json(report: CycleReport) -> dict[str, Any]:
-    result: dict[str, Any] = {
-        "cycle_id": report.cycle_id,
-        "kind": report.kind.value,
-        "dry_run": report.dry_run,
-        "outcome": report.outcome,
-        "exit_code": report.exit_code,
-        "started_at": report.started_at.isoformat(),
-        "finished_at": report.finished_at.isoformat() if report.finished_at else None,
-        "error": report.error,
-        "plan": plan_json(report.plan),
-    }
-    if report.applied is not None:
-        result["applied"] = {f"{k}:{o}": n for (k, o), n in sorted(report.applied.counts.items())}
-        result["failures"] = [
-            {"action": a.kind.value, "email": a.email, "anchor": a.anchor, "error": err}
-            for a, err in report.applied.failures
-        ]
-    return result
-
-
 def render_cycle(report: CycleReport) -> Group:
     parts: list[Any] = [render_plan(report.plan)]
     if report.applied is not None:
@@ -134,22 +89,6 @@ def render_cycle(report: CycleReport) -> Group:
             )
         )
     return Group(*parts)
-
-
-def link_json(link: Link) -> dict[str, Any]:
-    return {
-        "anchor": link.anchor,
-        "webex_id": link.webex_id,
-        "email": link.email,
-        "dn": link.dn,
-        "state": link.state.value,
-        "applied": dict(link.applied),
-        "deprovisioned_at": link.deprovisioned_at.isoformat() if link.deprovisioned_at else None,
-        "deprovision_reason": link.deprovision_reason.value if link.deprovision_reason else None,
-        "created_at": link.created_at.isoformat() if link.created_at else None,
-        "updated_at": link.updated_at.isoformat() if link.updated_at else None,
-        "last_error": link.last_error,
-    }
 
 
 def links_table(links: Iterable[Link]) -> Table:
@@ -177,18 +116,6 @@ def audit_table(entries: Iterable[AuditEntry], title: str = "History") -> Table:
     return table
 
 
-def cycle_record_json(cycle: CycleRecord) -> dict[str, Any]:
-    return {
-        "id": cycle.id,
-        "kind": cycle.kind.value,
-        "started_at": cycle.started_at.isoformat(),
-        "finished_at": cycle.finished_at.isoformat() if cycle.finished_at else None,
-        "outcome": cycle.outcome,
-        "counts": dict(cycle.counts),
-        "detail": cycle.detail or None,
-    }
-
-
 def cycles_table(cycles: Iterable[CycleRecord]) -> Table:
     table = Table(title="Recent cycles", title_justify="left")
     for column in ("started", "kind", "seconds", "outcome", "counts"):
@@ -204,18 +131,6 @@ def make_console(*, stderr: bool = False) -> Console:
     return Console(stderr=stderr, soft_wrap=False, width=None)
 
 
-def instance_json(instance: InstanceRecord) -> dict[str, Any]:
-    return {
-        "name": instance.name,
-        "host": instance.host,
-        "pid": instance.pid,
-        "role": instance.role,
-        "started_at": instance.started_at.isoformat(),
-        "role_since": instance.role_since.isoformat(),
-        "last_seen": instance.last_seen.isoformat(),
-    }
-
-
 def instances_table(instances: Iterable[InstanceRecord]) -> Table:
     table = Table(title="Instances of 'run'", title_justify="left")
     for column in ("instance", "host", "pid", "role", "since", "last seen"):
@@ -223,3 +138,64 @@ def instances_table(instances: Iterable[InstanceRecord]) -> Table:
     for i in instances:
         table.add_row(i.name, i.host, str(i.pid), i.role, _when(i.role_since), _when(i.last_seen))
     return table
+
+
+def _verdict(x: Explanation) -> str:
+    if x.error:
+        return f"cannot plan: {x.error}"
+    if x.problems:
+        return "; ".join(f"left alone ({p.kind.value}): {p.detail}" for p in x.problems)
+    if x.actions:
+        return "; ".join(
+            f"{a.kind.value} ({a.reason.value}) {describe_changes(a)}".strip() for a in x.actions
+        )
+    return "nothing to do: Webex already matches the directory"
+
+
+def render_explanation(x: Explanation) -> Group:
+    parts: list[Any] = [Text(f"Explanation for {x.key}", style="bold")]
+    user = x.user
+    if user is None:
+        parts.append(Text("Directory: not found (deleted, or outside base_dn and user_filter)."))
+    else:
+        scope = "in scope" if user.in_scope else "out of scope"
+        state = "disabled" if user.disabled else "enabled"
+        parts.append(
+            Text(f"Directory: {user.dn}\n  anchor {user.anchor}; {state}; {scope}: {user.scope_reason}")
+        )
+    if x.desired is not None:
+        table = Table(title="Desired vs last applied", title_justify="left")
+        for column in ("attribute", "desired", "last applied", "in Webex"):
+            table.add_column(column, overflow="fold")
+        applied = x.links[0].applied if x.links else {}
+        in_webex = x.webex.attributes if x.webex else {}
+        for name in sorted(set(x.desired.attributes) | set(applied)):
+            table.add_row(
+                name, x.desired.attributes.get(name, ""), applied.get(name, ""), in_webex.get(name, "")
+            )
+        parts.append(table)
+        if x.desired.problem:
+            parts.append(Text(f"Mapping problem: {x.desired.problem}", style="yellow"))
+        changed = diff(x.desired.attributes, applied)
+        parts.append(Text(f"{len(changed)} attribute(s) differ from what was last applied."))
+    if x.webex is None:
+        parts.append(Text("Webex: no user with this e-mail."))
+    else:
+        parts.append(
+            Text(f"Webex: {x.webex.email} id {x.webex.id}, {'active' if x.webex.active else 'inactive'}")
+        )
+    for link in x.links:
+        parts.append(
+            Text(
+                f"Link: anchor {link.anchor} -> Webex {link.webex_id}, {link.state.value}"
+                + (f", last error: {link.last_error}" if link.last_error else "")
+            )
+        )
+    if not x.links:
+        parts.append(Text("Link: none"))
+    parts.append(Text(f"Next cycle: {_verdict(x)}", style="bold"))
+    if x.held:
+        parts.append(Text(f"Held: {', '.join(a.kind.value for a in x.held)} awaiting 'sync --approve-held'"))
+    if x.history:
+        parts.append(audit_table(x.history))
+    return Group(*parts)

@@ -8,19 +8,17 @@ from datetime import datetime
 import click
 
 from webex_provisioner.cli.base import Context, cli, emit_json, failures, pass_context
-from webex_provisioner.cli.render import (
-    audit_table,
-    link_json,
-    links_table,
-    make_console,
-)
-from webex_provisioner.engine.cycle import EXIT_FAILED, utc_now
-from webex_provisioner.engine.explain import explain, explanation_json, render_explanation
-from webex_provisioner.engine.incremental import forget_baseline, retry_later
+from webex_provisioner.cli.json_forms import explanation_json, link_json
+from webex_provisioner.cli.render import audit_table, links_table, make_console, render_explanation
+from webex_provisioner.engine.bookkeeping import ask_retry as retry_later
+from webex_provisioner.engine.bookkeeping import forget_baseline
+from webex_provisioner.engine.explain import explain
 from webex_provisioner.engine.logs import audit_json
-from webex_provisioner.engine.wiring import cycle_lock, instance_name, open_engine, open_store
+from webex_provisioner.engine.report import EXIT_FAILED, utc_now
+from webex_provisioner.engine.wiring import open_engine, open_store
 from webex_provisioner.model import AuditEntry, Link, Outcome
 from webex_provisioner.ports import Record
+from webex_provisioner.service.lease import cycle_lock, instance_name
 
 
 @cli.group()

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import ldap.dn
-
-from webex_provisioner.model.keys import normalize_dn
+from webex_provisioner.model.keys import is_dn, normalize_dn
 
 __all__ = ["is_dn", "is_under", "normalize_dn"]
-
-
-def is_dn(text: str) -> bool:
-    """Whether ``text`` parses as a non-empty DN (``uid=x,ou=people,...``)."""
-    return "=" in text and bool(ldap.dn.is_dn(text.strip()))
 
 
 def is_under(dn: str, base: str) -> bool:

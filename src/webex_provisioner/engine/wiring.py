@@ -6,10 +6,7 @@ found without a server (an unwritable state file, say) is found before any serve
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
+import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -20,16 +17,23 @@ import structlog
 
 from webex_provisioner.config import Config
 from webex_provisioner.directory import LdapDirectory
-from webex_provisioner.engine.cycle import Cycle, utc_now
+from webex_provisioner.directory.changes import open_change_feed
+from webex_provisioner.engine.cycle import Cycle
 from webex_provisioner.engine.logs import AuditLog
-from webex_provisioner.errors import ProvisionerError, StateError, StateLockedError
-from webex_provisioner.ports import DirectorySource, Record, StateStore, WebexClient
+from webex_provisioner.engine.report import utc_now
+from webex_provisioner.errors import StateError
+from webex_provisioner.ports import (
+    ChangeFeed,
+    DirectorySource,
+    Record,
+    StateStore,
+    StoredRefreshToken,
+    WebexClient,
+)
 from webex_provisioner.state import open_state_store
 from webex_provisioner.webex import ScimWebexClient
 
 log = structlog.get_logger("webex_provisioner.engine.wiring")
-
-REFRESH_TOKEN_WATERMARK = "webex.oauth.refresh_token"  # noqa: S105 - a watermark name, not a secret
 
 
 def config_secrets(config: Config) -> list[str]:
@@ -73,87 +77,50 @@ def directory_for(config: Config) -> LdapDirectory:
     )
 
 
+def token_digest(token: str) -> str:
+    """A digest of a configured refresh token, stored to tell whether the configuration changed."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def prefer_stored(configured: str, stored: StoredRefreshToken | None) -> bool:
+    """Whether the stored (rotated) refresh token replaces the configured one: yes, unless the
+    configured token changed since the stored one was saved (an administrator set a new one after
+    a revocation). A token stored before this was tracked (``replaces`` empty) is preferred."""
+    if stored is None:
+        return False
+    return not stored.replaces or stored.replaces == token_digest(configured)
+
+
 def webex_for(config: Config, store: StateStore, *, persist_refresh: bool) -> ScimWebexClient:
-    stored = store.get_watermark(REFRESH_TOKEN_WATERMARK) if config.webex.oauth else None
+    """The Webex client; with ``webex.oauth``, starting from the right refresh token and storing
+    every refresh token Webex rotates in (``persist_refresh``)."""
+    oauth = config.webex.oauth
+    if oauth is None:
+        return ScimWebexClient(config.webex)
+    configured = oauth.refresh_token.get_secret_value()
+    stored = store.refresh_token()
+    use_stored = prefer_stored(configured, stored)
+    if stored is not None and not use_stored:
+        log.info(
+            "webex.refresh_token_configured",
+            detail="webex.oauth.refresh_token changed since a rotated token was stored; "
+            "using the configured one",
+        )
 
     def keep(token: str) -> None:
         if persist_refresh:
-            store.set_watermark(REFRESH_TOKEN_WATERMARK, token)
+            store.save_refresh_token(StoredRefreshToken(token, token_digest(configured), utc_now()))
 
-    return ScimWebexClient(config.webex, refresh_token=stored, on_refresh_token=keep)
-
-
-INSTANCE_ENV = "WEBEX_PROVISIONER_INSTANCE"
+    start = stored.value if stored is not None and use_stored else None
+    return ScimWebexClient(config.webex, refresh_token=start, on_refresh_token=keep)
 
 
-def instance_name() -> str:
-    """This process's name in locks and announcements: ``host:pid``, or ``$WEBEX_PROVISIONER_INSTANCE``."""
-    return os.environ.get(INSTANCE_ENV) or f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _dead_local_owner(owner: str | None) -> bool:
-    """Whether ``owner`` names a process on this host that no longer runs."""
-    if not owner or ":" not in owner:
-        return False
-    host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
-@contextmanager
-def cycle_lock(store: StateStore, owner: str, *, ttl: float = 120.0) -> Iterator[threading.Event]:
-    """Hold the state store's cycle lock for the duration, renewing it in the background.
-
-    A lock left by a killed process on this host is taken over at once; one held by a live
-    instance (here or elsewhere) makes this fail with ``StateLockedError``. The event yielded is
-    set if the lock is lost (another instance took it after renewals failed for ``ttl``): the
-    holder must stop applying at once.
-    """
-    if not store.acquire_lock(owner, ttl):
-        holder = store.lock_owner()
-        if _dead_local_owner(holder):
-            assert holder is not None
-            store.release_lock(holder)
-        if not store.acquire_lock(owner, ttl):
-            raise StateLockedError(
-                f"another instance ({holder}) is running a cycle on this state store; wait for it to "
-                "finish, or stop it. A lock left by a crashed instance on another host expires after "
-                f"{ttl:.0f} s"
-            )
-    stop, lost = threading.Event(), threading.Event()
-
-    def renew() -> None:
-        renewed = time.monotonic()
-        while not stop.wait(ttl / 4):
-            try:
-                if store.acquire_lock(owner, ttl):
-                    renewed = time.monotonic()
-                    continue
-                log.error("lock.lost", owner=owner, holder=store.lock_owner())
-            except ProvisionerError as exc:
-                if time.monotonic() - renewed < ttl:
-                    log.warning("lock.renewal_failed", owner=owner, error=exc.message)
-                    continue
-                log.error("lock.lost", owner=owner, error=exc.message)
-            lost.set()
-            return
-
-    heartbeat = threading.Thread(target=renew, name="lock-heartbeat", daemon=True)
-    heartbeat.start()
-    try:
-        yield lost
-    finally:
-        stop.set()
-        heartbeat.join()
-        if not lost.is_set():
-            store.release_lock(owner)
+def open_feed(config: Config, directory: DirectorySource) -> ChangeFeed | None:
+    """The change feed of ``config`` for an LDAP directory source (``None`` for any other, or
+    with ``directory.change_detection: none``)."""
+    if not isinstance(directory, LdapDirectory):
+        return None
+    return open_change_feed(config.directory, directory)
 
 
 @dataclass
@@ -183,7 +150,6 @@ class Engine:
             store=self.store,
             on_records=on_records,
             progress=progress,
-            owner=instance_name(),
             clock=clock,
         )
 

@@ -1,4 +1,4 @@
-"""The vocabulary of design.md §2 as plain, immutable data.
+"""The vocabulary of webex-provisioner (docs/architecture.md, "Vocabulary") as plain, immutable data.
 
 Everything here is a value: no I/O, no clock. Adapters produce and consume these types; the
 mapping and the planner compute with them.
@@ -124,7 +124,9 @@ class Action:
     """One step of a plan, with why it is taken.
 
     ``desired`` is the whole desired user for ``create`` and ``link``; ``changes`` is what an
-    ``update`` sends (only changed attributes). ``webex_id`` is known for everything but ``create``.
+    ``update`` sends (only changed attributes). ``webex_id`` is known for everything but ``create``
+    (and a follow-up of a user created in the same cycle). ``pending`` names, for a follow-up,
+    each attribute that takes the Webex id of a DN provisioned earlier in the cycle (a manager).
     """
 
     kind: ActionKind
@@ -137,6 +139,7 @@ class Action:
     desired: Attributes = field(default_factory=dict)
     active: bool = True
     detail: str = ""
+    pending: tuple[tuple[str, str], ...] = ()
 
 
 class ProblemKind(StrEnum):
@@ -166,10 +169,17 @@ class Plan:
     problems: tuple[Problem, ...] = ()
     held: tuple[Action, ...] = ()
     users_read: int = 0
+    followups: tuple[Action, ...] = ()
+    """Updates applied once ``actions`` are: they need a Webex id those create (a manager's)."""
+
+    @property
+    def all_actions(self) -> tuple[Action, ...]:
+        """Every action a cycle applies, in order: ``actions``, then ``followups``."""
+        return (*self.actions, *self.followups) if self.followups else self.actions
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
-        for action in self.actions:
+        for action in self.all_actions:
             counts[action.kind.value] = counts.get(action.kind.value, 0) + 1
         return counts
 

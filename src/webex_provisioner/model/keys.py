@@ -45,6 +45,13 @@ def _plain(dn: str) -> bool:
     )
 
 
+def is_dn(text: str) -> bool:
+    """Whether ``text`` parses as a non-empty DN (``uid=x,ou=people,...``)."""
+    if "=" not in text or len(text) > MAX_DN_LENGTH:
+        return False
+    return bool(ldap.dn.is_dn(text.strip()))
+
+
 def normalize_dn(dn: str) -> str:
     """A DN in the form that compares equal for the same entry, as an LDAP server compares them:
     attribute types and values lower-cased, spaces around separators dropped, multi-valued RDNs

@@ -9,7 +9,8 @@ Planning runs in two steps so that a large directory streams through once:
 2. ``finish`` turns candidates into ``link`` or ``create`` actions given those Webex matches,
    applies the conflict rules and classifies linked users that were not read at all.
 
-The rules are design.md §4; every branch is covered by tests/test_planner.py.
+The rules are those of docs/lifecycle.md (a test runs each row of its table through this
+planner); every branch is covered by tests/test_planner.py.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from webex_provisioner.rules.lifecycle import (
     linked_actions,
     out_of_service,
 )
+from webex_provisioner.rules.managers import Deferred, followups
 from webex_provisioner.rules.mapping import CompiledMapping, desired_user, pack
 
 __all__ = ["Assessment", "Candidate", "PlanOptions", "assess", "diff", "finish"]
@@ -59,7 +61,9 @@ class Assessment:
     names: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
     """The attribute name tuples the candidates' packed desired users share."""
     dn_changes: dict[str, str] = field(default_factory=dict)
-    deferred: list[tuple[DirectoryUser, str]] = field(default_factory=list)
+    deferred: list[Deferred] = field(default_factory=list)
+    desired_emails: dict[str, str] = field(default_factory=dict)
+    """The desired e-mail of each deferred user (for its follow-up)."""
     users_read: int = 0
 
     @property
@@ -119,7 +123,8 @@ def assess(
             )
             continue
         if desired.pending_manager is not None:
-            result.deferred.append((user, normalize_dn(desired.pending_manager)))
+            result.deferred.append(Deferred(user, desired.pending_manager))
+            result.desired_emails[user.anchor] = desired.email
         if wanted and desired.problem is None:
             if link is not None and link.email == desired.email:
                 _own_email(result, link.email, link.anchor)  # strings already held by the link
@@ -173,23 +178,22 @@ def _drop_unresolvable_managers(result: Assessment, *, omit: bool) -> None:
     if not result.deferred:
         return
     provisioned = {normalize_dn(c.dn) for c in result.candidates}
-    bad = {user.anchor: (user, dn) for user, dn in result.deferred if dn not in provisioned}
+    bad = {d.user.anchor: d for d in result.deferred if normalize_dn(d.manager_dn) not in provisioned}
     if not bad:
         return
+    result.deferred = [d for d in result.deferred if d.user.anchor not in bad]
     if omit:
-        result.deferred = [(u, dn) for u, dn in result.deferred if u.anchor not in bad]
         return
-    result.deferred = [(u, dn) for u, dn in result.deferred if u.anchor not in bad]
     result.candidates = [c for c in result.candidates if c.anchor not in bad]
     result.actions = [a for a in result.actions if a.anchor not in bad]
-    for anchor, (user, dn) in bad.items():
+    for anchor, item in bad.items():
         result.problems.append(
             Problem(
                 ProblemKind.INVALID,
                 anchor,
-                user.dn,
+                item.user.dn,
                 None,
-                f"manager: {dn} is not a provisioned Webex user; "
+                f"manager: {normalize_dn(item.manager_dn)} is not a provisioned Webex user; "
                 "provision the manager first or put them in scope",
             )
         )
@@ -221,16 +225,33 @@ def finish(
 ) -> Plan:
     """Step 2: candidates become links or creates, conflicts are dropped, unseen links classified.
 
-    ``webex_by_email`` maps lower-cased e-mails to Webex users; ``lookup_failures`` maps the
-    lower-cased e-mails whose lookup failed to the error (those users wait for the next cycle);
-    ``complete`` says whether the directory read covered the whole scope (only then are unseen
-    linked users deleted ones); ``deleted`` names anchors an incremental read saw deleted (their
-    linked users are deprovisioned like unseen ones of a complete read, unless also read).
+    ``webex_by_email`` maps folded e-mails to Webex users; ``lookup_failures`` maps the folded
+    e-mails whose lookup failed to the error (those users wait for the next cycle); ``complete``
+    says whether the directory read covered the whole scope (only then are unseen linked users
+    deleted ones); ``deleted`` names anchors an incremental read saw deleted (their linked users
+    are deprovisioned like unseen ones of a complete read, unless also read).
     """
-    lookup_failures = lookup_failures or {}
     problems = list(assessment.problems)
-    duplicates = {email for email, owners in assessment.email_owners.items() if len(owners) > 1}
+    conflicted = _shared_emails(assessment, problems)
+    actions = [
+        a
+        for a in assessment.actions
+        if a.anchor not in conflicted or a.kind.deprovisions or a.kind is ActionKind.REACTIVATE
+    ]
+    failures = lookup_failures or {}
+    actions += _joining(assessment, conflicted, links, webex_by_email, failures, problems, options)
+    actions += _unseen(assessment, links, options, now, problems, complete=complete, deleted=deleted)
+    actions.sort(key=lambda a: _ORDER[a.kind])
+    later = followups(assessment.deferred, links, actions, assessment.desired_emails)
+    return Plan(
+        actions=tuple(actions), problems=tuple(problems), users_read=assessment.users_read, followups=later
+    )
+
+
+def _shared_emails(assessment: Assessment, problems: list[Problem]) -> set[str]:
+    """Report every directory user whose e-mail another one wants too; their anchors."""
     conflicted: set[str] = set()
+    duplicates = {email for email, owners in assessment.email_owners.items() if len(owners) > 1}
     for email in sorted(duplicates):
         owners = assessment.email_owners[email]
         for anchor in owners:
@@ -246,12 +267,22 @@ def finish(
                     "neither is provisioned until the directory has one owner per e-mail",
                 )
             )
+    return conflicted
+
+
+def _joining(
+    assessment: Assessment,
+    conflicted: set[str],
+    links: Mapping[str, Link],
+    webex_by_email: Mapping[str, WebexUser],
+    lookup_failures: Mapping[str, str],
+    problems: list[Problem],
+    options: PlanOptions,
+) -> list[Action]:
+    """The actions of the unlinked users who should exist in Webex: link to the Webex user with
+    their e-mail (unless it is linked to someone else), or create."""
     linked_by_webex_id = {link.webex_id: link for link in links.values()}
-    actions = [
-        a
-        for a in assessment.actions
-        if a.anchor not in conflicted or a.kind.deprovisions or a.kind is ActionKind.REACTIVATE
-    ]
+    actions: list[Action] = []
     for candidate in assessment.candidates:
         if candidate.anchor in conflicted:
             continue
@@ -284,18 +315,32 @@ def finish(
             )
             continue
         actions.extend(candidate_actions(candidate, match, options))
+    return actions
+
+
+def _unseen(
+    assessment: Assessment,
+    links: Mapping[str, Link],
+    options: PlanOptions,
+    now: datetime,
+    problems: list[Problem],
+    *,
+    complete: bool,
+    deleted: Collection[str],
+) -> list[Action]:
+    """Linked users a complete read did not see, or an incremental read saw deleted: deleted in
+    the directory."""
     gone = set(deleted)
-    if complete or gone:
-        for anchor, link in links.items():
-            if anchor in assessment.seen or not (complete or anchor in gone):
-                continue
-            if options.is_protected(anchor, link.email):
-                problems.append(
-                    Problem(ProblemKind.PROTECTED, anchor, link.dn, link.email, "on the protected list")
-                )
-                continue
-            actions.extend(
-                out_of_service(link, options.on_deleted, Reason.DELETED_IN_DIRECTORY, options, now)
+    if not (complete or gone):
+        return []
+    actions: list[Action] = []
+    for anchor, link in links.items():
+        if anchor in assessment.seen or not (complete or anchor in gone):
+            continue
+        if options.is_protected(anchor, link.email):
+            problems.append(
+                Problem(ProblemKind.PROTECTED, anchor, link.dn, link.email, "on the protected list")
             )
-    actions.sort(key=lambda a: _ORDER[a.kind])
-    return Plan(actions=tuple(actions), problems=tuple(problems), users_read=assessment.users_read)
+            continue
+        actions.extend(out_of_service(link, options.on_deleted, Reason.DELETED_IN_DIRECTORY, options, now))
+    return actions

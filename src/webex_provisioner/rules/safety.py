@@ -1,4 +1,4 @@
-"""Safety guards (design.md §5). Pure: they look at a plan and numbers, never at a server.
+"""Safety guards (docs/lifecycle.md, "Safety"). Pure: they look at a plan and numbers, never at a server.
 
 * The directory health gate refuses to plan from a read that returned (almost) nobody while
   links exist: an empty answer is far more often an outage or a wrong base DN than a company
@@ -10,10 +10,12 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from webex_provisioner.errors import DirectoryIncompleteError
-from webex_provisioner.model import Plan
+from webex_provisioner.model import ActionKind, Plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,3 +56,37 @@ def guard_deprovisions(plan: Plan, link_count: int, limits: DeprovisionLimits) -
         return plan
     kept = tuple(a for a in plan.actions if not a.kind.deprovisions)
     return replace(plan, actions=kept, held=(*plan.held, *deprovisions))
+
+
+GUARD_WINDOW = timedelta(hours=1)
+"""Incremental cycles share ``safety.max_deprovisions`` over this long (changes applied as they
+arrive would otherwise pass any limit a few at a time)."""
+
+
+def remaining_limits(
+    limits: DeprovisionLimits,
+    link_count: int,
+    recent: Sequence[datetime],
+    now: datetime,
+    window: timedelta = GUARD_WINDOW,
+) -> DeprovisionLimits:
+    """What is left of ``limits`` for one more incremental cycle, given the times of the
+    deprovisions applied recently (those older than ``window`` no longer count)."""
+    allowed = limits.allowed(link_count)
+    if allowed is None:
+        return limits
+    spent = sum(1 for at in recent if at > now - window)
+    return DeprovisionLimits(count=max(0, allowed - spent), percent=None)
+
+
+def guard_with_approvals(
+    plan: Plan, approved: Collection[tuple[str, ActionKind]], link_count: int, limits: DeprovisionLimits
+) -> Plan:
+    """Guard the deprovisions of ``plan``, except those an operator approved (they are applied,
+    after everything else, whatever the limits)."""
+    chosen = [a for a in plan.actions if (a.anchor, a.kind) in approved]
+    if not chosen:
+        return guard_deprovisions(plan, link_count, limits)
+    rest = replace(plan, actions=tuple(a for a in plan.actions if (a.anchor, a.kind) not in approved))
+    guarded = guard_deprovisions(rest, link_count, limits)
+    return replace(guarded, actions=(*guarded.actions, *chosen))

@@ -30,12 +30,9 @@ from typing import TypeVar
 import structlog
 
 from webex_provisioner.config import Config
-from webex_provisioner.directory.changes import feed_kind
-from webex_provisioner.directory.content_sync import ContentSyncFeed
-from webex_provisioner.directory.persist import ChangeListener
-from webex_provisioner.engine.cycle import EXIT_OK, Cycle, CycleReport, utc_now
-from webex_provisioner.engine.incremental import open_feed
-from webex_provisioner.engine.wiring import Engine, cycle_lock, instance_name, open_engine
+from webex_provisioner.engine.cycle import Cycle
+from webex_provisioner.engine.report import EXIT_OK, CycleReport, utc_now
+from webex_provisioner.engine.wiring import Engine, open_engine, open_feed
 from webex_provisioner.errors import (
     DirectoryUnavailableError,
     ProvisionerError,
@@ -43,11 +40,17 @@ from webex_provisioner.errors import (
     StateLockedError,
 )
 from webex_provisioner.model import CycleKind
-from webex_provisioner.ports import ChangeFeed
+from webex_provisioner.ports import (
+    NO_ANSWER,
+    ChangeFeed,
+    ChangeNotifier,
+    CountsRequests,
+    NotifyingFeed,
+    StatsSnapshot,
+)
 from webex_provisioner.service.health import Health, StatusServer
-from webex_provisioner.service.lease import ACTIVE, STANDBY, Announcer
+from webex_provisioner.service.lease import ACTIVE, STANDBY, Announcer, cycle_lock, instance_name
 from webex_provisioner.service.metrics import Metrics
-from webex_provisioner.webex.stats import NO_ANSWER, RequestStats, StatsSnapshot
 
 log = structlog.get_logger("webex_provisioner.service.daemon")
 
@@ -71,8 +74,8 @@ class Daemon:
         self.metrics = Metrics()
         self.status_port: int | None = None
         self._stop = threading.Event()
-        self._listener: ChangeListener | None = None
-        self._stats: RequestStats | None = None
+        self._listener: ChangeNotifier | None = None
+        self._stats: Callable[[], StatsSnapshot] | None = None
         self._polling = False
         self._lease_lost: threading.Event | None = None
 
@@ -92,10 +95,9 @@ class Daemon:
                 server.start()
                 self.status_port = server.port
             with open_engine(self.config) as engine:
-                stats = getattr(engine.webex, "stats", None)
-                if isinstance(stats, RequestStats):
-                    self._stats = stats
-                    self.metrics.watch_webex(stats)
+                if isinstance(engine.webex, CountsRequests):
+                    self._stats = engine.webex.request_stats
+                    self.metrics.watch_webex(engine.webex.request_stats)
                 self._hold_lock(engine)
         finally:
             if server is not None:
@@ -199,21 +201,21 @@ class Daemon:
                 feed.close()
 
     def _cycle(self, engine: Engine, cycle: Cycle, feed: ChangeFeed | None, *, full: bool) -> CycleReport:
-        before = self._stats.snapshot() if self._stats is not None else None
+        before = self._stats() if self._stats is not None else None
         started = time.monotonic()
-        self.health.change_detection = feed_kind(feed) + (" (persistent)" if self._listener else "")
+        self.health.change_detection = _kind(feed) + (" (persistent)" if self._listener else "")
         report = cycle.run(apply=True, feed=feed, full=full, should_stop=self._should_stop)
         held = _quietly(lambda: len(engine.store.held()))
         self.metrics.observe(report, held=held or 0)
         self.health.cycle_finished(report)
-        after = self._stats.snapshot() if self._stats is not None else None
+        after = self._stats() if self._stats is not None else None
         self._reachability(_webex_answered(before, after), report.failure)
         counts = report.applied.counts if report.applied is not None else {}
         log.info(
             "daemon.cycle",
             cycle=report.cycle_id,
             kind=report.kind.value,
-            change_detection=feed_kind(feed),
+            change_detection=_kind(feed),
             outcome=report.outcome,
             applied=sum(n for (_, outcome), n in counts.items() if outcome == "applied"),
             failed=report.applied.failed if report.applied is not None else 0,
@@ -240,16 +242,16 @@ class Daemon:
         persist = self.config.schedule.persist
         if self._listener is not None or persist is False or self._polling:
             return
-        if not isinstance(feed, ContentSyncFeed):
+        if not isinstance(feed, NotifyingFeed):
             self._polling = True
             if persist is True:
                 log.warning(
                     "daemon.persist_unavailable",
-                    change_detection=feed_kind(feed),
+                    change_detection=_kind(feed),
                     detail="schedule.persist needs content sync; polling every schedule.interval instead",
                 )
             return
-        self._listener = ChangeListener(feed)
+        self._listener = feed.notifier()
         self._listener.start()
         log.info("daemon.persist", detail="changes are applied as the directory reports them")
 
@@ -322,3 +324,8 @@ def _quietly(read: Callable[[], T]) -> T | None:
         return read()
     except StateError:
         return None
+
+
+def _kind(feed: ChangeFeed | None) -> str:
+    """How the directory's changes are found (``none`` without a feed), for logs and /healthz."""
+    return "none" if feed is None else feed.kind

@@ -19,7 +19,7 @@ from typing import Any
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from webex_provisioner.engine.cycle import CycleReport
+from webex_provisioner.engine.report import CycleReport
 from webex_provisioner.errors import ProvisionerError
 from webex_provisioner.service.metrics import Metrics
 

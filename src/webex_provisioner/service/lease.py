@@ -1,9 +1,11 @@
-"""High availability: instances announce themselves, one holds the lease (docs/high-availability.md).
+"""The lease: one instance runs cycles on a state store at a time (docs/high-availability.md).
 
-Every ``run`` writes an ``InstanceRecord`` (host, pid, role, since) to the state store and
-refreshes it every ``ha.poll_seconds``; ``status`` lists the live ones. The active instance is the
-one holding the cycle lock (``runtime.cycle_lock``), a lease renewed in the background: if it
-dies, the lease runs out and a standby takes over within ``ha.takeover_after``.
+* ``cycle_lock`` holds the state's cycle lock for a ``sync`` or a whole ``run``, renewing it in
+  the background; a lock left by a killed process on this host is taken over at once.
+* ``Announcer``: every ``run`` writes an ``InstanceRecord`` (host, pid, role, since) to the state
+  store and refreshes it every ``ha.poll_seconds``; ``status`` lists the live ones. The active
+  instance is the one holding the lock: if it dies, the lock runs out and a standby takes over
+  within ``ha.takeover_after``.
 """
 
 from __future__ import annotations
@@ -11,27 +13,99 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 
 import structlog
 
-from webex_provisioner.errors import ProvisionerError
+from webex_provisioner.errors import ProvisionerError, StateLockedError
 from webex_provisioner.model import InstanceRecord
-from webex_provisioner.ports import StateStore
+from webex_provisioner.ports import Lease
 
 log = structlog.get_logger("webex_provisioner.service.lease")
 
 ACTIVE, STANDBY = "active", "standby"
 
+INSTANCE_ENV = "WEBEX_PROVISIONER_INSTANCE"
+
+
+def instance_name() -> str:
+    """This process's name in locks and announcements: ``host:pid``, or ``$WEBEX_PROVISIONER_INSTANCE``."""
+    return os.environ.get(INSTANCE_ENV) or f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _dead_local_owner(owner: str | None) -> bool:
+    """Whether ``owner`` names a process on this host that no longer runs."""
+    if not owner or ":" not in owner:
+        return False
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+@contextmanager
+def cycle_lock(store: Lease, owner: str, *, ttl: float = 120.0) -> Iterator[threading.Event]:
+    """Hold the state store's cycle lock for the duration, renewing it in the background.
+
+    A lock left by a killed process on this host is taken over at once; one held by a live
+    instance (here or elsewhere) makes this fail with ``StateLockedError``. The event yielded is
+    set if the lock is lost (another instance took it after renewals failed for ``ttl``): the
+    holder must stop applying at once.
+    """
+    if not store.acquire_lock(owner, ttl):
+        holder = store.lock_owner()
+        if _dead_local_owner(holder):
+            assert holder is not None
+            store.release_lock(holder)
+        if not store.acquire_lock(owner, ttl):
+            raise StateLockedError(
+                f"another instance ({holder}) is running a cycle on this state store; wait for it to "
+                "finish, or stop it. A lock left by a crashed instance on another host expires after "
+                f"{ttl:.0f} s"
+            )
+    stop, lost = threading.Event(), threading.Event()
+
+    def renew() -> None:
+        renewed = time.monotonic()
+        while not stop.wait(ttl / 4):
+            try:
+                if store.acquire_lock(owner, ttl):
+                    renewed = time.monotonic()
+                    continue
+                log.error("lock.lost", owner=owner, holder=store.lock_owner())
+            except ProvisionerError as exc:
+                if time.monotonic() - renewed < ttl:
+                    log.warning("lock.renewal_failed", owner=owner, error=exc.message)
+                    continue
+                log.error("lock.lost", owner=owner, error=exc.message)
+            lost.set()
+            return
+
+    heartbeat = threading.Thread(target=renew, name="lock-heartbeat", daemon=True)
+    heartbeat.start()
+    try:
+        yield lost
+    finally:
+        stop.set()
+        heartbeat.join()
+        if not lost.is_set():
+            store.release_lock(owner)
+
 
 class Announcer:
     """Keeps this instance's record (and role) fresh in the state store until closed."""
 
-    def __init__(
-        self, store: StateStore, name: str, *, interval: float, clock: Callable[[], datetime]
-    ) -> None:
+    def __init__(self, store: Lease, name: str, *, interval: float, clock: Callable[[], datetime]) -> None:
         self._store = store
         self._clock = clock
         self._interval = interval

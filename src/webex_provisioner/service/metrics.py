@@ -2,19 +2,19 @@
 
 One ``CollectorRegistry`` per daemon, so several can live in one process (tests, benchmarks).
 Cycle metrics are updated from each ``CycleReport``; the Webex request metrics are read, when
-scraped, from the Webex client's own counters (``webex.stats``).
+scraped, from the Webex client's own counters (``CountsRequests.request_stats``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, Metric, SummaryMetricFamily
 from prometheus_client.registry import Collector
 
-from webex_provisioner.engine.cycle import CycleReport
-from webex_provisioner.webex.stats import RequestStats
+from webex_provisioner.engine.report import CycleReport
+from webex_provisioner.ports import StatsSnapshot
 
 PREFIX = "webex_provisioner"
 _SECONDS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
@@ -23,11 +23,11 @@ _SECONDS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 18
 class _WebexRequests(Collector):
     """Webex request counts, latency and 429s, from a client's ``RequestStats``."""
 
-    def __init__(self, stats: RequestStats) -> None:
+    def __init__(self, stats: Callable[[], StatsSnapshot]) -> None:
         self._stats = stats
 
     def collect(self) -> Iterator[Metric]:
-        snapshot = self._stats.snapshot()
+        snapshot = self._stats()
         requests = CounterMetricFamily(
             f"{PREFIX}_webex_requests",
             "Webex HTTP attempts (retries included), by method and status ('none': no answer).",
@@ -92,7 +92,7 @@ class Metrics:
         )
         self._webex: _WebexRequests | None = None
 
-    def watch_webex(self, stats: RequestStats) -> None:
+    def watch_webex(self, stats: Callable[[], StatsSnapshot]) -> None:
         """Export the request counters of this Webex client (once)."""
         if self._webex is None:
             self._webex = _WebexRequests(stats)

@@ -1,0 +1,141 @@
+"""How plans, cycles, links, status and explanations look to a machine: the ``--json`` outputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from webex_provisioner.engine.explain import Explanation
+from webex_provisioner.engine.logs import audit_json
+from webex_provisioner.engine.report import CycleReport
+from webex_provisioner.model import Action, CycleRecord, InstanceRecord, Link, Plan, Problem
+
+
+def problem_json(problem: Problem) -> dict[str, str | None]:
+    """A user left alone, as JSON."""
+    return {
+        "kind": problem.kind.value,
+        "anchor": problem.anchor,
+        "dn": problem.dn,
+        "email": problem.email,
+        "detail": problem.detail,
+    }
+
+
+def action_json(action: Action) -> dict[str, Any]:
+    return {
+        "action": action.kind.value,
+        "reason": action.reason.value,
+        "anchor": action.anchor,
+        "email": action.email,
+        "dn": action.dn,
+        "webex_id": action.webex_id,
+        "active": action.active,
+        "changes": [{"attribute": c.attribute, "old": c.old, "new": c.new} for c in action.changes],
+        "desired": dict(action.desired) if action.kind.value == "create" else None,
+        "detail": action.detail or None,
+    }
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    return {
+        "users_read": plan.users_read,
+        "counts": plan.counts(),
+        "actions": [action_json(a) for a in plan.actions],
+        "held": [action_json(a) for a in plan.held],
+        "problems": [problem_json(p) for p in plan.problems],
+    }
+
+
+def cycle_json(report: CycleReport) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "cycle_id": report.cycle_id,
+        "kind": report.kind.value,
+        "dry_run": report.dry_run,
+        "outcome": report.outcome,
+        "exit_code": report.exit_code,
+        "started_at": report.started_at.isoformat(),
+        "finished_at": report.finished_at.isoformat() if report.finished_at else None,
+        "error": report.error,
+        "plan": plan_json(report.plan),
+    }
+    if report.applied is not None:
+        result["applied"] = {f"{k}:{o}": n for (k, o), n in sorted(report.applied.counts.items())}
+        result["failures"] = [
+            {"action": a.kind.value, "email": a.email, "anchor": a.anchor, "error": err}
+            for a, err in report.applied.failures
+        ]
+    return result
+
+
+def link_json(link: Link) -> dict[str, Any]:
+    return {
+        "anchor": link.anchor,
+        "webex_id": link.webex_id,
+        "email": link.email,
+        "dn": link.dn,
+        "state": link.state.value,
+        "applied": dict(link.applied),
+        "deprovisioned_at": link.deprovisioned_at.isoformat() if link.deprovisioned_at else None,
+        "deprovision_reason": link.deprovision_reason.value if link.deprovision_reason else None,
+        "created_at": link.created_at.isoformat() if link.created_at else None,
+        "updated_at": link.updated_at.isoformat() if link.updated_at else None,
+        "last_error": link.last_error,
+    }
+
+
+def cycle_record_json(cycle: CycleRecord) -> dict[str, Any]:
+    return {
+        "id": cycle.id,
+        "kind": cycle.kind.value,
+        "started_at": cycle.started_at.isoformat(),
+        "finished_at": cycle.finished_at.isoformat() if cycle.finished_at else None,
+        "outcome": cycle.outcome,
+        "counts": dict(cycle.counts),
+        "detail": cycle.detail or None,
+    }
+
+
+def instance_json(instance: InstanceRecord) -> dict[str, Any]:
+    return {
+        "name": instance.name,
+        "host": instance.host,
+        "pid": instance.pid,
+        "role": instance.role,
+        "started_at": instance.started_at.isoformat(),
+        "role_since": instance.role_since.isoformat(),
+        "last_seen": instance.last_seen.isoformat(),
+    }
+
+
+def explanation_json(x: Explanation) -> dict[str, Any]:
+    user = x.user
+    return {
+        "key": x.key,
+        "directory": None
+        if user is None
+        else {
+            "dn": user.dn,
+            "anchor": user.anchor,
+            "in_scope": user.in_scope,
+            "scope_reason": user.scope_reason,
+            "disabled": user.disabled,
+            "attributes": {k: list(v) for k, v in sorted(user.attributes.items())},
+        },
+        "desired": None
+        if x.desired is None
+        else {"attributes": dict(x.desired.attributes), "problem": x.desired.problem},
+        "webex": None
+        if x.webex is None
+        else {
+            "id": x.webex.id,
+            "email": x.webex.email,
+            "active": x.webex.active,
+            "attributes": dict(x.webex.attributes),
+        },
+        "links": [link_json(link) for link in x.links],
+        "next_cycle": [action_json(a) for a in x.actions],
+        "problems": [problem_json(p) for p in x.problems],
+        "held": [action_json(a) for a in x.held],
+        "history": [audit_json(e) for e in x.history],
+        "error": x.error,
+    }
