@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench deps clean
+.PHONY: demo test test-fast lint typecheck pytest bench deps clean
 
 deps: $(STAMP)
 
@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml scripts/system-deps.sh
 	PYTHON=$(PYTHON) ./scripts/system-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev,postgres]'
+	$(BIN)/python -m pip install -q -e '.[dev,postgres,emulator]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -22,6 +22,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -30,6 +31,10 @@ pytest: $(STAMP)
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+# Every test that needs no server (no slapd, Samba, 389 DS, PostgreSQL or emulator): seconds.
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not server"
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(if $(N),--users $(N),)

@@ -173,6 +173,6 @@ def test_run_reads_through_a_reader_process_and_leaves_none_behind(
 def readers() -> list[str]:
     """Reader processes running on this machine (their command line names ``serve``)."""
     found = subprocess.run(
-        ["pgrep", "-f", "directory.reader import serve"], capture_output=True, text=True, check=False
+        ["pgrep", "-f", "directory.reader_child import serve"], capture_output=True, text=True, check=False
     )
     return found.stdout.split()

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from webex_provisioner.model import Change
-from webex_provisioner.rules.mapping import WEBEX_ATTRIBUTES
+from webex_provisioner.model.attributes import WEBEX_ATTRIBUTES
 from webex_provisioner.webex import scim
 from webex_provisioner.webex.scim import CISCO, CORE, ENTERPRISE, PATCH_OP
 

@@ -20,7 +20,7 @@ import pytest
 from tests.webex.webex_fakes import ORG, TOKEN, make_config
 from webex_provisioner.errors import WebexConflictError, WebexNotFoundError
 from webex_provisioner.model import Change
-from webex_provisioner.rules.mapping import WEBEX_ATTRIBUTES
+from webex_provisioner.model.attributes import WEBEX_ATTRIBUTES
 from webex_provisioner.webex import ScimWebexClient, client, scim
 
 

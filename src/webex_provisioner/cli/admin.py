@@ -46,7 +46,13 @@ def emulator(
     latency_ms: int,
 ) -> None:
     """Run the local Webex-compatible SCIM 2.0 server (see docs/emulator.md)."""
-    from webex_provisioner.emulator import serve  # noqa: PLC0415 - the web stack loads only for this command
+    try:
+        from webex_provisioner.emulator import serve  # noqa: PLC0415 - the web stack loads only here
+    except ImportError as exc:
+        raise click.ClickException(
+            f"the emulator needs its web stack ({exc.name} is missing); install it with "
+            "pip install 'webex-provisioner[emulator]'"
+        ) from exc
 
     serve(
         host=host,

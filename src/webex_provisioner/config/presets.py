@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal, get_args
 
-from webex_provisioner.directory.ad import AD_MAX_PAGE_SIZE
-
 DirectoryType = Literal["openldap", "activedirectory", "389ds", "pingdirectory", "generic"]
 DIRECTORY_TYPES: tuple[str, ...] = get_args(DirectoryType)
 DEFAULT_TYPE: DirectoryType = "openldap"
+
+AD_MAX_PAGE_SIZE = 1000
+"""Active Directory answers at most this many entries per page (its MaxPageSize)."""
 
 # userAccountControl bit 2 (ACCOUNTDISABLE), tested with LDAP_MATCHING_RULE_BIT_AND.
 AD_DISABLED_FILTER = "(userAccountControl:1.2.840.113556.1.4.803:=2)"

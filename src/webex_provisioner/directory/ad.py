@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
+from webex_provisioner.config.presets import AD_MAX_PAGE_SIZE
+
 AD_CAPABILITY_OID = "1.2.840.113556.1.4.800"  # supportedCapabilities: LDAP_CAP_ACTIVE_DIRECTORY_OID
 IN_CHAIN_RULE = "1.2.840.113556.1.4.1941"  # LDAP_MATCHING_RULE_IN_CHAIN
 DIRSYNC_OID = "1.2.840.113556.1.4.841"  # LDAP_SERVER_DIRSYNC_OID
 SHOW_DELETED_OID = "1.2.840.113556.1.4.417"  # LDAP_SERVER_SHOW_DELETED_OID
 # The LDAP policy MaxPageSize: AD never puts more entries in one page (1000 unless changed).
-AD_MAX_PAGE_SIZE = 1000
 
 _SUBCODE = re.compile(r"\bdata ([0-9a-fA-F]{3,8})\b")
 

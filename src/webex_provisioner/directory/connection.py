@@ -65,7 +65,7 @@ def _tcp_reachable(url: str, timeout: float) -> bool:
         return False
 
 
-def translate(
+def translate(  # noqa: PLR0911 - a table: one answer per kind of LDAP failure
     exc: ldap.LDAPError, doing: str, config: DirectoryConfig, *, tls_handshake: bool = False
 ) -> DirectoryError:
     """The ``DirectoryError`` for ``exc`` raised while ``doing`` (e.g. 'searching users under X').

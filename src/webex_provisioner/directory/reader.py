@@ -23,16 +23,9 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import os
 import pickle
-import queue
-import resource
-import signal
 import subprocess
 import sys
-import threading
-import traceback
-from collections.abc import MutableMapping
 from types import TracebackType
 from typing import IO, Any, Self
 
@@ -41,7 +34,6 @@ import structlog
 from webex_provisioner import errors
 from webex_provisioner.config import DirectoryConfig
 from webex_provisioner.directory.groups import Membership
-from webex_provisioner.engine.memory import spaced_collections
 from webex_provisioner.errors import DirectoryError, DirectoryIncompleteError
 from webex_provisioner.model import DirectoryUser
 
@@ -51,10 +43,11 @@ BATCH = 1000  # users per message
 _PIPE_BYTES = 1 << 20  # room for a few pages in flight (Linux' default limit for a pipe)
 _F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 _WAIT_SECONDS = 5.0
-_AHEAD = 32  # messages the child may queue while the engine is busy
+AHEAD = 32  # messages the child may queue while the engine is busy
 
 # Message kinds, child -> engine.
-_USERS, _LOG, _ERROR, _CRASH, _END = "users", "log", "error", "crash", "end"
+USERS, LOG, ERROR, CRASH, END = "users", "log", "error", "crash", "end"
+"""The kinds of message the child sends (``reader_child``)."""
 
 
 class ReaderProcess:
@@ -73,7 +66,7 @@ class ReaderProcess:
         self._started = False
         try:
             self._process = subprocess.Popen(
-                [sys.executable, "-c", f"from {__name__} import serve; serve()"],
+                [sys.executable, "-c", "from webex_provisioner.directory.reader_child import serve; serve()"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 close_fds=True,
@@ -123,17 +116,17 @@ class ReaderProcess:
                     f"{self._received} users of {self._config.url}; the read is incomplete, nothing "
                     "was concluded from it. If it happens again, set directory.read_process: false"
                 ) from exc
-            if kind == _USERS:
+            if kind == USERS:
                 self._received += len(payload)
                 return list(payload)
-            if kind == _LOG:
+            if kind == LOG:
                 method, event = payload
                 getattr(log, method, log.info)(event.pop("event", "directory.reader"), **event)
                 continue
             self._finish()
-            if kind == _END:
+            if kind == END:
                 return []
-            if kind == _ERROR:
+            if kind == ERROR:
                 raise _rebuilt(*payload)
             raise DirectoryError(
                 f"the directory reader process failed after {self._received} users of "
@@ -181,121 +174,3 @@ def _rebuilt(name: str, message: str, retryable: bool) -> DirectoryError:
     if isinstance(cls, type) and issubclass(cls, DirectoryError):
         return cls(message, retryable=retryable)
     return DirectoryError(message, retryable=retryable)
-
-
-class _Forward:
-    """The child's structlog processor: each event goes to the engine instead of a stream."""
-
-    def __init__(self, send: Any) -> None:
-        self._send = send
-
-    def __call__(self, _logger: Any, method: str, event: MutableMapping[str, Any]) -> Any:
-        plain = {
-            k: v if isinstance(v, str | int | float | bool | type(None)) else str(v) for k, v in event.items()
-        }
-        self._send((_LOG, (method, plain)))
-        raise structlog.DropEvent
-
-
-class _Outbox:
-    """The child's messages to the engine, pickled at once and written by a thread of their own:
-    the read goes on while the engine is busy (reading its links), up to ``_AHEAD`` messages
-    ahead (about 7 MB), then waits for the engine."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self._stream = stream
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=_AHEAD)
-        self.broken = False
-        self._thread = threading.Thread(target=self._write, name="reader-outbox", daemon=True)
-        self._thread.start()
-
-    def send(self, message: tuple[str, Any]) -> None:
-        self._put(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
-
-    def _put(self, data: bytes | None) -> None:
-        while not self.broken:
-            try:
-                self._queue.put(data, timeout=0.5)
-                return
-            except queue.Full:
-                continue
-        raise BrokenPipeError("the engine stopped listening")
-
-    def _write(self) -> None:
-        try:
-            while (data := self._queue.get()) is not None:
-                self._stream.write(data)
-                self._stream.flush()
-        except OSError:
-            self.broken = True
-
-    def close(self) -> None:
-        with contextlib.suppress(BrokenPipeError):
-            self._put(None)
-        self._thread.join()
-        with contextlib.suppress(OSError):
-            self._stream.close()
-
-
-def serve() -> None:
-    """The child: read the request, read like the engine would, send users in batches, then one
-    final message. Standard output carries the messages only (anything printed goes to stderr)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    outbox = _Outbox(os.fdopen(os.dup(1), "wb"))
-    os.dup2(2, 1)
-    send = outbox.send
-    structlog.configure(
-        processors=[_Forward(send)],
-        wrapper_class=structlog.make_filtering_bound_logger(0),
-        cache_logger_on_first_use=False,
-    )
-    try:
-        config, attributes, membership = pickle.load(sys.stdin.buffer)  # noqa: S301 - from the engine
-    except EOFError:
-        outbox.close()
-        return  # closed before it was asked to read
-    from webex_provisioner.directory.ldap import LdapDirectory  # noqa: PLC0415 - import cycle
-
-    directory = LdapDirectory(config, attributes, read_process=False)
-    outcome: tuple[str, Any] = (_END, None)
-    try:
-        directory.use_membership(membership)
-        batch: list[tuple[Any, ...]] = []
-        try:
-            with spaced_collections():
-                for user in directory.read_users():
-                    batch.append(
-                        (
-                            user.anchor,
-                            user.dn,
-                            user.attributes,
-                            user.disabled,
-                            user.in_scope,
-                            user.scope_reason,
-                            user.undecodable,
-                        )
-                    )
-                    if len(batch) >= BATCH:
-                        send((_USERS, batch))
-                        batch = []
-        finally:
-            if batch:  # what was read before a failure is handed over before the failure
-                send((_USERS, batch))
-    except BrokenPipeError:
-        outcome = (_CRASH, "the engine stopped listening")  # nobody reads it
-    except DirectoryError as exc:
-        outcome = (_ERROR, (type(exc).__name__, exc.message, exc.retryable))
-    except Exception as exc:  # a bug: say what it was, in the engine's error
-        outcome = (_CRASH, "".join(traceback.format_exception_only(exc)).strip())
-    finally:
-        directory.close()
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    with contextlib.suppress(BrokenPipeError):
-        log.info(
-            "directory.reader",
-            peak_mb=round(usage.ru_maxrss / 1024, 1),
-            cpu_seconds=round(usage.ru_utime + usage.ru_stime, 2),
-        )
-        send(outcome)  # the last message: the engine stops listening after it
-    outbox.close()

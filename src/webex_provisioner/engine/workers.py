@@ -13,7 +13,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 Unit = TypeVar("Unit")
 Result = TypeVar("Result")
@@ -42,57 +42,78 @@ def run_concurrently(
     their results were handled. An exception raised by ``on_result`` stops the workers too; the
     results still coming are then dropped, and it is raised once the workers have finished.
     """
-    source = iter(units)
-    take = threading.Lock()
-    results: queue.SimpleQueue[tuple[object, BaseException | None]] = queue.SimpleQueue()
-    halt = threading.Event()
-
-    def worker() -> None:
-        try:
-            while not halt.is_set() and not should_stop():
-                with take:
-                    unit = next(source, _DONE)
-                if unit is _DONE:
-                    break
-                results.put((work(unit), None))  # type: ignore[arg-type]
-        except BaseException as exc:  # handed to the calling thread, which raises it
-            halt.set()
-            results.put((None, exc))
-        finally:
-            results.put((_DONE, None))
-
+    pool = _Pool(units, work, should_stop)
     threads = [
-        threading.Thread(target=worker, name=f"{name}-{i}", daemon=True) for i in range(max(1, concurrency))
+        threading.Thread(target=pool.worker, name=f"{name}-{i}", daemon=True)
+        for i in range(max(1, concurrency))
     ]
     for thread in threads:
         thread.start()
-    running = len(threads)
-    failure: BaseException | None = None
-    next_tick = time.monotonic() + tick_seconds
+    pool.running = len(threads)
     try:
-        while running:
+        pool.collect(on_result, on_tick, tick_seconds)
+    except BaseException as exc:
+        pool.halt.set()
+        pool.failure = exc
+        pool.drain()  # let the workers finish their unit; their results are dropped
+    finally:
+        for thread in threads:
+            thread.join()
+    if pool.failure is not None:
+        raise pool.failure
+
+
+class _Pool(Generic[Unit, Result]):
+    """What the workers and the calling thread share."""
+
+    def __init__(
+        self, units: Iterable[Unit], work: Callable[[Unit], Result], should_stop: Callable[[], bool]
+    ) -> None:
+        self._source = iter(units)
+        self._take = threading.Lock()
+        self._work = work
+        self._should_stop = should_stop
+        self.results: queue.SimpleQueue[tuple[object, BaseException | None]] = queue.SimpleQueue()
+        self.halt = threading.Event()
+        self.running = 0
+        self.failure: BaseException | None = None
+
+    def worker(self) -> None:
+        try:
+            while not self.halt.is_set() and not self._should_stop():
+                with self._take:
+                    unit = next(self._source, _DONE)
+                if unit is _DONE:
+                    break
+                self.results.put((self._work(unit), None))  # type: ignore[arg-type]
+        except BaseException as exc:  # handed to the calling thread, which raises it
+            self.halt.set()
+            self.results.put((None, exc))
+        finally:
+            self.results.put((_DONE, None))
+
+    def collect(
+        self, on_result: Callable[[Result], None], on_tick: Callable[[], None], tick_seconds: float
+    ) -> None:
+        """Hand each result to ``on_result`` until every worker is done, ticking on the way."""
+        next_tick = time.monotonic() + tick_seconds
+        while self.running:
             try:
-                value, error = results.get(timeout=max(0.0, next_tick - time.monotonic()))
+                value, error = self.results.get(timeout=max(0.0, next_tick - time.monotonic()))
             except queue.Empty:
                 value, error = None, None
             else:
                 if value is _DONE:
-                    running -= 1
+                    self.running -= 1
                 elif error is not None:
-                    failure = failure or error
+                    self.failure = self.failure or error
                 else:
                     on_result(value)  # type: ignore[arg-type]
             if time.monotonic() >= next_tick:
                 on_tick()
                 next_tick = time.monotonic() + tick_seconds
-    except BaseException as exc:
-        halt.set()
-        failure = exc
-        while running:  # let the workers finish their unit; their results are dropped
-            if results.get()[0] is _DONE:
-                running -= 1
-    finally:
-        for thread in threads:
-            thread.join()
-    if failure is not None:
-        raise failure
+
+    def drain(self) -> None:
+        while self.running:
+            if self.results.get()[0] is _DONE:
+                self.running -= 1

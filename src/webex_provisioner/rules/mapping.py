@@ -18,36 +18,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from webex_provisioner.model import DirectoryUser
+from webex_provisioner.model.attributes import WEBEX_ATTRIBUTES
 from webex_provisioner.model.keys import normalize_dn
-
-# Webex attributes a rule may set, with the longest value Webex accepts (None: no documented limit).
-WEBEX_ATTRIBUTES: dict[str, int | None] = {
-    "email": 254,
-    "firstName": 256,
-    "lastName": 256,
-    "displayName": 512,
-    "nickName": 256,
-    "title": 512,
-    "department": 512,
-    "employeeNumber": 256,
-    "costCenter": 256,
-    "organization": 512,
-    "division": 512,
-    "manager": 512,
-    "workPhone": 256,
-    "mobilePhone": 256,
-    "extension": 256,
-    "street": 512,
-    "city": 128,
-    "state": 64,
-    "postalCode": 64,
-    "country": 64,
-    "preferredLanguage": 64,
-    "locale": 64,
-    "timezone": 64,
-    "externalId": 256,
-    **{f"extensionAttribute{i}": 256 for i in range(1, 16)},
-}
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -254,7 +226,36 @@ def _template_value(user: DirectoryUser, key: str, template: jinja2.Template, na
         raise _UnmappableError(f"{key}: template failed ({exc})") from exc
 
 
-def desired_user(
+def _rule_value(user: DirectoryUser, key: str, rule: MappingRule, mapping: CompiledMapping) -> str | None:
+    """The value of a rule that is not plain (a fixed value, a template, a default, a case)."""
+    if rule.value is not None:
+        value: str | None = rule.value
+    elif rule.source is not None:
+        value = _source_value(user, key, rule, mapping.sources.get(key) or rule.source.lower())
+    else:
+        value = _template_value(user, key, mapping.templates[key], mapping.template_names[key])
+    return _finish(value, rule) or _finish(rule.default, rule)
+
+
+def _manager_id(
+    dn: str, rule: MappingRule, manager_ids: Mapping[str, str], pending_dns: Container[str]
+) -> tuple[str | None, bool]:
+    """The Webex id of the manager ``dn`` (``None``: leave the manager out), and whether this
+    cycle provisions the manager first (the id then comes in a follow-up)."""
+    key = normalize_dn(dn)
+    manager_id = manager_ids.get(key)
+    if manager_id is not None:
+        return manager_id, False
+    if key in pending_dns:
+        return None, True
+    if rule.unresolved == "omit":
+        return None, False
+    raise _UnmappableError(
+        f"manager: {dn} is not a provisioned Webex user; provision the manager first or put them in scope"
+    )
+
+
+def desired_user(  # noqa: PLR0912 - the hot path of a full cycle: plain rules inline
     user: DirectoryUser,
     mapping: CompiledMapping,
     *,
@@ -284,28 +285,15 @@ def desired_user(
                             )
                         result[key] = text
                     continue
-            if rule.value is not None:
-                value: str | None = rule.value
-            elif rule.source is not None:
-                value = _source_value(user, key, rule, mapping.sources.get(key) or rule.source.lower())
-            else:
-                value = _template_value(user, key, mapping.templates[key], mapping.template_names[key])
-            value = _finish(value, rule) or _finish(rule.default, rule)
+            value = _rule_value(user, key, rule, mapping)
             if value is None:
                 continue
             if key == "manager":
-                manager_dn = normalize_dn(value)
-                manager_id = manager_ids.get(manager_dn)
+                manager_id, pending = _manager_id(value, rule, manager_ids, pending_dns)
+                if pending:
+                    pending_manager = value
                 if manager_id is None:
-                    if manager_dn in pending_dns:
-                        pending_manager = value
-                        continue
-                    if rule.unresolved == "omit":
-                        continue
-                    raise _UnmappableError(
-                        f"manager: {value} is not a provisioned Webex user; "
-                        "provision the manager first or put them in scope"
-                    )
+                    continue
                 value = manager_id
             if limit is not None and len(value) > limit:
                 raise _UnmappableError(
@@ -314,16 +302,21 @@ def desired_user(
             result[key] = value
     except _UnmappableError as exc:
         return Desired(attributes=result, problem=str(exc))
-    email = result.get("email")
-    if email is None:
-        source = mapping.rules["email"].source or "the email rule"
-        return Desired(
-            attributes=result, problem=f"email: no value ({source} is empty); the user cannot be matched"
-        )
-    if not _EMAIL.match(email):
-        return Desired(attributes=result, problem=f"email: {email!r} is not an e-mail address")
+    problem = _email_problem(result.get("email"), mapping)
+    if problem is not None:
+        return Desired(attributes=result, problem=problem)
     result.setdefault("externalId", user.anchor)
     return Desired(attributes=result, pending_manager=pending_manager)
+
+
+def _email_problem(email: str | None, mapping: CompiledMapping) -> str | None:
+    """Why ``email`` cannot be a Webex userName, or ``None`` when it can."""
+    if email is None:
+        source = mapping.rules["email"].source or "the email rule"
+        return f"email: no value ({source} is empty); the user cannot be matched"
+    if not _EMAIL.match(email):
+        return f"email: {email!r} is not an e-mail address"
+    return None
 
 
 class PackedAttributes(Mapping[str, str]):
