@@ -1,4 +1,4 @@
-"""End to end: every lifecycle rule of design.md §4 against a real slapd and the Webex emulator."""
+"""End to end: every lifecycle rule of docs/lifecycle.md against a real slapd and the Webex emulator."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The planner decides every row of design.md §4 from data alone."""
+"""The planner decides every lifecycle rule of docs/lifecycle.md from data alone."""
 
 from __future__ import annotations
 

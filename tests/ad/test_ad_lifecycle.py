@@ -1,5 +1,5 @@
 """End to end against Active Directory (Samba) and the Webex emulator: the lifecycle of
-design.md §4 with the activedirectory preset, in full and incremental cycles, and ``check``."""
+docs/lifecycle.md with the activedirectory preset, in full and incremental cycles, and ``check``."""
 
 from __future__ import annotations
 

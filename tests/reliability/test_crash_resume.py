@@ -1,4 +1,4 @@
-"""Crash safety (design.md §5): the sync process killed with SIGKILL at random points of a
+"""Crash safety (docs/reliability.md): the sync process killed with SIGKILL at random points of a
 2,000-user first cycle, ten times in a row, then run to completion, converges to exactly the
 right Webex organization: every in-scope user once, every link right, nobody deprovisioned."""
 

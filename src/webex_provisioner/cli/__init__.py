@@ -1,4 +1,4 @@
-"""The command line: a thin layer over the library (design.md §9).
+"""The command line: a thin layer over the library (docs/cli.md).
 
 One group (``base``) and the commands in modules by concern; importing them registers them.
 Exit codes: 0 done; 1 failed; 2 usage or configuration error; 3 done but some users failed;

@@ -99,9 +99,9 @@ def streamed_cycle_json(report: CycleReport) -> dict[str, Any]:
     """``cycle_json(report)`` whose planned actions are converted while ``emit_json`` writes them:
     a 100,000-user first cycle never holds its plan twice (as actions and as JSON objects)."""
     plan = report.plan
-    data = cycle_json(replace(report, plan=replace(plan, actions=())))
+    data = cycle_json(replace(report, plan=replace(plan, actions=(), followups=())))
     data["plan"]["counts"] = plan.counts()
-    data["plan"]["actions"] = _Streamed(plan.actions, action_json)
+    data["plan"]["actions"] = _Streamed(plan.all_actions, action_json)
     return data
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -28,7 +27,7 @@ from webex_provisioner.cli.render import (
     render_plan,
 )
 from webex_provisioner.config import Config
-from webex_provisioner.engine.bookkeeping import approve_held_later
+from webex_provisioner.engine import operations
 from webex_provisioner.engine.report import EXIT_FAILED, EXIT_OK, utc_now
 from webex_provisioner.engine.wiring import open_engine, open_feed, open_store
 from webex_provisioner.errors import ProvisionerError
@@ -46,30 +45,8 @@ def check(ctx: Context, as_json: bool) -> None:
     of them are disabled), and how many users the Webex organization has. Writes nothing.
     """
     config = ctx.config()
-    result: dict[str, Any] = {"config": "valid"}
-    ok = True
     with failures(), open_engine(config, read_only=True) as engine:
-        try:
-            result["directory"] = dict(engine.directory.probe())
-            total = in_scope = disabled = 0
-            for user in engine.directory.read_users():
-                total += 1
-                in_scope += user.in_scope
-                disabled += user.in_scope and user.disabled
-            result["directory"].update(users=total, in_scope=in_scope, in_scope_disabled=disabled)
-        except ProvisionerError as exc:
-            ok = False
-            result["directory"] = {"error": exc.message}
-        try:
-            result["webex"] = {
-                "url": config.webex.url,
-                "org_id": config.webex.org_id,
-                "users": engine.webex.count_users(),
-            }
-        except ProvisionerError as exc:
-            ok = False
-            result["webex"] = {"error": exc.message}
-        result["state"] = {"links": sum(1 for _ in engine.store.links())}
+        result, ok = operations.check(engine)
     if as_json:
         emit_json(result)
     else:
@@ -197,12 +174,12 @@ def _approve_for_running_instance(config: Config) -> None:
     with failures():
         store = open_store(config)
         try:
-            holder = store.lock_owner()
-            if holder is None:
-                return
-            count = approve_held_later(store)
+            approved = operations.approve_for_running_instance(store)
         finally:
             store.close()
+    if approved is None:
+        return
+    holder, count = approved
     click.echo(
         f"approved {count} held deprovision(s); {holder} is running cycles and applies them in its "
         "next cycle, re-checking each (see 'webex-provisioner status')"
@@ -241,48 +218,37 @@ def status(ctx: Context, limit: int, as_json: bool) -> None:
     with failures():
         store = open_store(config, read_only=True)
         try:
-            cycles = store.cycles(limit)
-            held = store.held()
-            failing = [link for link in store.links() if link.last_error]
-            owner = store.lock_owner()
-            # an instance announced as active but no longer holding the lock has died: not listed
-            running = [
-                i
-                for i in store.instances(config.ha.takeover_after.total_seconds())
-                if i.role != "active" or i.name == owner
-            ]
+            found = operations.read_status(store, config, utc_now(), limit=limit)
         finally:
             store.close()
-    succeeded = [c for c in cycles if c.outcome in ("succeeded", "partial", "held") and c.finished_at]
-    last = succeeded[0].finished_at if succeeded else None
-    age = (utc_now() - last).total_seconds() if last else None
+    last, age = found.last_success, found.last_success_age
     if as_json:
         emit_json(
             {
-                "cycles": [cycle_record_json(c) for c in cycles],
+                "cycles": [cycle_record_json(c) for c in found.cycles],
                 "last_success_at": last.isoformat() if last else None,
                 "last_success_age_seconds": round(age, 1) if age is not None else None,
-                "held": plan_json(Plan(held=tuple(held)))["held"],
-                "failing_users": [link_json(link) for link in failing],
-                "running": owner,
-                "instances": [instance_json(i) for i in running],
+                "held": plan_json(Plan(held=tuple(found.held)))["held"],
+                "failing_users": [link_json(link) for link in found.failing],
+                "running": found.owner,
+                "instances": [instance_json(i) for i in found.instances],
             }
         )
         return
     console = make_console()
-    console.print(cycles_table(cycles) if cycles else "No cycle has run yet.")
+    console.print(cycles_table(found.cycles) if found.cycles else "No cycle has run yet.")
     if age is not None:
         console.print(f"Last successful cycle finished {_age(age)} ago.")
-    elif cycles:
+    elif found.cycles:
         console.print("No cycle has succeeded yet.", style="bold red")
-    if owner:
-        console.print(f"A cycle is running now ({owner}).")
-    if running:
-        console.print(instances_table(running))
-    if held:
-        console.print(render_plan(Plan(held=tuple(held))))
-    if failing:
-        console.print(links_table(failing))
+    if found.owner:
+        console.print(f"A cycle is running now ({found.owner}).")
+    if found.instances:
+        console.print(instances_table(found.instances))
+    if found.held:
+        console.print(render_plan(Plan(held=tuple(found.held))))
+    if found.failing:
+        console.print(links_table(found.failing))
 
 
 def _age(seconds: float) -> str:

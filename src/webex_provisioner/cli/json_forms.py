@@ -33,6 +33,7 @@ def action_json(action: Action) -> dict[str, Any]:
         "changes": [{"attribute": c.attribute, "old": c.old, "new": c.new} for c in action.changes],
         "desired": dict(action.desired) if action.kind.value == "create" else None,
         "detail": action.detail or None,
+        "after": [{"attribute": name, "webex_id_of": dn} for name, dn in action.pending] or None,
     }
 
 
@@ -40,7 +41,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
     return {
         "users_read": plan.users_read,
         "counts": plan.counts(),
-        "actions": [action_json(a) for a in plan.actions],
+        "actions": [action_json(a) for a in plan.all_actions],
         "held": [action_json(a) for a in plan.held],
         "problems": [problem_json(p) for p in plan.problems],
     }

@@ -23,8 +23,14 @@ def _when(value: datetime | None) -> str:
 
 
 def describe_changes(action: Action) -> str:
+    pending = dict(action.pending)
     if action.changes:
-        return "; ".join(f"{c.attribute}: {c.old!r} → {c.new!r}" for c in action.changes)
+        return "; ".join(
+            f"{c.attribute}: {c.old!r} → the Webex id of {pending[c.attribute]} (provisioned first)"
+            if c.attribute in pending
+            else f"{c.attribute}: {c.old!r} → {c.new!r}"
+            for c in action.changes
+        )
     if action.desired and action.kind.value == "create":
         state = "new, active" if action.active else "new, inactive"
         shown = ", ".join(f"{k}={v}" for k, v in sorted(action.desired.items()) if k not in _IMPLIED)
@@ -54,8 +60,8 @@ def render_plan(plan: Plan) -> Group:
     parts: list[Any] = []
     counts = ", ".join(f"{n} {k}" for k, n in sorted(plan.counts().items())) or "nothing to do"
     parts.append(Text(f"{plan.users_read} directory user(s) read; planned: {counts}.", style="bold"))
-    if plan.actions:
-        parts.append(actions_table(plan.actions, "Planned actions"))
+    if plan.actions or plan.followups:
+        parts.append(actions_table(plan.all_actions, "Planned actions"))
     if plan.held:
         parts.append(
             actions_table(plan.held, "Held by the deprovision guard (apply with sync --approve-held)")

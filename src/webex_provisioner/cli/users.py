@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime
 
 import click
 
 from webex_provisioner.cli.base import Context, cli, emit_json, failures, pass_context
 from webex_provisioner.cli.json_forms import explanation_json, link_json
 from webex_provisioner.cli.render import audit_table, links_table, make_console, render_explanation
-from webex_provisioner.engine.bookkeeping import ask_retry as retry_later
-from webex_provisioner.engine.bookkeeping import forget_baseline
+from webex_provisioner.engine import operations
 from webex_provisioner.engine.explain import explain
 from webex_provisioner.engine.logs import audit_json
 from webex_provisioner.engine.report import EXIT_FAILED, utc_now
 from webex_provisioner.engine.wiring import open_engine, open_store
-from webex_provisioner.model import AuditEntry, Link, Outcome
-from webex_provisioner.ports import Record
 from webex_provisioner.service.lease import cycle_lock, instance_name
 
 
@@ -128,8 +124,7 @@ def users_forget(ctx: Context, key: str, yes: bool) -> None:
                         f"Forget the link of {link.email} (anchor {link.anchor}, Webex {link.webex_id})?",
                         abort=True,
                     )
-                store.record([dropped_by_operator(link, "forget", utc_now(), "users forget")])
-                retry_later(store, [link.anchor])  # an incremental cycle matches it by e-mail again
+                operations.forget(store, link, utc_now())
                 click.echo(f"forgot {link.email} ({link.anchor})")
         finally:
             store.close()
@@ -153,28 +148,7 @@ def reset(ctx: Context, yes: bool) -> None:
                 links = list(store.links())
                 if not yes:
                     click.confirm(f"Drop all {len(links)} link(s)? Webex is not touched.", abort=True)
-                now = utc_now()
-                records = [dropped_by_operator(link, "reset", now, "reset") for link in links]
-                for start in range(0, len(records), 1000):
-                    store.record(records[start : start + 1000])
-                store.hold([], "reset")
-                forget_baseline(store)  # the next cycle reads the whole scope
+                operations.reset(store, links, utc_now())
         finally:
             store.close()
     click.echo(f"dropped {len(links)} link(s); the next sync re-links users by e-mail")
-
-
-def dropped_by_operator(link: Link, cycle_id: str, now: datetime, command: str) -> Record:
-    """The audited removal of ``link`` by an operator's ``command`` (Webex is not touched)."""
-    entry = AuditEntry(
-        cycle_id,
-        now,
-        link.anchor,
-        link.email,
-        "forget",
-        "operator",
-        Outcome.APPLIED,
-        link.webex_id,
-        f"link dropped by '{command}'; Webex untouched",
-    )
-    return Record(entry, drop_link=link.anchor)

@@ -1,7 +1,8 @@
 """Finding the Webex users that unlinked directory users may be linked to, by e-mail.
 
-Every create is preceded by this lookup (design.md §5): one ``userName eq`` search per e-mail,
-or, when many users are new, one listing of the whole organization, which is cheaper.
+Every create is preceded by this lookup (docs/lifecycle.md, "No duplicates"): one ``userName eq``
+search per e-mail, or, when many users are new, one listing of the whole organization, which is
+cheaper.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What a cycle (or a dry run) found and did, and the exit code that says so (design.md §9)."""
+"""What a cycle (or a dry run) found and did, and the exit code that says so (docs/cli.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The lifecycle rules of design.md §4 for one user: what a link, a directory user and a Webex
+"""The lifecycle rules of docs/lifecycle.md for one user: what a link, a directory user and a Webex
 match call for. Pure: no I/O, no clock (``now`` is passed in), no globals.
 
 ``linked_actions`` decides for a linked directory user (update, reactivate, deprovision per

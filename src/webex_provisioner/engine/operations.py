@@ -1,0 +1,131 @@
+"""What the commands do besides running cycles: check the setup, gather the status, approve held
+actions for a running instance, drop links. The CLI renders the results; nothing is decided there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from webex_provisioner.config import Config
+from webex_provisioner.engine.bookkeeping import approve_held_later, ask_retry, forget_baseline
+from webex_provisioner.engine.wiring import Engine
+from webex_provisioner.errors import ProvisionerError
+from webex_provisioner.model import Action, AuditEntry, CycleRecord, InstanceRecord, Link, Outcome
+from webex_provisioner.ports import Record, StateStore
+
+SUCCEEDED = ("succeeded", "partial", "held")
+"""Cycle outcomes that count as a success for ``status`` (the cycle ran to its end)."""
+
+
+def check(engine: Engine) -> tuple[dict[str, Any], bool]:
+    """What ``check`` reports: the directory server and scope size, the Webex organization's
+    size, the number of links; and whether both servers answered."""
+    config = engine.config
+    result: dict[str, Any] = {"config": "valid"}
+    ok = True
+    try:
+        directory = dict(engine.directory.probe())
+        total = in_scope = disabled = 0
+        for user in engine.directory.read_users():
+            total += 1
+            in_scope += user.in_scope
+            disabled += user.in_scope and user.disabled
+        result["directory"] = {
+            **directory,
+            "users": total,
+            "in_scope": in_scope,
+            "in_scope_disabled": disabled,
+        }
+    except ProvisionerError as exc:
+        ok = False
+        result["directory"] = {"error": exc.message}
+    try:
+        result["webex"] = {
+            "url": config.webex.url,
+            "org_id": config.webex.org_id,
+            "users": engine.webex.count_users(),
+        }
+    except ProvisionerError as exc:
+        ok = False
+        result["webex"] = {"error": exc.message}
+    result["state"] = {"links": engine.store.count_links()}
+    return result, ok
+
+
+@dataclass
+class Status:
+    """What ``status`` shows."""
+
+    cycles: list[CycleRecord]
+    held: list[Action]
+    failing: list[Link]
+    owner: str | None
+    instances: list[InstanceRecord]
+    last_success: datetime | None = None
+    last_success_age: float | None = field(default=None)
+
+
+def read_status(store: StateStore, config: Config, now: datetime, *, limit: int) -> Status:
+    """Recent cycles, held actions, users whose last action failed, and the running instances
+    (an instance announced as active that no longer holds the lock has died: not listed)."""
+    cycles = store.cycles(limit)
+    owner = store.lock_owner()
+    instances = [
+        i
+        for i in store.instances(config.ha.takeover_after.total_seconds())
+        if i.role != "active" or i.name == owner
+    ]
+    status = Status(
+        cycles, store.held(), [link for link in store.links() if link.last_error], owner, instances
+    )
+    succeeded = [c for c in cycles if c.outcome in SUCCEEDED and c.finished_at]
+    if succeeded:
+        status.last_success = succeeded[0].finished_at
+        assert status.last_success is not None
+        status.last_success_age = (now - status.last_success).total_seconds()
+    return status
+
+
+def approve_for_running_instance(store: StateStore) -> tuple[str, int] | None:
+    """With ``run`` holding the lock, record the approval of the held actions for it to apply
+    in its next cycle; (the holder, how many). ``None`` when no instance holds the lock."""
+    holder = store.lock_owner()
+    if holder is None:
+        return None
+    return holder, approve_held_later(store)
+
+
+def dropped_by_operator(link: Link, cycle_id: str, now: datetime, command: str) -> Record:
+    """The audited removal of ``link`` by an operator's ``command`` (Webex is not touched)."""
+    entry = AuditEntry(
+        cycle_id,
+        now,
+        link.anchor,
+        link.email,
+        "forget",
+        "operator",
+        Outcome.APPLIED,
+        link.webex_id,
+        f"link dropped by '{command}'; Webex untouched",
+    )
+    return Record(entry, drop_link=link.anchor)
+
+
+def forget(store: StateStore, link: Link, now: datetime) -> None:
+    """Drop one link (Webex untouched); the next incremental cycles match the user by e-mail again."""
+    store.record([dropped_by_operator(link, "forget", now, "users forget")])
+    ask_retry(store, [link.anchor])
+
+
+def reset(store: StateStore, links: Iterable[Link], now: datetime) -> int:
+    """Drop these links (all of them) and the held actions; the next cycle reads the whole
+    scope and links everyone by e-mail again. Returns how many links were dropped."""
+    records = [dropped_by_operator(link, "reset", now, "reset") for link in links]
+    for start in range(0, len(records), 1000):
+        store.record(records[start : start + 1000])
+    store.hold([], "reset")
+    forget_baseline(store)
+    return len(records)
