@@ -446,3 +446,18 @@ def test_unresolved_manager_can_be_omitted_instead_of_skipping_the_user() -> Non
     p = finish(assessment, {}, {}, PlanOptions(), now=NOW, complete=True)
     assert [(a.anchor, a.kind.value) for a in p.actions] == [("r", "create")]
     assert "manager" not in p.actions[0].desired and p.problems == ()
+
+
+def test_a_protected_user_keeps_its_email_from_another_directory_user() -> None:
+    """A user protected by anchor still owns its e-mail: another directory user with the same
+    e-mail is a conflict (never linked to that Webex user), the protected one is reported as
+    protected only."""
+    users = [user("b", "pat@example.com"), user("c", "pat@example.com")]
+    webex = {"pat@example.com": WebexUser("w-pat", "pat@example.com", True, {"email": "pat@example.com"})}
+    options = PlanOptions(protected=frozenset({"b"}))
+    p = finish(assess(users, {}, MAPPING, options, now=NOW), {}, webex, options, now=NOW, complete=True)
+    assert p.actions == ()
+    assert sorted((x.anchor, x.kind) for x in p.problems) == [
+        ("b", ProblemKind.PROTECTED),
+        ("c", ProblemKind.CONFLICT),
+    ]

@@ -30,14 +30,7 @@ AREAS: dict[str, tuple[Path, ...]] = {
     "tests/docs": (HERE,),
     "tests": (ROOT / "tests",),  # but tests/docs, an area of its own
 }
-XFAIL = {
-    "src": pytest.mark.xfail(strict=True, reason="docstrings being rewritten"),
-    "tests": pytest.mark.xfail(
-        strict=True,
-        reason="docstrings of tests outside tests/docs (test_planner, test_lifecycle, ad, reliability) "
-        "cite the design document; for their owners to rewrite",
-    ),
-}
+XFAIL: dict[str, pytest.MarkDecorator] = {}
 
 
 def text_files(paths: tuple[Path, ...], *, besides: Path | None = None) -> Iterator[Path]:

@@ -40,7 +40,7 @@ from webex_provisioner.rules.lifecycle import (
     out_of_service,
 )
 from webex_provisioner.rules.managers import Deferred, followups
-from webex_provisioner.rules.mapping import CompiledMapping, desired_user, pack
+from webex_provisioner.rules.mapping import CompiledMapping, Desired, desired_user, pack
 
 __all__ = ["Assessment", "Candidate", "PlanOptions", "assess", "diff", "finish"]
 
@@ -61,6 +61,9 @@ class Assessment:
     names: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
     """The attribute name tuples the candidates' packed desired users share."""
     dn_changes: dict[str, str] = field(default_factory=dict)
+    protected: set[str] = field(default_factory=set)
+    """Protected users who want an e-mail: no one else may take it, and they are reported as
+    protected, not as conflicts."""
     deferred: list[Deferred] = field(default_factory=list)
     desired_emails: dict[str, str] = field(default_factory=dict)
     """The desired e-mail of each deferred user (for its follow-up)."""
@@ -104,15 +107,7 @@ def assess(
             continue
         desired = desired_user(user, mapping, manager_ids=manager_ids, pending_dns=pending_dns)
         if options.is_protected(user.anchor, desired.email or None, link.email if link else None):
-            result.problems.append(
-                Problem(
-                    ProblemKind.PROTECTED,
-                    user.anchor,
-                    user.dn,
-                    desired.email or None,
-                    "on the protected list",
-                )
-            )
+            _protect(result, user, desired, wanted=wanted)
             continue
         if link is not None and link.dn != user.dn and normalize_dn(link.dn) != normalize_dn(user.dn):
             result.dn_changes[user.anchor] = user.dn
@@ -145,6 +140,16 @@ def assess(
 
 
 _MANAGER, _NOTHING = frozenset({"manager"}), frozenset[str]()
+
+
+def _protect(result: Assessment, user: DirectoryUser, desired: Desired, *, wanted: bool) -> None:
+    """A protected user is reported and left alone; the e-mail it wants stays its own."""
+    result.problems.append(
+        Problem(ProblemKind.PROTECTED, user.anchor, user.dn, desired.email or None, "on the protected list")
+    )
+    if wanted and desired.problem is None:
+        _own_email(result, desired.email, user.anchor)
+        result.protected.add(user.anchor)
 
 
 def _own_email(result: Assessment, email: str, anchor: str) -> None:
@@ -256,6 +261,8 @@ def _shared_emails(assessment: Assessment, problems: list[Problem]) -> set[str]:
         owners = assessment.email_owners[email]
         for anchor in owners:
             conflicted.add(anchor)
+            if anchor in assessment.protected:
+                continue
             others = ", ".join(a for a in owners if a != anchor)
             problems.append(
                 Problem(
