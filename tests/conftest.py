@@ -26,6 +26,42 @@ from webex_provisioner.service.lease import cycle_lock
 
 WEBEX_TOKEN = "emulator-test-token-5c1f"
 
+# Fixtures that start a real server (slapd, Samba AD, 389 DS, PostgreSQL, the emulator): the tests
+# using them are marked ``server``, and ``make test-fast`` (pytest -m "not server") leaves them out.
+# Test modules that start servers themselves say so with ``pytestmark = pytest.mark.server``.
+SERVER_FIXTURES = frozenset(
+    {
+        "slapd",
+        "shared_slapd",
+        "own_slapd",
+        "emulator",
+        "world",
+        "samba_dc",
+        "tree",
+        "ad_world",
+        "module_emulator",
+        "running",
+        "own_emulator",
+        "running_server",
+        "server",
+        "scim",
+        "oauth_emulator",
+        "oauth_world",
+        "postgres_admin_url",
+        "postgres_database_url",
+        "postgres_url",
+    }
+)
+SERVER_MARKS = ("postgresql", "ad", "server")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs a real server ``server``."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & SERVER_FIXTURES or any(item.get_closest_marker(m) for m in SERVER_MARKS):
+            item.add_marker(pytest.mark.server)
+
 
 @pytest.fixture
 def corp() -> Company:
