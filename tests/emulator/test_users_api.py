@@ -469,7 +469,7 @@ class TestGateway:
 
     def test_unknown_route_and_method(self, scim: httpx.Client) -> None:
         """Unknown paths are 404 and unsupported methods 405, both as SCIM errors with a TrackingID."""
-        assert_error(scim.get("/Groups"), 404)
+        assert_error(scim.get("/Devices"), 404)
         assert_error(scim.delete("/Users"), 405)
 
     def test_internal_error_is_a_scim_500(

@@ -34,6 +34,14 @@ from webex_provisioner.state.transfer import export_state, import_state
     show_default=True,
     help="Added delay per request (ms).",
 )
+@click.option("--duplicate-group-names", is_flag=True, help="Allow groups with the same displayName.")
+@click.option(
+    "--max-members-per-patch",
+    type=click.IntRange(min=0),
+    default=500,
+    show_default=True,
+    help="Members one group PATCH may name (0: no limit).",
+)
 def emulator(
     host: str,
     port: int,
@@ -43,8 +51,10 @@ def emulator(
     rate_limit: int | None,
     fail_rate: float,
     latency_ms: int,
+    duplicate_group_names: bool,
+    max_members_per_patch: int,
 ) -> None:
-    """Run the local Webex-compatible SCIM 2.0 server (see docs/emulator.md)."""
+    """Run the local Webex-compatible SCIM 2.0 server: users, groups, Bulk (see docs/emulator.md)."""
     from webex_provisioner.emulator import serve  # noqa: PLC0415 - the web stack loads only for this command
 
     serve(
@@ -56,6 +66,8 @@ def emulator(
         rate_limit=rate_limit,
         fail_rate=fail_rate,
         latency_ms=latency_ms,
+        unique_group_names=not duplicate_group_names,
+        max_members_per_patch=max_members_per_patch or None,
     )
 
 

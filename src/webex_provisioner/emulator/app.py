@@ -1,7 +1,7 @@
 """The HTTP face of the emulator: a Starlette app with thin handlers over ``Emulator``.
 
-Routes (reference §1.2, §6): ``/identity/scim/{orgId}/v2/Users``, ``.../Users/{id}``,
-``.../Bulk`` and ``POST /v1/access_token``. One pure-ASGI middleware does what every request
+Routes: ``/identity/scim/{orgId}/v2/Users``, ``.../Users/{id}``, ``.../Bulk``, the Groups
+routes (``api_groups``) and ``POST /v1/access_token``. One pure-ASGI middleware does what every request
 shares: the ``TrackingID`` header (echoed, or ``EMULATOR_<uuid>``), the request log, bearer
 authentication of ``/identity/`` paths and fault injection.
 """
@@ -9,10 +9,8 @@ authentication of ``/identity/`` paths and fault injection.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
-from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
@@ -23,12 +21,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from webex_provisioner.emulator import bulk
+from webex_provisioner.emulator import api_groups, bulk
 from webex_provisioner.emulator.auth import TokenError
 from webex_provisioner.emulator.core import Emulator
-from webex_provisioner.emulator.errors import ScimError, invalid_syntax, scim_error_body, webex_error_body
+from webex_provisioner.emulator.errors import ScimError, scim_error_body, webex_error_body
 from webex_provisioner.emulator.faults import LostResponse
 from webex_provisioner.emulator.service import attribute_names
+from webex_provisioner.emulator.web import json_object, origin
 
 SCIM_PREFIX = "/identity/"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -161,6 +160,14 @@ class EmulatorMiddleware:
 # --------------------------------------------------------------------------- handlers
 
 
+def scim_base(emulator: Emulator, request: Request) -> str:
+    """``{scheme}://{host}/identity/scim/{org}/v2`` after checking the organization in the path."""
+    org_id = request.path_params["org_id"]
+    if org_id != emulator.config.org_id:
+        raise ScimError(emulator.config.wrong_org_status, f"organization {org_id!r} not found")
+    return f"{origin(request)}/identity/scim/{org_id}/v2"
+
+
 class _Handlers:
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
@@ -168,29 +175,12 @@ class _Handlers:
 
     def _base(self, request: Request) -> str:
         """``{scheme}://{host}/identity/scim/{org}/v2`` after checking the organization."""
-        org_id = request.path_params["org_id"]
-        if org_id != self.emulator.config.org_id:
-            raise ScimError(self.emulator.config.wrong_org_status, f"organization {org_id!r} not found")
-        scope = request.scope
-        host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), None)
-        if host is None:  # HTTP/1.0 without Host: the address the server listens on
-            host = "{}:{}".format(*scope["server"])
-        return f"{scope['scheme']}://{host}/identity/scim/{org_id}/v2"
-
-    @staticmethod
-    async def _json(request: Request) -> dict[str, Any]:
-        try:
-            body = json.loads(await request.body())
-        except ValueError as exc:
-            raise invalid_syntax(f"the body is not JSON: {exc}") from None
-        if not isinstance(body, dict):
-            raise invalid_syntax("the body must be a JSON object")
-        return body
+        return scim_base(self.emulator, request)
 
     async def users(self, request: Request) -> Response:
         base = self._base(request)
         if request.method == "POST":
-            user = self.service.create(await self._json(request))
+            user = self.service.create(await json_object(request))
             location = f"{base}/Users/{user['id']}"
             return JSONResponse(self.service.render(user, base), 201, headers={"Location": location})
         result = self.service.search(request.query_params)
@@ -207,7 +197,7 @@ class _Handlers:
         if request.method == "DELETE":
             self.service.delete(user_id)
             return Response(status_code=204)
-        body = await self._json(request)
+        body = await json_object(request)
         if request.method == "PUT":
             user = self.service.replace(user_id, body)
         else:
@@ -216,9 +206,10 @@ class _Handlers:
 
     async def bulk(self, request: Request) -> Response:
         base = self._base(request)
-        body = await self._json(request)
+        body = await json_object(request)
         limit = self.emulator.config.max_bulk_operations
-        return JSONResponse(bulk.run(self.service, body, base, tracking_id(request), max_operations=limit))
+        services = bulk.Services(self.service, self.emulator.groups)
+        return JSONResponse(bulk.run(services, body, base, tracking_id(request), max_operations=limit))
 
     async def access_token(self, request: Request) -> Response:
         form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
@@ -247,6 +238,7 @@ def create_app(emulator: Emulator) -> Starlette:
         Route(f"{scim}/Users", handlers.users, methods=["GET", "POST"]),
         Route(f"{scim}/Users/{{user_id}}", handlers.user, methods=["GET", "PUT", "PATCH", "DELETE"]),
         Route(f"{scim}/Bulk", handlers.bulk, methods=["POST"]),
+        *api_groups.routes(emulator, scim, scim_base),
         Route("/v1/access_token", handlers.access_token, methods=["POST"]),
     ]
     return Starlette(

@@ -1,7 +1,8 @@
 """One emulated Webex organization: its settings and the parts that serve it, wired together.
 
 ``Emulator`` is what the HTTP app serves and what ``EmulatorServer`` exposes to tests: the
-users (through ``UserService``), the fault switches, the bearer tokens and the request log.
+users (``UserService``), groups (``GroupService``), the fault switches, the bearer tokens and
+the request log. Deleting a user takes it out of its groups.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any
 
 from webex_provisioner.emulator.auth import TokenAuthority
 from webex_provisioner.emulator.faults import Faults
+from webex_provisioner.emulator.group_store import GroupStore
+from webex_provisioner.emulator.groups import GroupLimits, GroupService
 from webex_provisioner.emulator.service import UserService, seed_body
 from webex_provisioner.emulator.store import InMemoryUserStore, UserStore
 
@@ -42,6 +45,14 @@ class EmulatorConfig:
     wrong_org_status: int = 404
     """The answer for an organization id in the path that is not ``org_id`` (404 or 403)."""
     request_log_size: int = 100_000
+    unique_group_names: bool = True
+    """A group's displayName is unique ignoring case (409 ``uniqueness``)."""
+    max_members_per_patch: int | None = 500
+    """A group PATCH may name at most this many members (400 beyond); ``None``: no limit."""
+    max_group_members: int | None = 250_000
+    """A group holds at most this many members (400 beyond); ``None``: no limit."""
+    members_in_group_resource: int = 500
+    """A group resource lists at most this many members; ``/Groups/{id}/Members`` pages them all."""
 
 
 class Emulator:
@@ -53,6 +64,19 @@ class Emulator:
         self.service = UserService(
             self.store, config.org_id, default_count=config.default_count, max_count=config.max_count
         )
+        self.group_store = GroupStore(unique_names=config.unique_group_names)
+        limits = GroupLimits(
+            config.max_members_per_patch, config.max_group_members, config.members_in_group_resource
+        )
+        self.groups = GroupService(
+            self.group_store,
+            self.store,
+            config.org_id,
+            limits=limits,
+            default_count=config.default_count,
+            max_count=config.max_count,
+        )
+        self.service.deletion_listeners.append(self.groups.forget_user)
         self.faults = Faults()
         self.auth = TokenAuthority(
             config.token,
@@ -94,9 +118,27 @@ class Emulator:
         """Deleted users as they were, with ``meta.deleted`` (deep copies)."""
         return copy.deepcopy(self.store.archived())
 
+    def group_list(self, base: str) -> list[dict[str, Any]]:
+        """Every group as ``GET /Groups/{id}`` returns it under ``base``, creation order."""
+        return [self.groups.render(g, base) for g in self.group_store.groups()]
+
+    def group(self, group_id: str, base: str) -> dict[str, Any] | None:
+        record = self.group_store.get(group_id)
+        return None if record is None else self.groups.render(record, base)
+
+    def add_group(self, resource: Mapping[str, Any], base: str) -> dict[str, Any]:
+        """Seed a group without HTTP, validated like a POST; an ``id`` in ``resource`` is kept."""
+        body = dict(resource)
+        body.setdefault("schemas", ["urn:ietf:params:scim:schemas:core:2.0:Group"])
+        group_id = resource.get("id")
+        record = self.groups.create(body, group_id=group_id if isinstance(group_id, str) else None)
+        return self.groups.render(record, base)
+
     def reset(self) -> None:
-        """Back to an empty organization: no users, faults off, only the configured tokens, empty log."""
+        """Back to an empty organization: no users or groups, faults off, only the configured tokens,
+        empty log."""
         self.store.clear()
+        self.group_store.clear()
         self.faults.reset()
         self.auth.reset()
         self.epoch += 1

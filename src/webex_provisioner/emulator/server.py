@@ -63,6 +63,10 @@ class EmulatorServer:
         autosave_interval: float = 1.0,
         ssl_certfile: str | Path | None = None,
         ssl_keyfile: str | Path | None = None,
+        unique_group_names: bool = True,
+        max_members_per_patch: int | None = 500,
+        max_group_members: int | None = 250_000,
+        members_in_group_resource: int = 500,
     ) -> None:
         self.config = EmulatorConfig(
             org_id=org_id,
@@ -75,6 +79,10 @@ class EmulatorServer:
             max_count=max_count,
             max_bulk_operations=max_bulk_operations,
             wrong_org_status=wrong_org_status,
+            unique_group_names=unique_group_names,
+            max_members_per_patch=max_members_per_patch,
+            max_group_members=max_group_members,
+            members_in_group_resource=members_in_group_resource,
         )
         self.emulator = Emulator(self.config)
         self.host = host
@@ -83,17 +91,19 @@ class EmulatorServer:
         """With ``ssl_keyfile``, serve HTTPS with this PEM certificate (chain)."""
         self.ssl_keyfile = ssl_keyfile
         self.data_file = Path(data_file) if data_file is not None else None
-        self._autosaver: persistence.AutoSaver | None = None
-        if self.data_file is not None:
-            snapshot = persistence.load(self.data_file, org_id)
-            if snapshot is not None:
-                self.emulator.store.restore(snapshot)
-            self._autosaver = persistence.AutoSaver(
-                self.emulator.store, self.data_file, org_id, autosave_interval
-            )
+        self._autosaver = self._load(autosave_interval)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
+
+    def _load(self, autosave_interval: float) -> persistence.AutoSaver | None:
+        """Load the data file (if any) and prepare saving it back."""
+        if self.data_file is None:
+            return None
+        snapshot = persistence.load(self.data_file, self.org_id)
+        if snapshot is not None:
+            self.emulator.store.restore(snapshot)
+        return persistence.AutoSaver(self.emulator.store, self.data_file, self.org_id, autosave_interval)
 
     # ----------------------------------------------------------------------- addresses
 
@@ -242,6 +252,26 @@ class EmulatorServer:
         """Pretend another Webex organization owns ``user_name``: creating it answers 409."""
         self.emulator.store.reserve(user_name)
 
+    def groups(self) -> list[dict[str, Any]]:
+        """Every group as ``GET /Groups/{id}`` returns it (creation order; members capped the same way)."""
+        return self.emulator.group_list(self.scim_url)
+
+    def group(self, group_id: str) -> dict[str, Any] | None:
+        """One group as the API returns it, or ``None``."""
+        return self.emulator.group(group_id, self.scim_url)
+
+    def add_group(self, resource: Mapping[str, Any]) -> dict[str, Any]:
+        """Seed a group directly (validated like a POST; schemas may be left out; an ``id`` is kept)."""
+        return self.emulator.add_group(resource, self.scim_url)
+
+    def group_members(self, group_id: str) -> list[str]:
+        """The ids of every member of a group, in the order they were added (no page limit)."""
+        return [member_id for member_id, _ in self.emulator.group_store.member_ids(group_id)]
+
+    def groups_of(self, member_id: str) -> set[str]:
+        """The ids of the groups a user (or group) is a direct member of."""
+        return set(self.emulator.group_store.groups_of(member_id))
+
     def revoke(self, token: str) -> None:
         """Make a token (the static one, an access or a refresh token) invalid."""
         self.emulator.auth.revoke(token)
@@ -251,7 +281,7 @@ class EmulatorServer:
         self.emulator.auth.expire_access_tokens()
 
     def reset(self) -> None:
-        """No users, faults off, configured tokens only, empty request log."""
+        """No users or groups, faults off, configured tokens only, empty request log."""
         self.emulator.reset()
 
     def save(self) -> None:
