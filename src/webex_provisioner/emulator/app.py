@@ -1,9 +1,11 @@
 """The HTTP face of the emulator: a Starlette app with thin handlers over ``Emulator``.
 
 Routes: ``/identity/scim/{orgId}/v2/Users``, ``.../Users/{id}``, ``.../Bulk``, the Groups
-routes (``api_groups``) and ``POST /v1/access_token``. One pure-ASGI middleware does what every request
-shares: the ``TrackingID`` header (echoed, or ``EMULATOR_<uuid>``), the request log, bearer
-authentication of ``/identity/`` paths and fault injection.
+routes (``api_groups``), ``/v1/licenses`` and ``/v1/people`` (``api_v1``) and
+``POST /v1/access_token``. One pure-ASGI middleware does what every request shares: the
+``TrackingID`` header (echoed, or ``EMULATOR_<uuid>``), the request log, bearer authentication
+of every API path but the token endpoint, and fault injection. Errors of the SCIM paths carry
+the SCIM error body; errors of the ``/v1`` paths Webex's generic one.
 """
 
 from __future__ import annotations
@@ -21,15 +23,22 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from webex_provisioner.emulator import api_groups, bulk
+from webex_provisioner.emulator import api_groups, api_v1, bulk
 from webex_provisioner.emulator.auth import TokenError
 from webex_provisioner.emulator.core import Emulator
-from webex_provisioner.emulator.errors import ScimError, scim_error_body, webex_error_body
+from webex_provisioner.emulator.errors import (
+    ScimError,
+    generic_error_body,
+    scim_error_body,
+    webex_error_body,
+)
 from webex_provisioner.emulator.faults import LostResponse
 from webex_provisioner.emulator.service import attribute_names
 from webex_provisioner.emulator.web import json_object, origin
 
 SCIM_PREFIX = "/identity/"
+V1_PREFIX = "/v1/"
+TOKEN_PATH = "/v1/access_token"  # noqa: S105 - a URL path, not a secret
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _DROPPED = "ASGI callable returned without completing response."
 log = logging.getLogger(__name__)
@@ -51,8 +60,20 @@ def tracking_id(request: Request) -> str:
     return value
 
 
-def _error_response(error: ScimError, tracking: str, *, webex_shape: bool = False) -> JSONResponse:
-    body = webex_error_body(error, tracking) if webex_shape else scim_error_body(error, tracking)
+def protected(path: str) -> bool:
+    """Whether ``path`` needs a bearer token (and takes faults): every API path but the token endpoint."""
+    return path.startswith(SCIM_PREFIX) or (path.startswith(V1_PREFIX) and path != TOKEN_PATH)
+
+
+def _error_response(
+    error: ScimError, tracking: str, *, webex_shape: bool = False, path: str = ""
+) -> JSONResponse:
+    if webex_shape:
+        body = webex_error_body(error, tracking)
+    elif path.startswith(V1_PREFIX):
+        body = generic_error_body(error, tracking)
+    else:
+        body = scim_error_body(error, tracking)
     headers: dict[str, str] = {}
     if error.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="webex-emulator"'
@@ -103,11 +124,14 @@ class EmulatorMiddleware:
         except Exception:  # a bug: answer a SCIM 500 rather than a bare one
             log.exception("the emulator failed to serve %s %s", scope["method"], scope["path"])
             if not started:
-                error = _error_response(ScimError(500, "internal emulator error"), tracking)
+                error = _error_response(
+                    ScimError(500, "internal emulator error"), tracking, path=scope["path"]
+                )
                 await error(scope, receive, send_tracked)
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, tracking: str) -> None:
-        if not scope["path"].startswith(SCIM_PREFIX):
+        path = scope["path"]
+        if not protected(path):
             await self.app(scope, receive, send)
             return
         if not self._authenticated(scope):
@@ -121,7 +145,7 @@ class EmulatorMiddleware:
             await asyncio.sleep(decision.delay)
         if decision.refusal is not None:
             refusal = decision.refusal
-            response = _error_response(ScimError(refusal.status, refusal.detail), tracking)
+            response = _error_response(ScimError(refusal.status, refusal.detail), tracking, path=path)
             if refusal.retry_after is not None:
                 response.headers["Retry-After"] = str(refusal.retry_after)
             await response(scope, receive, send)
@@ -154,7 +178,7 @@ class EmulatorMiddleware:
             )
             return
         error = ScimError(lost.status, f"the response was lost (injected {lost.status})")
-        await _error_response(error, tracking)(scope, receive, send)
+        await _error_response(error, tracking, path=scope["path"])(scope, receive, send)
 
 
 # --------------------------------------------------------------------------- handlers
@@ -218,12 +242,14 @@ class _Handlers:
 
 async def _scim_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ScimError)
-    return _error_response(exc, tracking_id(request), webex_shape=isinstance(exc, TokenError))
+    webex_shape = isinstance(exc, TokenError)
+    return _error_response(exc, tracking_id(request), webex_shape=webex_shape, path=request.url.path)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    response = _error_response(ScimError(exc.status_code, str(exc.detail)), tracking_id(request))
+    error = ScimError(exc.status_code, str(exc.detail))
+    response = _error_response(error, tracking_id(request), path=request.url.path)
     if exc.headers:
         response.headers.update(exc.headers)
     return response
@@ -239,7 +265,8 @@ def create_app(emulator: Emulator) -> Starlette:
         Route(f"{scim}/Users/{{user_id}}", handlers.user, methods=["GET", "PUT", "PATCH", "DELETE"]),
         Route(f"{scim}/Bulk", handlers.bulk, methods=["POST"]),
         *api_groups.routes(emulator, scim, scim_base),
-        Route("/v1/access_token", handlers.access_token, methods=["POST"]),
+        Route(TOKEN_PATH, handlers.access_token, methods=["POST"]),
+        *api_v1.routes(emulator),
     ]
     return Starlette(
         routes=routes,

@@ -1,8 +1,9 @@
 """One emulated Webex organization: its settings and the parts that serve it, wired together.
 
 ``Emulator`` is what the HTTP app serves and what ``EmulatorServer`` exposes to tests: the
-users (``UserService``), groups (``GroupService``), the fault switches, the bearer tokens and
-the request log. Deleting a user takes it out of its groups.
+users (``UserService``), groups (``GroupService``), licences (``LicenseService`` over a
+``LicenseBook``), the People view, the fault switches, the bearer tokens and the request log.
+Deleting a user takes it out of its groups and frees its licences.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from webex_provisioner.emulator.auth import TokenAuthority
 from webex_provisioner.emulator.faults import Faults
 from webex_provisioner.emulator.group_store import GroupStore
 from webex_provisioner.emulator.groups import GroupLimits, GroupService
+from webex_provisioner.emulator.license_book import LicenseBook, make_license
+from webex_provisioner.emulator.licenses import LicenseService, Overflow, render
+from webex_provisioner.emulator.people import PeopleService
 from webex_provisioner.emulator.service import UserService, seed_body
 from webex_provisioner.emulator.store import InMemoryUserStore, UserStore
 
@@ -53,6 +57,10 @@ class EmulatorConfig:
     """A group holds at most this many members (400 beyond); ``None``: no limit."""
     members_in_group_resource: int = 500
     """A group resource lists at most this many members; ``/Groups/{id}/Members`` pages them all."""
+    licenses: Mapping[str, int] = field(default_factory=dict)
+    """Licence name → total units, present from the start and after every ``reset()``."""
+    license_overflow: Overflow = "partial"
+    """An add without a free unit: ``partial`` (skipped, answer 206) or ``error`` (whole request 400)."""
 
 
 class Emulator:
@@ -76,7 +84,13 @@ class Emulator:
             default_count=config.default_count,
             max_count=config.max_count,
         )
-        self.service.deletion_listeners.append(self.groups.forget_user)
+        seeded = [make_license(config.org_id, name, units) for name, units in config.licenses.items()]
+        self.book = LicenseBook(config.org_id, seeded)
+        self.people = PeopleService(
+            self.store, self.book, config.org_id, wrong_org_status=config.wrong_org_status
+        )
+        self.licenses = LicenseService(self.book, self.people, overflow=config.license_overflow)
+        self.service.deletion_listeners += [self.groups.forget_user, self.book.release]
         self.faults = Faults()
         self.auth = TokenAuthority(
             config.token,
@@ -134,11 +148,17 @@ class Emulator:
         record = self.groups.create(body, group_id=group_id if isinstance(group_id, str) else None)
         return self.groups.render(record, base)
 
+    def add_license(self, name: str, units: int, **options: Any) -> dict[str, Any]:
+        """Add a licence (or set the units of the one with that name); returns it as listed."""
+        licence = self.book.put(self.book.make(name, units, **options))
+        return render(licence, self.book.consumed(licence.id))
+
     def reset(self) -> None:
-        """Back to an empty organization: no users or groups, faults off, only the configured tokens,
-        empty log."""
+        """Back to an empty organization: no users, groups or assignments (the configured licences
+        stay, all units free), faults off, only the configured tokens, empty log."""
         self.store.clear()
         self.group_store.clear()
+        self.book.reset()
         self.faults.reset()
         self.auth.reset()
         self.epoch += 1

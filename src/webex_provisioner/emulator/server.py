@@ -18,10 +18,11 @@ from typing import Any, Self
 
 import uvicorn
 
-from webex_provisioner.emulator import persistence
+from webex_provisioner.emulator import persistence, webex_ids
 from webex_provisioner.emulator.app import create_app
 from webex_provisioner.emulator.core import Emulator, EmulatorConfig, RequestLogEntry
 from webex_provisioner.emulator.faults import Faults
+from webex_provisioner.emulator.licenses import Overflow
 
 _START_TIMEOUT = 10.0
 
@@ -67,6 +68,8 @@ class EmulatorServer:
         max_members_per_patch: int | None = 500,
         max_group_members: int | None = 250_000,
         members_in_group_resource: int = 500,
+        licenses: Mapping[str, int] | None = None,
+        license_overflow: Overflow = "partial",
     ) -> None:
         self.config = EmulatorConfig(
             org_id=org_id,
@@ -83,6 +86,8 @@ class EmulatorServer:
             max_members_per_patch=max_members_per_patch,
             max_group_members=max_group_members,
             members_in_group_resource=members_in_group_resource,
+            licenses=dict(licenses or {}),
+            license_overflow=license_overflow,
         )
         self.emulator = Emulator(self.config)
         self.host = host
@@ -126,6 +131,21 @@ class EmulatorServer:
     def scim_url(self) -> str:
         """``{url}/identity/scim/{org_id}/v2``, the base of the SCIM endpoints."""
         return f"{self.url}/identity/scim/{self.org_id}/v2"
+
+    @property
+    def v1_url(self) -> str:
+        """``{url}/v1``, the base of the licences and people endpoints."""
+        return f"{self.url}/v1"
+
+    @property
+    def webex_org_id(self) -> str:
+        """The organization's id as the ``/v1`` APIs write it (base64 ``ciscospark://us/ORGANIZATION/…``)."""
+        return webex_ids.encode(webex_ids.ORGANIZATION, self.org_id)
+
+    @staticmethod
+    def person_id(user_id: str) -> str:
+        """The People API id of a SCIM user id."""
+        return webex_ids.encode(webex_ids.PEOPLE, user_id)
 
     # ----------------------------------------------------------------------- running
 
@@ -272,6 +292,20 @@ class EmulatorServer:
         """The ids of the groups a user (or group) is a direct member of."""
         return set(self.emulator.group_store.groups_of(member_id))
 
+    def add_license(self, name: str, units: int, **options: Any) -> dict[str, Any]:
+        """Add a licence (or set the units of the one with that name) and return it as listed.
+        ``options``: ``calling`` (default: the name contains "Calling"), ``subscription_id``,
+        ``site_url``, ``site_type``."""
+        return self.emulator.add_license(name, units, **options)
+
+    def licenses(self) -> list[dict[str, Any]]:
+        """Every licence as ``GET /v1/licenses`` lists it, with its consumed units."""
+        return list(self.emulator.licenses.list_all({})["items"])
+
+    def user_licenses(self, user_id: str) -> list[str]:
+        """The ids of the licences a SCIM user holds."""
+        return list(self.emulator.book.held_by(user_id))
+
     def revoke(self, token: str) -> None:
         """Make a token (the static one, an access or a refresh token) invalid."""
         self.emulator.auth.revoke(token)
@@ -281,7 +315,8 @@ class EmulatorServer:
         self.emulator.auth.expire_access_tokens()
 
     def reset(self) -> None:
-        """No users or groups, faults off, configured tokens only, empty request log."""
+        """No users, groups or licence assignments; the configured licences with all units free;
+        faults off; configured tokens only; empty request log."""
         self.emulator.reset()
 
     def save(self) -> None:
@@ -306,7 +341,8 @@ def serve(
     """Run the emulator in the foreground until SIGINT/SIGTERM (``webex-provisioner emulator``).
 
     ``options`` are the other ``EmulatorServer`` settings (``oauth_clients``, ``refresh_tokens``,
-    ``token_lifetime``, ``max_count``, ...). Users are saved to ``data`` on the way out.
+    ``token_lifetime``, ``max_count``, ``licenses``, ...). Users are saved to ``data`` on the way
+    out.
     """
     server = EmulatorServer(org_id, token, data_file=data, host=host, port=port, **options)
     server.faults.rate_limit = rate_limit
