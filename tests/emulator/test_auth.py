@@ -156,10 +156,12 @@ def test_token_errors_are_scim_errors() -> None:
         ("GET", "/v1/licenses"),
         ("PATCH", "/v1/licenses/users"),
         ("GET", "/v1/people"),
+        ("GET", "/v1/messages"),
+        ("POST", "/v1/messages"),
     ],
 )
 def test_new_routes_need_a_token(server: EmulatorServer, method: str, path: str) -> None:
-    """Groups, licences and people answer 401 without a valid bearer token."""
+    """Groups, licences, people and messages answer 401 without a valid bearer token."""
     url = server.url + path.format(org=server.org_id)
     for headers in ({}, {"Authorization": "Bearer wrong"}):
         response = httpx.request(method, url, headers=headers, json={})

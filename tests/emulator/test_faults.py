@@ -212,13 +212,14 @@ class TestOverHttp:
             ("GET", "/identity/scim/{org}/v2/Groups"),
             ("GET", "/v1/licenses"),
             ("GET", "/v1/people"),
+            ("POST", "/v1/messages"),
             ("PATCH", "/v1/licenses/users"),
         ],
     )
     def test_new_routes_take_faults_and_are_logged(
         self, server: EmulatorServer, method: str, path: str
     ) -> None:
-        """Groups, licences and people take injected 429/5xx (in their own error shape) and
+        """Groups, licences, people and messages take injected 429/5xx (in their own error shape) and
         latency like the Users routes, and appear in the request log."""
         url = server.url + path.format(org=server.org_id)
         headers = {"Authorization": f"Bearer {TOKEN}"}

@@ -75,7 +75,7 @@ def emulator(
     duplicate_group_names: bool,
     max_members_per_patch: int,
 ) -> None:
-    """Run the local Webex-compatible server: SCIM users and groups, licences, people
+    """Run the local Webex-compatible server: SCIM users and groups, licences, people, messages
     (see docs/emulator.md)."""
     from webex_provisioner.emulator import serve  # noqa: PLC0415 - the web stack loads only for this command
     from webex_provisioner.emulator.license_book import parse_license_option  # noqa: PLC0415

@@ -1,4 +1,4 @@
-"""The HTTP handlers of the ``/v1`` APIs: licences and people.
+"""The HTTP handlers of the ``/v1`` APIs: licences, people and messages.
 
 Pages after the first are reached through an RFC 5988 ``Link: <…>; rel="next"`` header, as
 Webex does; the URL repeats the request's parameters with an opaque cursor added.
@@ -49,6 +49,12 @@ class V1Handlers:
         calling = (request.query_params.get("callingData") or "").lower() == "true"
         return JSONResponse(self.emulator.people.get(request.path_params["person_id"], calling))
 
+    async def messages(self, request: Request) -> Response:
+        board = self.emulator.messages
+        if request.method == "POST":
+            return JSONResponse(board.post(await json_object(request)))
+        return JSONResponse(board.list_room(request.query_params))
+
 
 def routes(emulator: Emulator) -> list[Route]:
     handlers = V1Handlers(emulator)
@@ -58,4 +64,5 @@ def routes(emulator: Emulator) -> list[Route]:
         Route("/v1/licenses/{license_id}", handlers.license, methods=["GET"]),
         Route("/v1/people", handlers.people, methods=["GET"]),
         Route("/v1/people/{person_id}", handlers.person, methods=["GET"]),
+        Route("/v1/messages", handlers.messages, methods=["GET", "POST"]),
     ]

@@ -1,7 +1,7 @@
 """The HTTP face of the emulator: a Starlette app with thin handlers over ``Emulator``.
 
 Routes: ``/identity/scim/{orgId}/v2/Users``, ``.../Users/{id}``, ``.../Bulk``, the Groups
-routes (``api_groups``), ``/v1/licenses`` and ``/v1/people`` (``api_v1``) and
+routes (``api_groups``), ``/v1/licenses``, ``/v1/people`` and ``/v1/messages`` (``api_v1``) and
 ``POST /v1/access_token``. One pure-ASGI middleware does what every request shares: the
 ``TrackingID`` header (echoed, or ``EMULATOR_<uuid>``), the request log, bearer authentication
 of every API path but the token endpoint, and fault injection. Errors of the SCIM paths carry

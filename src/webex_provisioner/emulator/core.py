@@ -2,8 +2,8 @@
 
 ``Emulator`` is what the HTTP app serves and what ``EmulatorServer`` exposes to tests: the
 users (``UserService``), groups (``GroupService``), licences (``LicenseService`` over a
-``LicenseBook``), the People view, the fault switches, the bearer tokens and the request log.
-Deleting a user takes it out of its groups and frees its licences.
+``LicenseBook``), the People view, the posted messages, the fault switches, the bearer tokens
+and the request log. Deleting a user takes it out of its groups and frees its licences.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from webex_provisioner.emulator.group_store import GroupStore
 from webex_provisioner.emulator.groups import GroupLimits, GroupService
 from webex_provisioner.emulator.license_book import LicenseBook, make_license
 from webex_provisioner.emulator.licenses import LicenseService, Overflow, render
+from webex_provisioner.emulator.messages import BOT_EMAIL, MessageBoard
 from webex_provisioner.emulator.people import PeopleService
 from webex_provisioner.emulator.service import UserService, seed_body
 from webex_provisioner.emulator.store import InMemoryUserStore, UserStore
@@ -61,6 +62,10 @@ class EmulatorConfig:
     """Licence name → total units, present from the start and after every ``reset()``."""
     license_overflow: Overflow = "partial"
     """An add without a free unit: ``partial`` (skipped, answer 206) or ``error`` (whole request 400)."""
+    bot_email: str = BOT_EMAIL
+    """The author of the messages posted through ``/v1/messages``."""
+    rooms: tuple[str, ...] = ()
+    """The space ids ``/v1/messages`` accepts; empty: any."""
 
 
 class Emulator:
@@ -90,6 +95,7 @@ class Emulator:
             self.store, self.book, config.org_id, wrong_org_status=config.wrong_org_status
         )
         self.licenses = LicenseService(self.book, self.people, overflow=config.license_overflow)
+        self.messages = MessageBoard(bot_email=config.bot_email, rooms=config.rooms)
         self.service.deletion_listeners += [self.groups.forget_user, self.book.release]
         self.faults = Faults()
         self.auth = TokenAuthority(
@@ -154,11 +160,12 @@ class Emulator:
         return render(licence, self.book.consumed(licence.id))
 
     def reset(self) -> None:
-        """Back to an empty organization: no users, groups or assignments (the configured licences
-        stay, all units free), faults off, only the configured tokens, empty log."""
+        """Back to an empty organization: no users, groups, assignments or messages (the configured
+        licences stay, all units free), faults off, only the configured tokens, empty log."""
         self.store.clear()
         self.group_store.clear()
         self.book.reset()
+        self.messages.clear()
         self.faults.reset()
         self.auth.reset()
         self.epoch += 1

@@ -23,6 +23,7 @@ from webex_provisioner.emulator.app import create_app
 from webex_provisioner.emulator.core import Emulator, EmulatorConfig, RequestLogEntry
 from webex_provisioner.emulator.faults import Faults
 from webex_provisioner.emulator.licenses import Overflow
+from webex_provisioner.emulator.messages import BOT_EMAIL
 
 _START_TIMEOUT = 10.0
 
@@ -70,6 +71,8 @@ class EmulatorServer:
         members_in_group_resource: int = 500,
         licenses: Mapping[str, int] | None = None,
         license_overflow: Overflow = "partial",
+        bot_email: str = BOT_EMAIL,
+        rooms: Iterable[str] = (),
     ) -> None:
         self.config = EmulatorConfig(
             org_id=org_id,
@@ -88,6 +91,8 @@ class EmulatorServer:
             members_in_group_resource=members_in_group_resource,
             licenses=dict(licenses or {}),
             license_overflow=license_overflow,
+            bot_email=bot_email,
+            rooms=tuple(rooms),
         )
         self.emulator = Emulator(self.config)
         self.host = host
@@ -134,7 +139,7 @@ class EmulatorServer:
 
     @property
     def v1_url(self) -> str:
-        """``{url}/v1``, the base of the licences and people endpoints."""
+        """``{url}/v1``, the base of the licences, people and messages endpoints."""
         return f"{self.url}/v1"
 
     @property
@@ -306,6 +311,10 @@ class EmulatorServer:
         """The ids of the licences a SCIM user holds."""
         return list(self.emulator.book.held_by(user_id))
 
+    def messages(self, room_id: str | None = None) -> list[dict[str, Any]]:
+        """Messages posted through ``/v1/messages`` (to one space, or all), oldest first."""
+        return self.emulator.messages.messages(room_id)
+
     def revoke(self, token: str) -> None:
         """Make a token (the static one, an access or a refresh token) invalid."""
         self.emulator.auth.revoke(token)
@@ -315,8 +324,8 @@ class EmulatorServer:
         self.emulator.auth.expire_access_tokens()
 
     def reset(self) -> None:
-        """No users, groups or licence assignments; the configured licences with all units free;
-        faults off; configured tokens only; empty request log."""
+        """No users, groups, licence assignments or messages; the configured licences with all units
+        free; faults off; configured tokens only; empty request log."""
         self.emulator.reset()
 
     def save(self) -> None:
