@@ -23,7 +23,7 @@ from webex_provisioner.state.transfer import export_state, import_state
     "--data",
     "data",
     metavar="FILE",
-    help="Load users from and save them to this JSON file.",
+    help="Load users, groups and licences from this JSON file and save them to it.",
 )
 @click.option(
     "--rate-limit", type=int, help="Answer 429 with Retry-After above this many requests per second."

@@ -159,6 +159,22 @@ class Emulator:
         licence = self.book.put(self.book.make(name, units, **options))
         return render(licence, self.book.consumed(licence.id))
 
+    @property
+    def generation(self) -> int:
+        """Grows on every change of users, groups or licences (persistence saves when it moved)."""
+        return self.store.generation + self.group_store.generation + self.book.generation
+
+    def snapshot(self) -> dict[str, Any]:
+        """Users, groups and licences as JSON-ready data (the ``--data`` file's content)."""
+        return {**self.store.snapshot(), "groups": self.group_store.snapshot(), **self.book.snapshot()}
+
+    def restore(self, snapshot: Mapping[str, Any]) -> None:
+        """Replace users, groups and licences by a ``snapshot`` (older files without groups or
+        licences load too); the configured licences are kept, with their configured units."""
+        self.store.restore(dict(snapshot))
+        self.group_store.restore(snapshot.get("groups", []))
+        self.book.restore(snapshot)
+
     def reset(self) -> None:
         """Back to an empty organization: no users, groups, assignments or messages (the configured
         licences stay, all units free), faults off, only the configured tokens, empty log."""

@@ -112,8 +112,8 @@ class EmulatorServer:
             return None
         snapshot = persistence.load(self.data_file, self.org_id)
         if snapshot is not None:
-            self.emulator.store.restore(snapshot)
-        return persistence.AutoSaver(self.emulator.store, self.data_file, self.org_id, autosave_interval)
+            self.emulator.restore(snapshot)
+        return persistence.AutoSaver(self.emulator, self.data_file, self.org_id, autosave_interval)
 
     # ----------------------------------------------------------------------- addresses
 
@@ -203,7 +203,7 @@ class EmulatorServer:
         return self
 
     def stop(self) -> None:
-        """Stop serving and save the users to the data file (if any)."""
+        """Stop serving and save the data file (if any)."""
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:
@@ -215,10 +215,10 @@ class EmulatorServer:
             self._autosaver.stop()
 
     def run(self, announce: Callable[[str], None] = _print_to_stderr) -> None:
-        """Serve in the foreground until SIGINT or SIGTERM, then save the users (if a data file is set)."""
+        """Serve in the foreground until SIGINT or SIGTERM, then save the data (if a data file is set)."""
         sock = self._bind()
         server = self._uvicorn(quiet=False)
-        where = f"data in {self.data_file}" if self.data_file else "users kept in memory only"
+        where = f"data in {self.data_file}" if self.data_file else "data kept in memory only"
         announce(
             f"Webex emulator for organization {self.org_id} at {self.scim_url} ({where}); Ctrl+C stops it"
         )
@@ -350,8 +350,8 @@ def serve(
     """Run the emulator in the foreground until SIGINT/SIGTERM (``webex-provisioner emulator``).
 
     ``options`` are the other ``EmulatorServer`` settings (``oauth_clients``, ``refresh_tokens``,
-    ``token_lifetime``, ``max_count``, ``licenses``, ...). Users are saved to ``data`` on the way
-    out.
+    ``token_lifetime``, ``max_count``, ``licenses``, ...). Users, groups and licences are saved to
+    ``data`` on the way out.
     """
     server = EmulatorServer(org_id, token, data_file=data, host=host, port=port, **options)
     server.faults.rate_limit = rate_limit
