@@ -203,3 +203,38 @@ def test_serve_runs_until_a_signal_and_saves(tmp_path: Path, stop_signal: signal
     assert child.returncode == 0, errors
     assert "Traceback" not in errors
     assert [u["userName"] for u in json.loads(data.read_text())["users"]] == ["saved@example.com"]
+
+
+def test_cli_options_reach_the_emulator(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`webex-provisioner emulator` passes --license (repeatable), --license-overflow,
+    --duplicate-group-names and --max-members-per-patch (0: no limit) on to serve()."""
+    from click.testing import CliRunner
+
+    import webex_provisioner.emulator
+    from webex_provisioner.cli import cli
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(webex_provisioner.emulator, "serve", lambda **kwargs: seen.update(kwargs))
+    arguments = ["emulator", "--org-id", ORG, "--token", TOKEN, "--license", "Meetings=10"]
+    arguments += ["--license", "A=B=2", "--license-overflow", "error", "--duplicate-group-names"]
+    result = CliRunner().invoke(cli, [*arguments, "--max-members-per-patch", "0"])
+    assert result.exit_code == 0, result.output
+    assert seen["licenses"] == {"Meetings": 10, "A=B": 2}
+    assert (seen["license_overflow"], seen["unique_group_names"], seen["max_members_per_patch"]) == (
+        "error",
+        False,
+        None,
+    )
+    defaults = CliRunner().invoke(cli, ["emulator", "--org-id", ORG, "--token", TOKEN])
+    assert defaults.exit_code == 0 and seen["licenses"] == {} and seen["max_members_per_patch"] == 500
+
+
+@pytest.mark.parametrize("text", ["Meetings", "Meetings=", "=5", "Meetings=-1", "Meetings=lots"])
+def test_cli_refuses_malformed_licences(text: str) -> None:
+    """A --license that is not NAME=UNITS (a whole number) is a usage error (exit code 2)."""
+    from click.testing import CliRunner
+
+    from webex_provisioner.cli import cli
+
+    result = CliRunner().invoke(cli, ["emulator", "--org-id", ORG, "--token", TOKEN, "--license", text])
+    assert result.exit_code == 2 and "NAME=UNITS" in result.output
