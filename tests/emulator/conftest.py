@@ -9,7 +9,7 @@ import pytest
 
 from webex_provisioner.emulator import EmulatorServer
 
-from .helpers import ORG, TOKEN
+from .helpers import LICENSES, ORG, TOKEN
 
 
 @pytest.fixture(scope="session")
@@ -19,13 +19,15 @@ def running_server() -> Iterator[EmulatorServer]:
         token=TOKEN,
         oauth_clients={"client-1": "secret-1"},
         refresh_tokens=["refresh-1"],
+        licenses=LICENSES,
     ) as server:
         yield server
 
 
 @pytest.fixture
 def server(running_server: EmulatorServer) -> EmulatorServer:
-    """The session's emulator, emptied: no users, no faults, only the configured tokens."""
+    """The session's emulator, emptied: no users, groups, assignments or messages, no faults, only
+    the configured tokens and licences."""
     running_server.reset()
     return running_server
 
@@ -34,4 +36,11 @@ def server(running_server: EmulatorServer) -> EmulatorServer:
 def scim(server: EmulatorServer) -> Iterator[httpx.Client]:
     """An authenticated client whose base URL is the organization's SCIM base."""
     with httpx.Client(base_url=server.scim_url, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
+        yield client
+
+
+@pytest.fixture
+def v1(server: EmulatorServer) -> Iterator[httpx.Client]:
+    """An authenticated client whose base URL is ``{url}/v1`` (licences, people, messages)."""
+    with httpx.Client(base_url=server.v1_url, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
         yield client

@@ -147,3 +147,23 @@ def test_token_errors_are_scim_errors() -> None:
     """A TokenError is a ScimError carrying the OAuth error code."""
     error = TokenError(400, "invalid_grant", "no")
     assert (error.status, error.error, error.detail) == (400, "invalid_grant", "no")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/identity/scim/{org}/v2/Groups"),
+        ("GET", "/v1/licenses"),
+        ("PATCH", "/v1/licenses/users"),
+        ("GET", "/v1/people"),
+        ("GET", "/v1/messages"),
+        ("POST", "/v1/messages"),
+    ],
+)
+def test_new_routes_need_a_token(server: EmulatorServer, method: str, path: str) -> None:
+    """Groups, licences, people and messages answer 401 without a valid bearer token."""
+    url = server.url + path.format(org=server.org_id)
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        response = httpx.request(method, url, headers=headers, json={})
+        assert response.status_code == 401
+        assert response.json()["trackingId"] == response.headers["TrackingID"]

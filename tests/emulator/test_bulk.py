@@ -1,4 +1,4 @@
-"""``POST .../v2/Bulk``: up to 100 user operations, per-operation results as Webex shapes them."""
+"""``POST .../v2/Bulk``: up to 100 user and group operations, per-operation results as Webex shapes them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from webex_provisioner.emulator import EmulatorServer
 
-from .helpers import CISCO_ERROR, ERROR, ORG, TOKEN, patch_body, user_body
+from .helpers import CISCO_ERROR, ERROR, ORG, TOKEN, group_body, patch_body, user_body
 
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
@@ -104,7 +104,8 @@ def test_fail_on_errors_stops_processing(server: EmulatorServer, scim: httpx.Cli
     ("operation", "status", "scim_type"),
     [
         ({"method": "POST", "path": "/Users", "data": user_body()}, "400", "invalidSyntax"),
-        ({"method": "POST", "path": "/Groups", "bulkId": "g", "data": {}}, "400", "invalidPath"),
+        ({"method": "POST", "path": "/Devices", "bulkId": "d", "data": {}}, "400", "invalidPath"),
+        ({"method": "POST", "path": "/Groups", "bulkId": "g", "data": {}}, "400", "invalidSyntax"),
         ({"method": "POST", "path": "/Users", "bulkId": "x", "data": "JSON text"}, "400", "invalidSyntax"),
         (
             {"method": "POST", "path": "/Users", "bulkId": "x", "data": {"userName": "a@example.com"}},
@@ -172,3 +173,67 @@ def test_invalid_requests(scim: httpx.Client, body: dict[str, Any], scim_type: s
 def test_bulk_needs_authentication(server: EmulatorServer) -> None:
     """Bulk is behind the bearer token like every SCIM endpoint."""
     assert httpx.post(f"{server.scim_url}/Bulk", json={}).status_code == 401
+
+
+def test_group_operations(server: EmulatorServer, scim: httpx.Client) -> None:
+    """POST /Groups, PATCH and DELETE /Groups/{id} run inside Bulk like their single requests."""
+    (alice,) = [server.add_user({"userName": "alice@example.com"})["id"]]
+    stale = server.add_group({"displayName": "Stale"})
+    operations = [
+        {"method": "POST", "path": "/Groups", "bulkId": "g", "data": group_body("Sales", alice)},
+        {"method": "DELETE", "path": f"/Groups/{stale['id']}"},
+    ]
+    created, deleted = bulk(scim, operations).json()["Operations"]
+    assert (created["status"], created["bulkId"], created["version"]) == ("201", "g", 'W/"1"')
+    group_id = created["location"].rsplit("/", 1)[1]
+    assert created["location"] == f"{server.scim_url}/Groups/{group_id}"
+    assert (deleted["status"], deleted["location"]) == ("204", f"{server.scim_url}/Groups/{stale['id']}")
+    removal = patch_body({"op": "remove", "path": f'members[value eq "{alice}"]'})
+    (patched,) = bulk(scim, [{"method": "PATCH", "path": f"/Groups/{group_id}", "data": removal}]).json()[
+        "Operations"
+    ]
+    assert (patched["status"], patched["version"]) == ("200", 'W/"2"')
+    assert server.group_members(group_id) == [] and [g["displayName"] for g in server.groups()] == ["Sales"]
+
+
+def test_bulk_id_references(server: EmulatorServer, scim: httpx.Client) -> None:
+    """A group created in the same request can name new users as members through bulkId:<id>,
+    and a later operation can address a new resource as /Groups/bulkId:<id>."""
+    operations = [
+        create_op(1),
+        create_op(2),
+        {
+            "method": "POST",
+            "path": "/Groups",
+            "bulkId": "team",
+            "data": {**group_body("Team"), "members": [{"value": "bulkId:b1"}, {"value": "bulkId:b2"}]},
+        },
+        {
+            "method": "PATCH",
+            "path": "/Groups/bulkId:team",
+            "data": patch_body({"op": "replace", "path": "displayName", "value": "Team A"}),
+        },
+        {
+            "method": "POST",
+            "path": "/Groups",
+            "bulkId": "bad",
+            "data": {**group_body("Bad"), "members": [{"value": "bulkId:zz"}]},
+        },
+    ]
+    results = bulk(scim, operations).json()["Operations"]
+    assert [r["status"] for r in results] == ["201", "201", "201", "200", "400"]
+    user_ids = [r["location"].rsplit("/", 1)[1] for r in results[:2]]
+    group_id = results[2]["location"].rsplit("/", 1)[1]
+    assert results[3]["location"] == f"{server.scim_url}/Groups/{group_id}"
+    assert server.group_members(group_id) == user_ids
+    assert server.group(group_id)["displayName"] == "Team A"  # type: ignore[index]
+    assert "bulkId:zz" in results[4]["response"]["detail"]
+
+
+def test_put_is_not_a_bulk_method_for_groups(server: EmulatorServer, scim: httpx.Client) -> None:
+    """Webex documents POST, PATCH and DELETE in Bulk: PUT of a group fails with 405 like a user's."""
+    group = server.add_group({"displayName": "Sales"})
+    (result,) = bulk(
+        scim, [{"method": "PUT", "path": f"/Groups/{group['id']}", "data": group_body("X")}]
+    ).json()["Operations"]
+    assert result["status"] == "405"

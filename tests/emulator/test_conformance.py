@@ -1,8 +1,8 @@
 """RFC 7644 conformance: the same checks against the emulator and the independent scim2-server.
 
-Only behaviour RFC 7644 requires of both is checked here (the base paths differ: scim2-server
-serves ``/v2``, the emulator ``/identity/scim/{orgId}/v2``). Webex-specific behaviour has its
-own test files. Everything listens on 127.0.0.1 only.
+Only behaviour RFC 7644 requires of both is checked here, for Users and for Groups (the base
+paths differ: scim2-server serves ``/v2``, the emulator ``/identity/scim/{orgId}/v2``).
+Webex-specific behaviour has its own test files. Everything listens on 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 
 from webex_provisioner.emulator import EmulatorServer
 
-from .helpers import CORE, ERROR, TOKEN, patch_body, user_body
+from .helpers import CORE, ERROR, GROUP, TOKEN, group_body, patch_body, user_body
 
 scim2_server = pytest.importorskip("scim2_server")
 
@@ -178,3 +178,86 @@ def test_user_name_uniqueness(client: httpx.Client, email: str, same: Any) -> No
 def test_bearer_token_required(target: Target) -> None:
     """Without a bearer token the service answers 401."""
     assert httpx.get(f"{target.base_url}/Users").status_code == 401
+
+
+# --------------------------------------------------------------------------- Groups
+#
+# Only what RFC 7643/7644 require of both. Left to the emulator's own tests because scim2-server
+# does otherwise (RFC 7644 lets it): refusing unknown members (scim2-server stores any value),
+# unique displayNames (RFC 7643: uniqueness none; Webex's rule is unknown), 400 noTarget for a
+# remove whose value filter matches nothing (scim2-server answers 204), and dropping deleted users
+# from their groups (a SHOULD that scim2-server does not do).
+
+
+def member_values(client: httpx.Client, group_id: str) -> set[str]:
+    response = client.get(f"/Groups/{group_id}")
+    assert response.status_code == 200
+    return {m["value"] for m in response.json().get("members", [])}
+
+
+@pytest.fixture
+def group_name() -> str:
+    """A displayName no other test uses (scim2-server keeps its groups for the module)."""
+    return f"group-{uuid.uuid4().hex[:12]}"
+
+
+def test_group_create_and_get(client: httpx.Client, target: Target, email: str, group_name: str) -> None:
+    """POST /Groups answers 201 with id, displayName, members, meta.resourceType Group and a Location
+    equal to meta.location; GET /Groups/{id} returns the members."""
+    user = create(client, email)
+    response = client.post("/Groups", json=group_body(group_name, user["id"]))
+    assert response.status_code == 201, response.text
+    group = response.json()
+    assert GROUP in group["schemas"] and group["id"] and group["displayName"] == group_name
+    assert [m["value"] for m in group["members"]] == [user["id"]]
+    assert group["meta"]["resourceType"] == "Group"
+    assert (
+        group["meta"]["location"] == f"{target.base_url}/Groups/{group['id']}" == response.headers["Location"]
+    )
+    assert member_values(client, group["id"]) == {user["id"]}
+
+
+def test_group_display_name_required(client: httpx.Client) -> None:
+    """A group without displayName is 400 with a SCIM error."""
+    response = client.post("/Groups", json={"schemas": [GROUP]})
+    assert response.status_code == 400 and response.json()["schemas"] == [ERROR]
+
+
+def test_group_search_by_display_name(client: httpx.Client, group_name: str) -> None:
+    """displayName eq finds the group in a ListResponse."""
+    group = client.post("/Groups", json=group_body(group_name)).json()
+    body = client.get("/Groups", params={"filter": f'displayName eq "{group_name}"'}).json()
+    assert body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:ListResponse"]
+    assert [g["id"] for g in body["Resources"]] == [group["id"]]
+
+
+def test_group_patch_members(client: httpx.Client, email: str, group_name: str) -> None:
+    """PATCH add members and remove members[value eq "…"] succeed (200 or 204) and show in a GET."""
+    first = create(client, email)
+    second = create(client, f"second-{email}")
+    group = client.post("/Groups", json=group_body(group_name, first["id"])).json()
+    add = patch_body({"op": "add", "path": "members", "value": [{"value": second["id"]}]})
+    assert client.patch(f"/Groups/{group['id']}", json=add).status_code in (200, 204)
+    assert member_values(client, group["id"]) == {first["id"], second["id"]}
+    remove = patch_body({"op": "remove", "path": f'members[value eq "{first["id"]}"]'})
+    assert client.patch(f"/Groups/{group['id']}", json=remove).status_code in (200, 204)
+    assert member_values(client, group["id"]) == {second["id"]}
+
+
+def test_group_put(client: httpx.Client, email: str, group_name: str) -> None:
+    """PUT replaces the group: same id, new displayName, no members when none are sent, new version."""
+    user = create(client, email)
+    group = client.post("/Groups", json=group_body(group_name, user["id"])).json()
+    response = client.put(f"/Groups/{group['id']}", json=group_body(f"{group_name}-renamed"))
+    assert response.status_code == 200
+    new = response.json()
+    assert new["id"] == group["id"] and new["displayName"] == f"{group_name}-renamed"
+    assert not new.get("members") and new["meta"]["version"] != group["meta"]["version"]
+
+
+def test_group_delete(client: httpx.Client, group_name: str) -> None:
+    """DELETE /Groups/{id} answers 204; the group then answers 404 with a SCIM error."""
+    group = client.post("/Groups", json=group_body(group_name)).json()
+    assert client.delete(f"/Groups/{group['id']}").status_code == 204
+    response = client.get(f"/Groups/{group['id']}")
+    assert response.status_code == 404 and response.json()["schemas"] == [ERROR]

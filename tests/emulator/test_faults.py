@@ -206,6 +206,54 @@ class TestOverHttp:
         scim.get("/Users")
         assert [entry[2] for entry in server.request_log] == [429, 200]
 
+    @pytest.mark.parametrize(
+        ("method", "path"),
+        [
+            ("GET", "/identity/scim/{org}/v2/Groups"),
+            ("GET", "/v1/licenses"),
+            ("GET", "/v1/people"),
+            ("POST", "/v1/messages"),
+            ("PATCH", "/v1/licenses/users"),
+        ],
+    )
+    def test_new_routes_take_faults_and_are_logged(
+        self, server: EmulatorServer, method: str, path: str
+    ) -> None:
+        """Groups, licences, people and messages take injected 429/5xx (in their own error shape) and
+        latency like the Users routes, and appear in the request log."""
+        url = server.url + path.format(org=server.org_id)
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        server.faults.throttle_next(1, retry_after=3)
+        server.faults.fail_next(1, status=502)
+        throttled = httpx.request(method, url, headers=headers, json={})
+        assert throttled.status_code == 429 and throttled.headers["Retry-After"] == "3"
+        failed = httpx.request(method, url, headers=headers, json={})
+        assert failed.status_code == 502
+        body = failed.json()
+        if path.startswith("/v1/"):
+            assert body["trackingId"] == failed.headers["TrackingID"] and body["errors"][0]["description"]
+        else:
+            assert body[CISCO_ERROR]["trackingId"] == failed.headers["TrackingID"]
+        server.faults.latency_ms = 150
+        started = time.monotonic()
+        httpx.request(method, url, headers=headers, json={})
+        assert time.monotonic() - started >= 0.15
+        assert [(m, p, s) for m, p, s in server.request_log][:2] == [
+            (method, path.format(org=server.org_id), 429),
+            (method, path.format(org=server.org_id), 502),
+        ]
+
+    def test_lost_response_on_a_licence_assignment(self, server: EmulatorServer, v1: httpx.Client) -> None:
+        """A lost answer to PATCH /v1/licenses/users still applies the assignment."""
+        user = server.add_user({"userName": "ann@example.com"})
+        licence = server.licenses()[0]["id"]
+        server.faults.lose_response_next(1, status=504)
+        response = v1.patch(
+            "/licenses/users", json={"email": "ann@example.com", "licenses": [{"id": licence}]}
+        )
+        assert response.status_code == 504
+        assert server.user_licenses(user["id"]) == [licence]
+
     def test_faults_do_not_leak_between_tests(self, server: EmulatorServer) -> None:
         """The fixture's reset() leaves no fault switched on."""
         assert (server.faults.rate_limit, server.faults.fail_rate, server.faults.pending) == (None, 0.0, 0)

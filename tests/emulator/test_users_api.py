@@ -330,6 +330,53 @@ class TestReplace:
         assert_error(scim.put(f"/Users/{uuid.uuid4()}", json=user_body()), 404)
 
 
+class TestMetaAndPhotos:
+    def test_every_write_moves_version_and_last_modified(self, scim: httpx.Client) -> None:
+        """PATCH, PUT and flips of active each move meta.version and meta.lastModified, even when
+        they follow each other within one millisecond."""
+        user = create(scim)
+        url = f"/Users/{user['id']}"
+        writes = [
+            lambda: scim.patch(url, json=patch_body({"op": "replace", "path": "title", "value": "Engineer"})),
+            lambda: scim.patch(url, json=patch_body({"op": "replace", "path": "active", "value": False})),
+            lambda: scim.patch(url, json=patch_body({"op": "replace", "path": "active", "value": True})),
+            lambda: scim.put(url, json=user_body("alice@example.com", active=False)),
+            lambda: scim.put(url, json=user_body("alice@example.com", active=True)),
+        ]
+        metas = [user["meta"]]
+        for write in writes:
+            response = write()
+            assert response.status_code == 200, response.text
+            metas.append(response.json()["meta"])
+        assert [m["version"] for m in metas] == [f'W/"{n}"' for n in range(1, 7)]
+        modified = [m["lastModified"] for m in metas]
+        assert modified == sorted(set(modified))
+        assert scim.get(url).json()["meta"] == metas[-1]
+
+    def test_photos_are_kept_as_sent(self, scim: httpx.Client) -> None:
+        """photos (type photo, an https URL) come back exactly as sent, and PATCH replaces them."""
+        photos = [
+            {
+                "value": "https://photos.example.com/alice.png",
+                "type": "photo",
+                "primary": True,
+                "display": "Alice",
+            },
+            {"value": "http://photos.example.com/alice-small.png", "type": "thumbnail"},
+        ]
+        user = create(scim, photos=photos)
+        assert user["photos"] == photos and scim.get(f"/Users/{user['id']}").json()["photos"] == photos
+        new = [{"value": "https://photos.example.com/alice-2024.png", "type": "photo"}]
+        patched = scim.patch(
+            f"/Users/{user['id']}", json=patch_body({"op": "replace", "path": "photos", "value": new})
+        ).json()
+        assert patched["photos"] == new
+        removed = scim.patch(
+            f"/Users/{user['id']}", json=patch_body({"op": "remove", "path": "photos"})
+        ).json()
+        assert "photos" not in removed
+
+
 class TestPatch:
     def test_deactivate(self, scim: httpx.Client) -> None:
         """PATCH active false answers 200 with the full user, accountStatus disabled, version bumped."""
@@ -469,7 +516,7 @@ class TestGateway:
 
     def test_unknown_route_and_method(self, scim: httpx.Client) -> None:
         """Unknown paths are 404 and unsupported methods 405, both as SCIM errors with a TrackingID."""
-        assert_error(scim.get("/Groups"), 404)
+        assert_error(scim.get("/Devices"), 404)
         assert_error(scim.delete("/Users"), 405)
 
     def test_internal_error_is_a_scim_500(

@@ -20,7 +20,12 @@ from webex_provisioner.state.transfer import export_state, import_state
 @click.option(
     "--token", required=True, envvar="WEBEX_EMULATOR_TOKEN", help="The bearer token clients must send."
 )
-@click.option("--data", "data", metavar="FILE", help="Load users from and save them to this JSON file.")
+@click.option(
+    "--data",
+    "data",
+    metavar="FILE",
+    help="Load users, groups and licences from this JSON file and save them to it.",
+)
 @click.option(
     "--rate-limit", type=int, help="Answer 429 with Retry-After above this many requests per second."
 )
@@ -35,6 +40,28 @@ from webex_provisioner.state.transfer import export_state, import_state
     show_default=True,
     help="Added delay per request (ms).",
 )
+@click.option(
+    "--license",
+    "licenses",
+    metavar="NAME=UNITS",
+    multiple=True,
+    help="A licence of the organization and its units (repeatable).",
+)
+@click.option(
+    "--license-overflow",
+    type=click.Choice(["partial", "error"]),
+    default="partial",
+    show_default=True,
+    help="An assignment beyond the free units: skipped with 206, or the request refused with 400.",
+)
+@click.option("--duplicate-group-names", is_flag=True, help="Allow groups with the same displayName.")
+@click.option(
+    "--max-members-per-patch",
+    type=click.IntRange(min=0),
+    default=500,
+    show_default=True,
+    help="Members one group PATCH may name (0: no limit).",
+)
 def emulator(
     host: str,
     port: int,
@@ -44,16 +71,26 @@ def emulator(
     rate_limit: int | None,
     fail_rate: float,
     latency_ms: int,
+    licenses: tuple[str, ...],
+    license_overflow: str,
+    duplicate_group_names: bool,
+    max_members_per_patch: int,
 ) -> None:
-    """Run the local Webex-compatible SCIM 2.0 server (see docs/emulator.md)."""
+    """Run the local Webex-compatible server: SCIM users and groups, licences, people, messages
+    (see docs/emulator.md)."""
     try:
         from webex_provisioner.emulator import serve  # noqa: PLC0415 - the web stack loads only here
+        from webex_provisioner.emulator.license_book import parse_license_option  # noqa: PLC0415
     except ImportError as exc:
         raise click.ClickException(
             f"the emulator needs its web stack ({exc.name} is missing); install it with "
             "pip install 'webex-provisioner[emulator]'"
         ) from exc
 
+    try:
+        seeded = dict(parse_license_option(text) for text in licenses)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--license") from None
     serve(
         host=host,
         port=port,
@@ -63,6 +100,10 @@ def emulator(
         rate_limit=rate_limit,
         fail_rate=fail_rate,
         latency_ms=latency_ms,
+        licenses=seeded,
+        license_overflow=license_overflow,
+        unique_group_names=not duplicate_group_names,
+        max_members_per_patch=max_members_per_patch or None,
     )
 
 

@@ -1,4 +1,5 @@
-"""A local, Webex-compatible SCIM 2.0 server for tests, demos and trying the connector (design §10).
+"""A local, Webex-compatible server for tests, demos and trying the connector (design §10): SCIM 2.0
+users, groups and Bulk, and the licence, People and Messages APIs.
 
 ``EmulatorServer`` runs it in a background thread on a free loopback port; ``serve`` runs it in
 the foreground for ``webex-provisioner emulator``. See docs/emulator.md.

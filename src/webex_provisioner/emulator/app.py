@@ -1,18 +1,18 @@
 """The HTTP face of the emulator: a Starlette app with thin handlers over ``Emulator``.
 
-Routes (reference §1.2, §6): ``/identity/scim/{orgId}/v2/Users``, ``.../Users/{id}``,
-``.../Bulk`` and ``POST /v1/access_token``. One pure-ASGI middleware does what every request
-shares: the ``TrackingID`` header (echoed, or ``EMULATOR_<uuid>``), the request log, bearer
-authentication of ``/identity/`` paths and fault injection.
+Routes: ``/identity/scim/{orgId}/v2/Users``, ``.../Users/{id}``, ``.../Bulk``, the Groups
+routes (``api_groups``), ``/v1/licenses``, ``/v1/people`` and ``/v1/messages`` (``api_v1``) and
+``POST /v1/access_token``. One pure-ASGI middleware does what every request shares: the
+``TrackingID`` header (echoed, or ``EMULATOR_<uuid>``), the request log, bearer authentication
+of every API path but the token endpoint, and fault injection. Errors of the SCIM paths carry
+the SCIM error body; errors of the ``/v1`` paths Webex's generic one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
-from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
@@ -23,14 +23,22 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from webex_provisioner.emulator import bulk
+from webex_provisioner.emulator import api_groups, api_v1, bulk
 from webex_provisioner.emulator.auth import TokenError
 from webex_provisioner.emulator.core import Emulator
-from webex_provisioner.emulator.errors import ScimError, invalid_syntax, scim_error_body, webex_error_body
+from webex_provisioner.emulator.errors import (
+    ScimError,
+    generic_error_body,
+    scim_error_body,
+    webex_error_body,
+)
 from webex_provisioner.emulator.faults import LostResponse
 from webex_provisioner.emulator.service import attribute_names
+from webex_provisioner.emulator.web import json_object, origin
 
 SCIM_PREFIX = "/identity/"
+V1_PREFIX = "/v1/"
+TOKEN_PATH = "/v1/access_token"  # noqa: S105 - a URL path, not a secret
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _DROPPED = "ASGI callable returned without completing response."
 log = logging.getLogger(__name__)
@@ -52,8 +60,20 @@ def tracking_id(request: Request) -> str:
     return value
 
 
-def _error_response(error: ScimError, tracking: str, *, webex_shape: bool = False) -> JSONResponse:
-    body = webex_error_body(error, tracking) if webex_shape else scim_error_body(error, tracking)
+def protected(path: str) -> bool:
+    """Whether ``path`` needs a bearer token (and takes faults): every API path but the token endpoint."""
+    return path.startswith(SCIM_PREFIX) or (path.startswith(V1_PREFIX) and path != TOKEN_PATH)
+
+
+def _error_response(
+    error: ScimError, tracking: str, *, webex_shape: bool = False, path: str = ""
+) -> JSONResponse:
+    if webex_shape:
+        body = webex_error_body(error, tracking)
+    elif path.startswith(V1_PREFIX):
+        body = generic_error_body(error, tracking)
+    else:
+        body = scim_error_body(error, tracking)
     headers: dict[str, str] = {}
     if error.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="webex-emulator"'
@@ -104,11 +124,14 @@ class EmulatorMiddleware:
         except Exception:  # a bug: answer a SCIM 500 rather than a bare one
             log.exception("the emulator failed to serve %s %s", scope["method"], scope["path"])
             if not started:
-                error = _error_response(ScimError(500, "internal emulator error"), tracking)
+                error = _error_response(
+                    ScimError(500, "internal emulator error"), tracking, path=scope["path"]
+                )
                 await error(scope, receive, send_tracked)
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, tracking: str) -> None:
-        if not scope["path"].startswith(SCIM_PREFIX):
+        path = scope["path"]
+        if not protected(path):
             await self.app(scope, receive, send)
             return
         if not self._authenticated(scope):
@@ -122,7 +145,7 @@ class EmulatorMiddleware:
             await asyncio.sleep(decision.delay)
         if decision.refusal is not None:
             refusal = decision.refusal
-            response = _error_response(ScimError(refusal.status, refusal.detail), tracking)
+            response = _error_response(ScimError(refusal.status, refusal.detail), tracking, path=path)
             if refusal.retry_after is not None:
                 response.headers["Retry-After"] = str(refusal.retry_after)
             await response(scope, receive, send)
@@ -155,10 +178,18 @@ class EmulatorMiddleware:
             )
             return
         error = ScimError(lost.status, f"the response was lost (injected {lost.status})")
-        await _error_response(error, tracking)(scope, receive, send)
+        await _error_response(error, tracking, path=scope["path"])(scope, receive, send)
 
 
 # --------------------------------------------------------------------------- handlers
+
+
+def scim_base(emulator: Emulator, request: Request) -> str:
+    """``{scheme}://{host}/identity/scim/{org}/v2`` after checking the organization in the path."""
+    org_id = request.path_params["org_id"]
+    if org_id != emulator.config.org_id:
+        raise ScimError(emulator.config.wrong_org_status, f"organization {org_id!r} not found")
+    return f"{origin(request)}/identity/scim/{org_id}/v2"
 
 
 class _Handlers:
@@ -168,29 +199,12 @@ class _Handlers:
 
     def _base(self, request: Request) -> str:
         """``{scheme}://{host}/identity/scim/{org}/v2`` after checking the organization."""
-        org_id = request.path_params["org_id"]
-        if org_id != self.emulator.config.org_id:
-            raise ScimError(self.emulator.config.wrong_org_status, f"organization {org_id!r} not found")
-        scope = request.scope
-        host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), None)
-        if host is None:  # HTTP/1.0 without Host: the address the server listens on
-            host = "{}:{}".format(*scope["server"])
-        return f"{scope['scheme']}://{host}/identity/scim/{org_id}/v2"
-
-    @staticmethod
-    async def _json(request: Request) -> dict[str, Any]:
-        try:
-            body = json.loads(await request.body())
-        except ValueError as exc:
-            raise invalid_syntax(f"the body is not JSON: {exc}") from None
-        if not isinstance(body, dict):
-            raise invalid_syntax("the body must be a JSON object")
-        return body
+        return scim_base(self.emulator, request)
 
     async def users(self, request: Request) -> Response:
         base = self._base(request)
         if request.method == "POST":
-            user = self.service.create(await self._json(request))
+            user = self.service.create(await json_object(request))
             location = f"{base}/Users/{user['id']}"
             return JSONResponse(self.service.render(user, base), 201, headers={"Location": location})
         result = self.service.search(request.query_params)
@@ -207,7 +221,7 @@ class _Handlers:
         if request.method == "DELETE":
             self.service.delete(user_id)
             return Response(status_code=204)
-        body = await self._json(request)
+        body = await json_object(request)
         if request.method == "PUT":
             user = self.service.replace(user_id, body)
         else:
@@ -216,9 +230,10 @@ class _Handlers:
 
     async def bulk(self, request: Request) -> Response:
         base = self._base(request)
-        body = await self._json(request)
+        body = await json_object(request)
         limit = self.emulator.config.max_bulk_operations
-        return JSONResponse(bulk.run(self.service, body, base, tracking_id(request), max_operations=limit))
+        services = bulk.Services(self.service, self.emulator.groups)
+        return JSONResponse(bulk.run(services, body, base, tracking_id(request), max_operations=limit))
 
     async def access_token(self, request: Request) -> Response:
         form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
@@ -227,12 +242,14 @@ class _Handlers:
 
 async def _scim_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ScimError)
-    return _error_response(exc, tracking_id(request), webex_shape=isinstance(exc, TokenError))
+    webex_shape = isinstance(exc, TokenError)
+    return _error_response(exc, tracking_id(request), webex_shape=webex_shape, path=request.url.path)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    response = _error_response(ScimError(exc.status_code, str(exc.detail)), tracking_id(request))
+    error = ScimError(exc.status_code, str(exc.detail))
+    response = _error_response(error, tracking_id(request), path=request.url.path)
     if exc.headers:
         response.headers.update(exc.headers)
     return response
@@ -247,7 +264,9 @@ def create_app(emulator: Emulator) -> Starlette:
         Route(f"{scim}/Users", handlers.users, methods=["GET", "POST"]),
         Route(f"{scim}/Users/{{user_id}}", handlers.user, methods=["GET", "PUT", "PATCH", "DELETE"]),
         Route(f"{scim}/Bulk", handlers.bulk, methods=["POST"]),
-        Route("/v1/access_token", handlers.access_token, methods=["POST"]),
+        *api_groups.routes(emulator, scim, scim_base),
+        Route(TOKEN_PATH, handlers.access_token, methods=["POST"]),
+        *api_v1.routes(emulator),
     ]
     return Starlette(
         routes=routes,

@@ -39,6 +39,16 @@ class ScimError(Exception):
         return _ERROR_CODES.get((self.status, self.scim_type), f"{self.status}000")
 
 
+class WebexApiError(ScimError):
+    """A refusal of the ``/v1`` APIs: answered in Webex's generic shape, with ``message`` (a short
+    summary), the ``detail`` as the error's ``description`` and Webex's numeric ``code`` if any."""
+
+    def __init__(self, status: int, message: str, detail: str | None = None, code: int | None = None) -> None:
+        super().__init__(status, detail or message)
+        self.message = message
+        self.code = code
+
+
 def invalid_value(detail: str) -> ScimError:
     """A 400 ``invalidValue``: a value breaks the schema (type, length, count, format)."""
     return ScimError(400, detail, "invalidValue")
@@ -82,3 +92,14 @@ def webex_error_body(error: ScimError, tracking_id: str) -> dict[str, Any]:
         {"message": error.detail, "errors": [{"description": error.detail}], "trackingId": tracking_id}
     )
     return body
+
+
+def generic_error_body(error: ScimError, tracking_id: str) -> dict[str, Any]:
+    """Webex's generic error body of the ``/v1`` APIs: ``message``, ``errors``, ``trackingId``."""
+    item: dict[str, Any] = {"description": error.detail}
+    message = error.detail
+    if isinstance(error, WebexApiError):
+        message = error.message
+        if error.code is not None:
+            item["errorCode"] = error.code
+    return {"message": message, "errors": [item], "trackingId": tracking_id}

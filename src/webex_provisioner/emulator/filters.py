@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,12 +92,17 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     return tokens
 
 
+Resolver = Callable[[str], AttrRef]
+"""Turns an attribute name of a filter into an ``AttrRef``; raises ``ScimError`` when unknown."""
+
+
 class _Parser:
-    def __init__(self, text: str, parent: AttrRef | None) -> None:
+    def __init__(self, text: str, parent: AttrRef | None, resolver: Resolver = resolve) -> None:
         self.text = text
         self.tokens = _tokens(text)
         self.position = 0
         self.parent = parent
+        self.resolver = resolver
 
     def peek(self) -> tuple[str, str] | None:
         return self.tokens[self.position] if self.position < len(self.tokens) else None
@@ -177,7 +182,7 @@ class _Parser:
     def attribute(self, text: str) -> AttrRef:
         if self.parent is None:
             try:
-                return resolve(text)
+                return self.resolver(text)
             except ScimError as exc:
                 raise invalid_filter(exc.detail) from exc
         sub = self.parent.attr.sub_attr(text)
@@ -205,11 +210,12 @@ class _Parser:
         raise invalid_filter(f"{value!r} is not a value (strings need double quotes)")
 
 
-def parse(text: str) -> Node:
-    """Parse a filter on users; raises ``ScimError`` 400 ``invalidFilter``."""
+def parse(text: str, resolver: Resolver = resolve) -> Node:
+    """Parse a filter (on users unless ``resolver`` names another resource's attributes);
+    raises ``ScimError`` 400 ``invalidFilter``."""
     if not text.strip():
         raise invalid_filter("the filter is empty")
-    return _Parser(text, None).parse()
+    return _Parser(text, None, resolver).parse()
 
 
 def parse_element_filter(text: str, parent: AttrRef) -> Node:

@@ -1,4 +1,5 @@
-"""The ``--data FILE`` option: users loaded from a JSON file at start, saved back atomically.
+"""The ``--data FILE`` option: users, groups and licences loaded from a JSON file at start,
+saved back atomically. Files written before groups and licences existed load unchanged.
 
 The file is written to a temporary file in the same directory, flushed to disk and renamed over
 the old one, so a crash leaves either the old or the new content, never half of one. While the
@@ -13,11 +14,18 @@ import os
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any
-
-from webex_provisioner.emulator.store import UserStore
+from typing import Any, Protocol
 
 FORMAT = "webex-provisioner-emulator/1"
+
+
+class Snapshots(Protocol):
+    """What ``AutoSaver`` saves: a change counter and the data (a ``UserStore``, an ``Emulator``)."""
+
+    @property
+    def generation(self) -> int: ...
+
+    def snapshot(self) -> dict[str, Any]: ...
 
 
 class DataFileError(Exception):
@@ -59,9 +67,10 @@ def save(path: Path, org_id: str, snapshot: dict[str, Any]) -> None:
 
 
 class AutoSaver:
-    """Saves a store to its data file in the background whenever it changed, and on ``stop``."""
+    """Saves a store (or a whole emulator) to its data file in the background whenever it
+    changed, and on ``stop``."""
 
-    def __init__(self, store: UserStore, path: Path, org_id: str, interval: float = 1.0) -> None:
+    def __init__(self, store: Snapshots, path: Path, org_id: str, interval: float = 1.0) -> None:
         self.store = store
         self.path = path
         self.org_id = org_id

@@ -18,10 +18,12 @@ from typing import Any, Self
 
 import uvicorn
 
-from webex_provisioner.emulator import persistence
+from webex_provisioner.emulator import persistence, webex_ids
 from webex_provisioner.emulator.app import create_app
 from webex_provisioner.emulator.core import Emulator, EmulatorConfig, RequestLogEntry
 from webex_provisioner.emulator.faults import Faults
+from webex_provisioner.emulator.licenses import Overflow
+from webex_provisioner.emulator.messages import BOT_EMAIL
 
 _START_TIMEOUT = 10.0
 
@@ -63,6 +65,14 @@ class EmulatorServer:
         autosave_interval: float = 1.0,
         ssl_certfile: str | Path | None = None,
         ssl_keyfile: str | Path | None = None,
+        unique_group_names: bool = True,
+        max_members_per_patch: int | None = 500,
+        max_group_members: int | None = 250_000,
+        members_in_group_resource: int = 500,
+        licenses: Mapping[str, int] | None = None,
+        license_overflow: Overflow = "partial",
+        bot_email: str = BOT_EMAIL,
+        rooms: Iterable[str] = (),
     ) -> None:
         self.config = EmulatorConfig(
             org_id=org_id,
@@ -75,6 +85,14 @@ class EmulatorServer:
             max_count=max_count,
             max_bulk_operations=max_bulk_operations,
             wrong_org_status=wrong_org_status,
+            unique_group_names=unique_group_names,
+            max_members_per_patch=max_members_per_patch,
+            max_group_members=max_group_members,
+            members_in_group_resource=members_in_group_resource,
+            licenses=dict(licenses or {}),
+            license_overflow=license_overflow,
+            bot_email=bot_email,
+            rooms=tuple(rooms),
         )
         self.emulator = Emulator(self.config)
         self.host = host
@@ -83,17 +101,19 @@ class EmulatorServer:
         """With ``ssl_keyfile``, serve HTTPS with this PEM certificate (chain)."""
         self.ssl_keyfile = ssl_keyfile
         self.data_file = Path(data_file) if data_file is not None else None
-        self._autosaver: persistence.AutoSaver | None = None
-        if self.data_file is not None:
-            snapshot = persistence.load(self.data_file, org_id)
-            if snapshot is not None:
-                self.emulator.store.restore(snapshot)
-            self._autosaver = persistence.AutoSaver(
-                self.emulator.store, self.data_file, org_id, autosave_interval
-            )
+        self._autosaver = self._load(autosave_interval)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
+
+    def _load(self, autosave_interval: float) -> persistence.AutoSaver | None:
+        """Load the data file (if any) and prepare saving it back."""
+        if self.data_file is None:
+            return None
+        snapshot = persistence.load(self.data_file, self.org_id)
+        if snapshot is not None:
+            self.emulator.restore(snapshot)
+        return persistence.AutoSaver(self.emulator, self.data_file, self.org_id, autosave_interval)
 
     # ----------------------------------------------------------------------- addresses
 
@@ -116,6 +136,21 @@ class EmulatorServer:
     def scim_url(self) -> str:
         """``{url}/identity/scim/{org_id}/v2``, the base of the SCIM endpoints."""
         return f"{self.url}/identity/scim/{self.org_id}/v2"
+
+    @property
+    def v1_url(self) -> str:
+        """``{url}/v1``, the base of the licences, people and messages endpoints."""
+        return f"{self.url}/v1"
+
+    @property
+    def webex_org_id(self) -> str:
+        """The organization's id as the ``/v1`` APIs write it (base64 ``ciscospark://us/ORGANIZATION/…``)."""
+        return webex_ids.encode(webex_ids.ORGANIZATION, self.org_id)
+
+    @staticmethod
+    def person_id(user_id: str) -> str:
+        """The People API id of a SCIM user id."""
+        return webex_ids.encode(webex_ids.PEOPLE, user_id)
 
     # ----------------------------------------------------------------------- running
 
@@ -168,7 +203,7 @@ class EmulatorServer:
         return self
 
     def stop(self) -> None:
-        """Stop serving and save the users to the data file (if any)."""
+        """Stop serving and save the data file (if any)."""
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:
@@ -180,10 +215,10 @@ class EmulatorServer:
             self._autosaver.stop()
 
     def run(self, announce: Callable[[str], None] = _print_to_stderr) -> None:
-        """Serve in the foreground until SIGINT or SIGTERM, then save the users (if a data file is set)."""
+        """Serve in the foreground until SIGINT or SIGTERM, then save the data (if a data file is set)."""
         sock = self._bind()
         server = self._uvicorn(quiet=False)
-        where = f"data in {self.data_file}" if self.data_file else "users kept in memory only"
+        where = f"data in {self.data_file}" if self.data_file else "data kept in memory only"
         announce(
             f"Webex emulator for organization {self.org_id} at {self.scim_url} ({where}); Ctrl+C stops it"
         )
@@ -242,6 +277,44 @@ class EmulatorServer:
         """Pretend another Webex organization owns ``user_name``: creating it answers 409."""
         self.emulator.store.reserve(user_name)
 
+    def groups(self) -> list[dict[str, Any]]:
+        """Every group as ``GET /Groups/{id}`` returns it (creation order; members capped the same way)."""
+        return self.emulator.group_list(self.scim_url)
+
+    def group(self, group_id: str) -> dict[str, Any] | None:
+        """One group as the API returns it, or ``None``."""
+        return self.emulator.group(group_id, self.scim_url)
+
+    def add_group(self, resource: Mapping[str, Any]) -> dict[str, Any]:
+        """Seed a group directly (validated like a POST; schemas may be left out; an ``id`` is kept)."""
+        return self.emulator.add_group(resource, self.scim_url)
+
+    def group_members(self, group_id: str) -> list[str]:
+        """The ids of every member of a group, in the order they were added (no page limit)."""
+        return [member_id for member_id, _ in self.emulator.group_store.member_ids(group_id)]
+
+    def groups_of(self, member_id: str) -> set[str]:
+        """The ids of the groups a user (or group) is a direct member of."""
+        return set(self.emulator.group_store.groups_of(member_id))
+
+    def add_license(self, name: str, units: int, **options: Any) -> dict[str, Any]:
+        """Add a licence (or set the units of the one with that name) and return it as listed.
+        ``options``: ``calling`` (default: the name contains "Calling"), ``subscription_id``,
+        ``site_url``, ``site_type``."""
+        return self.emulator.add_license(name, units, **options)
+
+    def licenses(self) -> list[dict[str, Any]]:
+        """Every licence as ``GET /v1/licenses`` lists it, with its consumed units."""
+        return list(self.emulator.licenses.list_all({})["items"])
+
+    def user_licenses(self, user_id: str) -> list[str]:
+        """The ids of the licences a SCIM user holds."""
+        return list(self.emulator.book.held_by(user_id))
+
+    def messages(self, room_id: str | None = None) -> list[dict[str, Any]]:
+        """Messages posted through ``/v1/messages`` (to one space, or all), oldest first."""
+        return self.emulator.messages.messages(room_id)
+
     def revoke(self, token: str) -> None:
         """Make a token (the static one, an access or a refresh token) invalid."""
         self.emulator.auth.revoke(token)
@@ -251,7 +324,8 @@ class EmulatorServer:
         self.emulator.auth.expire_access_tokens()
 
     def reset(self) -> None:
-        """No users, faults off, configured tokens only, empty request log."""
+        """No users, groups, licence assignments or messages; the configured licences with all units
+        free; faults off; configured tokens only; empty request log."""
         self.emulator.reset()
 
     def save(self) -> None:
@@ -276,7 +350,8 @@ def serve(
     """Run the emulator in the foreground until SIGINT/SIGTERM (``webex-provisioner emulator``).
 
     ``options`` are the other ``EmulatorServer`` settings (``oauth_clients``, ``refresh_tokens``,
-    ``token_lifetime``, ``max_count``, ...). Users are saved to ``data`` on the way out.
+    ``token_lifetime``, ``max_count``, ``licenses``, ...). Users, groups and licences are saved to
+    ``data`` on the way out.
     """
     server = EmulatorServer(org_id, token, data_file=data, host=host, port=port, **options)
     server.faults.rate_limit = rate_limit

@@ -35,6 +35,15 @@ def timestamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+def later_than(previous: str, now: datetime) -> str:
+    """``now`` as a timestamp, but always later than ``previous`` so every write moves ``lastModified``."""
+    text = timestamp(now)
+    if text <= previous:
+        before = datetime.strptime(previous, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        text = timestamp(before + timedelta(milliseconds=1))
+    return text
+
+
 @dataclass(frozen=True)
 class SearchResult:
     """One page of a search: the users on it and the numbers of the ListResponse."""
@@ -52,7 +61,7 @@ def attribute_names(text: str | None) -> list[str] | None:
     return names or None
 
 
-def _integer(params: Mapping[str, str], name: str, default: int) -> int:
+def integer_param(params: Mapping[str, str], name: str, default: int) -> int:
     text = params.get(name)
     if text is None or text == "":
         return default
@@ -60,6 +69,16 @@ def _integer(params: Mapping[str, str], name: str, default: int) -> int:
         return int(text)
     except ValueError:
         raise invalid_value(f"{name} must be an integer, not {text!r}") from None
+
+
+def boolean_param(params: Mapping[str, str], name: str, default: bool = False) -> bool:
+    """A ``true``/``false`` query parameter (any case); 400 ``invalidValue`` for anything else."""
+    text = params.get(name)
+    if text is None or text == "":
+        return default
+    if text.lower() not in ("true", "false"):
+        raise invalid_value(f"{name} must be true or false, not {text!r}")
+    return text.lower() == "true"
 
 
 class UserService:
@@ -79,15 +98,11 @@ class UserService:
         self.default_count = default_count
         self.max_count = max_count
         self._clock = clock
+        self.deletion_listeners: list[Callable[[str], None]] = []
+        """Called with the id of every deleted user (groups and licences let it go)."""
 
     def _modified_after(self, previous: str) -> str:
-        """Now, but always later than ``previous`` so every write moves ``lastModified``."""
-        now = self._clock()
-        text = timestamp(now)
-        if text <= previous:
-            before = datetime.strptime(previous, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-            text = timestamp(before + timedelta(milliseconds=1))
-        return text
+        return later_than(previous, self._clock())
 
     # ----------------------------------------------------------------------- writes
 
@@ -138,8 +153,10 @@ class UserService:
         return self.store.update(user_id, change)
 
     def delete(self, user_id: str) -> None:
-        """DELETE /Users/{id}: gone from the API, kept in the archive."""
+        """DELETE /Users/{id}: gone from the API (and from its groups and licences), kept in the archive."""
         self.store.delete(user_id, timestamp(self._clock()))
+        for listener in self.deletion_listeners:
+            listener(user_id)
 
     # ----------------------------------------------------------------------- reads
 
@@ -179,8 +196,8 @@ class UserService:
             if key is None:
                 raise invalid_value(f"sortBy must be userName, id or meta.lastModified, not {sort_by!r}")
             users = sorted(users, key=key, reverse=order == "descending")
-        start = max(1, _integer(params, "startIndex", 1))
-        count = min(max(0, _integer(params, "count", self.default_count)), self.max_count)
+        start = max(1, integer_param(params, "startIndex", 1))
+        count = min(max(0, integer_param(params, "count", self.default_count)), self.max_count)
         return SearchResult(
             total=len(users),
             start_index=start,
