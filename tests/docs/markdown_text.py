@@ -192,9 +192,10 @@ def slug(title: str) -> str:
 
 
 def anchors(text: str) -> set[str]:
-    """The anchors of a document's headings, with GitHub's -1, -2 ... for repeated ones."""
+    """The anchors of a document's headings, with GitHub's -1, -2 ... for repeated ones, and
+    the explicit ``<a id="...">`` anchors it places."""
     seen: dict[str, int] = {}
-    found = set()
+    found = set(re.findall(r'<a id="([^"]+)"></a>', text))
     for section in sections(text):
         base = slug(section.title)
         count = seen.get(base, 0)

@@ -19,6 +19,8 @@ OUTSIDE = (
     ".." + "/shared",  # a folder next to the repository
     "/" + "work" + "/",  # absolute paths of a machine
     "/" + "home" + "/",
+    "reference" + " §",  # sections of reference documents kept outside the repository
+    "design" + " §",
 )
 SKIPPED_DIRS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".venv"}
 

@@ -1,4 +1,4 @@
-"""A local, Webex-compatible server for tests, demos and trying the connector (design §10): SCIM 2.0
+"""A local, Webex-compatible server for tests, demos and trying the connector: SCIM 2.0
 users, groups and Bulk, and the licence, People and Messages APIs.
 
 ``EmulatorServer`` runs it in a background thread on a free loopback port; ``serve`` runs it in

@@ -1,4 +1,4 @@
-"""Bearer tokens and the OAuth refresh grant of ``POST /v1/access_token`` (reference §6, appendix E).
+"""Bearer tokens and the OAuth refresh grant of ``POST /v1/access_token`` (docs/emulator.md).
 
 A static token (``--token``) works until a test revokes it. Access tokens issued by the refresh
 grant expire after ``token_lifetime`` seconds; with ``rotate_refresh_tokens`` on (the default) each

@@ -1,4 +1,4 @@
-"""``POST .../v2/Bulk`` (reference §1.6, appendix C): up to 100 user and group operations in one request.
+"""``POST .../v2/Bulk``: up to 100 user and group operations in one request.
 
 Accepts ``Operations`` and Webex's documented lowercase ``operations``; methods POST (path
 ``/Users`` or ``/Groups``, ``bulkId`` required), PATCH and DELETE (``/Users/{id}``,

@@ -1,7 +1,7 @@
 """The one exception the emulator's pure modules raise, and the Webex-shaped error bodies.
 
 Filters, PATCH, validation and the store raise ``ScimError``; the app turns it into the SCIM
-error body Webex sends (RFC 7644 §3.12 plus Cisco's extension block, reference §4).
+error body Webex sends (RFC 7644 §3.12 plus Cisco's extension block, docs/emulator.md).
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def webex_error_body(error: ScimError, tracking_id: str) -> dict[str, Any]:
     """The SCIM error body plus the generic Webex API fields (``message``, ``errors``, ``trackingId``).
 
     Webex answers gateway-level refusals (a bad token, the token endpoint) in its generic shape
-    (reference §4); carrying both shapes lets any client parser read it.
+    (docs/emulator.md); carrying both shapes lets any client parser read it.
     """
     body = scim_error_body(error, tracking_id)
     body.update(

@@ -3,7 +3,7 @@
 ``parse`` builds an expression tree for the grammar's ``eq ne co sw ew pr``, ``and``/``or``,
 parentheses and value paths (``emails[type eq "work"]``); ``not`` and the ordering operators are
 refused. ``check_searchable`` then narrows it to what Webex documents for user search
-(reference §2.4). String comparisons ignore case, as the Webex schema says (``caseExact: false``).
+(docs/emulator.md). String comparisons ignore case, as the Webex schema says (``caseExact: false``).
 """
 
 from __future__ import annotations
@@ -257,7 +257,7 @@ _VALUE_PATH_PARENTS = frozenset({"emails", "phoneNumbers"})
 
 
 def check_searchable(node: Node, *, inside: bool = False) -> None:
-    """Refuse (400 ``invalidFilter``) what Webex does not document for user search (reference §2.4)."""
+    """Refuse (400 ``invalidFilter``) what Webex does not document for user search."""
     if isinstance(node, And | Or):
         check_searchable(node.left, inside=inside)
         check_searchable(node.right, inside=inside)

@@ -3,7 +3,7 @@
 ``apply`` takes the client-writable attributes of a user (``resources.client_attributes``) and
 the ``Operations`` of a PatchOp, and returns the new attributes; the caller validates them and
 rebuilds the stored user, so types and limits are checked in one place. What Webex documents
-(reference §1.5): operation names in any case, an absent path meaning "an object of
+(docs/emulator.md): operation names in any case, an absent path meaning "an object of
 attributes", ``replace`` of a missing attribute acting as ``add``, and 400 ``noTarget`` for a
 value filter matching nothing on ``replace``/``remove`` and for ``remove`` without a path.
 An ``add`` through a value filter matching nothing adds an element built from the filter's

@@ -1,4 +1,4 @@
-"""The Webex SCIM User schema as data: attribute names, shapes and limits (reference §2.2).
+"""The Webex SCIM User schema as data: attribute names, shapes and limits (docs/emulator.md).
 
 Validation, filters, PATCH and attribute projection all resolve names through this catalogue,
 so attribute names are case-insensitive everywhere, as RFC 7643 §2.1 requires.
