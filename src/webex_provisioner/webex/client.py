@@ -29,7 +29,6 @@ from webex_provisioner.model.keys import fold_email
 from webex_provisioner.webex import scim
 from webex_provisioner.webex.bulk import (
     MAX_OPERATIONS,
-    BulkResult,
     CreateOutcome,
     bulk_request,
     create_operation,
@@ -173,20 +172,6 @@ class ScimWebexClient:
     def delete_user(self, webex_id: str) -> None:
         """DELETE the user; a 404 counts as done."""
         self._session.send("DELETE", _user_path(webex_id), f"deleting Webex user {webex_id}", allow_404=True)
-
-    def bulk(
-        self, operations: Sequence[Mapping[str, Any]], *, fail_on_errors: int | None = None
-    ) -> list[BulkResult]:
-        """Send up to 100 operations (see ``webex.bulk``) in one request; the per-operation
-        results say which failed. A Bulk request whose outcome is unknown raises
-        ``WebexOutcomeUnknownError`` like a create: resolve its creates by e-mail first."""
-        what = f"sending a Bulk request of {len(operations)} operation(s)"
-        try:
-            body = bulk_request(operations, fail_on_errors=fail_on_errors)
-        except ValueError as exc:
-            raise WebexRejectedError(f"{what}: {exc}") from exc
-        response = self._session.send("POST", "/Bulk", what, body=body)
-        return parse_bulk_response(self._session.json(response, what))
 
     def create_users(self, users: Sequence[tuple[Attributes, bool]]) -> list[CreateOutcome]:
         """Create up to ``MAX_OPERATIONS`` users, given as (attributes, active), in one Bulk request.
