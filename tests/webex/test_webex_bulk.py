@@ -91,10 +91,11 @@ def test_create_users_with_unknown_outcome_is_not_resent() -> None:
     assert fake.methods() == ["POST"]
 
 
-def test_create_users_refuses_more_than_100() -> None:
-    """More than 100 creates is refused before sending."""
+def test_create_users_refuses_more_than_max_batch() -> None:
+    """More than ``max_batch`` (100) creates is refused before sending."""
+    client = client_for(FakeWebex())
     with pytest.raises(ValueError, match="at most 100"):
-        client_for(FakeWebex()).create_users([({"email": f"u{i}@example.com"}, True) for i in range(101)])
+        client.create_users([({"email": f"u{i}@example.com"}, True) for i in range(client.max_batch + 1)])
 
 
 @pytest.mark.server

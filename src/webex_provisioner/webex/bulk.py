@@ -2,7 +2,7 @@
 
 Pure. A create operation carries the body of a single create (``scim.to_resource``); results
 come back per operation, with ``status`` as Webex sends it (a string) turned into an int and
-failures read like single error answers.
+failures read like single error answers, then become the ``ports.CreateOutcome`` of each create.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from webex_provisioner.errors import WebexError, WebexOutcomeUnknownError
+from webex_provisioner.errors import WebexOutcomeUnknownError
 from webex_provisioner.model import Attributes
+from webex_provisioner.ports import CreateOutcome
 from webex_provisioner.webex import scim
 from webex_provisioner.webex.failures import ErrorInfo, describe, error_for_status, parse_error_body
 
@@ -91,10 +92,6 @@ def parse_bulk_response(body: Mapping[str, Any]) -> list[BulkResult]:
 
 def _json_text(value: object) -> str:
     return value if isinstance(value, str) else json.dumps(value)
-
-
-# The outcome of one create sent in a Bulk request: the new Webex id, or why there is none.
-CreateOutcome = str | WebexError
 
 
 def create_outcomes(

@@ -26,17 +26,16 @@ from webex_provisioner.errors import (
 )
 from webex_provisioner.model import Attributes, Change, WebexUser
 from webex_provisioner.model.keys import fold_email
+from webex_provisioner.ports import CreateOutcome, StatsSnapshot
 from webex_provisioner.webex import scim
 from webex_provisioner.webex.bulk import (
     MAX_OPERATIONS,
-    CreateOutcome,
     bulk_request,
     create_operation,
     create_outcomes,
     parse_bulk_response,
 )
 from webex_provisioner.webex.session import ScimSession
-from webex_provisioner.webex.stats import RequestStats
 
 PAGE_SIZE = 1000
 
@@ -44,10 +43,13 @@ log = structlog.get_logger("webex_provisioner.webex")
 
 
 class ScimWebexClient:
-    """The Webex organization's users over SCIM 2.0 (implements ``ports.WebexClient``).
+    """The Webex organization's users over SCIM 2.0: a ``ports.WebexClient``, a ``BulkCreator``
+    (up to ``max_batch`` creates in one SCIM Bulk request) and ``CountsRequests``.
 
-    Safe to share between ``config.concurrency`` threads. ``stats`` counts every attempt.
+    Safe to share between ``config.concurrency`` threads. ``request_stats`` counts every attempt.
     """
+
+    max_batch: int = MAX_OPERATIONS
 
     def __init__(
         self,
@@ -70,9 +72,9 @@ class ScimWebexClient:
         )
         self._closed = False
 
-    @property
-    def stats(self) -> RequestStats:
-        return self._session.stats
+    def request_stats(self) -> StatsSnapshot:
+        """The request counters now (every attempt, retries included)."""
+        return self._session.stats.snapshot()
 
     # -- the port -----------------------------------------------------------------------------
 
@@ -174,7 +176,7 @@ class ScimWebexClient:
         self._session.send("DELETE", _user_path(webex_id), f"deleting Webex user {webex_id}", allow_404=True)
 
     def create_users(self, users: Sequence[tuple[Attributes, bool]]) -> list[CreateOutcome]:
-        """Create up to ``MAX_OPERATIONS`` users, given as (attributes, active), in one Bulk request.
+        """Create up to ``max_batch`` users, given as (attributes, active), in one Bulk request.
 
         Returns, per user and in order, the new Webex id or the ``WebexError`` of its operation
         (see ``bulk.create_outcomes``: ``WebexConflictError`` for a 409,
@@ -183,8 +185,8 @@ class ScimWebexClient:
         (any of the users may have been created: look each up by e-mail before creating it
         again), and another ``WebexError`` when the request was refused as a whole (none was).
         """
-        if len(users) > MAX_OPERATIONS:
-            raise ValueError(f"a Bulk request takes at most {MAX_OPERATIONS} creates, not {len(users)}")
+        if len(users) > self.max_batch:
+            raise ValueError(f"a Bulk request takes at most {self.max_batch} creates, not {len(users)}")
         emails = [attributes.get("email", "") for attributes, _ in users]
         operations: list[dict[str, Any]] = []
         refused: dict[int, WebexError] = {}
@@ -217,7 +219,7 @@ class ScimWebexClient:
         if self._closed:
             return
         self._closed = True
-        snapshot = self.stats.snapshot()
+        snapshot = self.request_stats()
         if snapshot.total:
             log.info(
                 "webex.requests",
