@@ -205,7 +205,7 @@ def test_429_sequence_honours_retry_after() -> None:
     client = client_for(fake, sleeps)
     assert client.get_user("u-1") is not None
     assert sleeps == [3.0, 7.0, 5.0]
-    stats = client.stats.snapshot()
+    stats = client.request_stats()
     assert stats.throttled == 3 and stats.retries == 3
     assert stats.requests == {("GET", "429"): 3, ("GET", "200"): 1}
 

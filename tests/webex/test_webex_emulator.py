@@ -51,7 +51,7 @@ def test_throttled_requests_wait_retry_after_then_succeed(
     assert sleeps == [2.0, 2.0]
     assert webex.find_by_email("ann@example.com") == user
     assert webex.count_users() == 1
-    assert webex.stats.snapshot().throttled == 2
+    assert webex.request_stats().throttled == 2
 
 
 def test_503_on_read_is_retried(server: Any, webex: ScimWebexClient, sleeps: Sleeps) -> None:
@@ -70,7 +70,7 @@ def test_lost_answer_on_create_is_outcome_unknown_and_the_user_exists(
     server.faults.lose_response_next(1, status=status)
     with pytest.raises(WebexOutcomeUnknownError):
         webex.create_user({"email": "bea@example.com"})
-    assert webex.stats.snapshot().by_method() == {"POST": 1}
+    assert webex.request_stats().by_method() == {"POST": 1}
     assert webex.find_by_email("bea@example.com") is not None
 
 
@@ -108,4 +108,4 @@ def test_one_client_shared_by_threads(server: Any, webex: ScimWebexClient) -> No
         created = list(pool.map(lambda e: webex.create_user({"email": e}), emails))
     assert sorted(u.email for u in created) == sorted(emails)
     assert sorted(u.email for u in webex.list_users()) == sorted(emails)
-    assert webex.stats.snapshot().by_method()["POST"] == 44
+    assert webex.request_stats().by_method()["POST"] == 44

@@ -8,20 +8,16 @@ dropped from create bodies and extensionAttributeN keys are left out of the scen
 
 from __future__ import annotations
 
-import io
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
-import httpx
 import pytest
 
-from tests.webex.webex_fakes import ORG, TOKEN, make_config
+from tests.webex.webex_fakes import ORG, TOKEN, make_config, scim2_client
 from webex_provisioner.errors import WebexConflictError, WebexNotFoundError
 from webex_provisioner.model import Change
 from webex_provisioner.model.attributes import WEBEX_ATTRIBUTES
-from webex_provisioner.webex import ScimWebexClient, client, scim
+from webex_provisioner.webex import ScimWebexClient, client
 
 
 @dataclass
@@ -32,27 +28,7 @@ class Server:
 
 
 def _scim2_server() -> Iterator[Server]:
-    from scim2_server.applications.wsgi import WSGIApplication
-    from scim2_server.memory import InMemoryStorage
-    from scim2_server.utils import load_default_provider
-
-    app = WSGIApplication(InMemoryStorage(), load_default_provider())
-    prefix = f"/identity/scim/{ORG}"
-
-    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
-        environ["PATH_INFO"] = environ["PATH_INFO"].removeprefix(prefix)
-        environ["SCRIPT_NAME"] = prefix
-        if environ["REQUEST_METHOD"] == "POST":  # scim2-server refuses the (unknown) Cisco schema
-            body = json.loads(environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"])))
-            body["schemas"] = [s for s in body["schemas"] if s != scim.CISCO]
-            raw = json.dumps(body).encode()
-            environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(raw), str(len(raw))
-        return app(environ, start_response)
-
-    config = make_config(url="http://scim2.test")
-    yield Server(
-        "scim2-server", lambda: ScimWebexClient(config, transport=httpx.WSGITransport(app=wsgi)), False
-    )
+    yield Server("scim2-server", scim2_client, False)
 
 
 def _emulator() -> Iterator[Server]:

@@ -1,7 +1,9 @@
-"""Helpers of the Webex adapter tests: a scripted Webex behind ``httpx.MockTransport``."""
+"""Helpers of the Webex adapter tests: a scripted Webex behind ``httpx.MockTransport``, and
+scim2-server (an independent SCIM implementation) in-process over WSGI."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections import deque
 from collections.abc import Callable
@@ -10,7 +12,7 @@ from typing import Any
 import httpx
 
 from webex_provisioner.config import WebexConfig
-from webex_provisioner.webex import ScimWebexClient
+from webex_provisioner.webex import ScimWebexClient, scim
 
 ORG = "0ae87ade-8c8a-4952-af08-318798958d0c"
 URL = "https://webex.test"
@@ -115,3 +117,31 @@ def client_for(
         sleep=sleeps if sleeps is not None else Sleeps(),
         **kwargs,
     )
+
+
+def scim2_client() -> ScimWebexClient:
+    """A client of a fresh, empty scim2-server organization (in-process, over WSGI).
+
+    scim2-server refuses Webex's Cisco extension schema (it does not know it), so the URN is
+    dropped from the bodies of creates, single or in a Bulk request; extensionAttributeN values
+    cannot be stored there."""
+    from scim2_server.applications.wsgi import WSGIApplication
+    from scim2_server.memory import InMemoryStorage
+    from scim2_server.utils import load_default_provider
+
+    app = WSGIApplication(InMemoryStorage(), load_default_provider())
+    prefix = f"/identity/scim/{ORG}"
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
+        environ["PATH_INFO"] = environ["PATH_INFO"].removeprefix(prefix)
+        environ["SCRIPT_NAME"] = prefix
+        if environ["REQUEST_METHOD"] == "POST":
+            body = json.loads(environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"])))
+            for resource in [body, *(op.get("data", {}) for op in body.get("Operations", []))]:
+                if "schemas" in resource:
+                    resource["schemas"] = [s for s in resource["schemas"] if s != scim.CISCO]
+            raw = json.dumps(body).encode()
+            environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(raw), str(len(raw))
+        return app(environ, start_response)
+
+    return ScimWebexClient(make_config(url="http://scim2.test"), transport=httpx.WSGITransport(app=wsgi))

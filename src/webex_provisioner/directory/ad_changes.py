@@ -264,8 +264,8 @@ class DirSyncFeed(AdFeed):
 
 
 class AdChangeFeed:
-    """DirSync while the server grants it, else uSNChanged; one watermark name for both (a
-    watermark of the other kind makes a full read)."""
+    """A ``MarkableFeed``: DirSync while the server grants it, else uSNChanged; one watermark
+    name for both (a watermark of the other kind makes a full read)."""
 
     watermark_name = "directory.active_directory.watermark"
 

@@ -14,17 +14,15 @@ so switching the mode never hands one feed's watermark to another.
 
 from __future__ import annotations
 
-import importlib
-from typing import cast
-
 import structlog
 
 from webex_provisioner.config import DirectoryConfig
+from webex_provisioner.directory.ad_changes import open_ad_change_feed
 from webex_provisioner.directory.content_sync import ContentSyncFeed
 from webex_provisioner.directory.ldap import LdapDirectory
 from webex_provisioner.directory.syncrepl import CONTENT_SYNC_OID
 from webex_provisioner.directory.timestamp import TimestampFeed
-from webex_provisioner.errors import ConfigError, DirectoryError
+from webex_provisioner.errors import ConfigError
 from webex_provisioner.ports import ChangeFeed
 
 log = structlog.get_logger()
@@ -33,17 +31,13 @@ __all__ = ["ContentSyncFeed", "TimestampFeed", "feed_kind", "open_change_feed", 
 
 
 def watermark_name(feed: ChangeFeed) -> str:
-    """The state store key of ``feed``'s watermark (its ``watermark_name``, else one per class)."""
-    name = getattr(feed, "watermark_name", None)
-    return name if isinstance(name, str) and name else f"directory.{type(feed).__name__}.watermark"
+    """The state store key of ``feed``'s watermark (``ChangeFeed.watermark_name``)."""
+    return feed.watermark_name
 
 
 def feed_kind(feed: ChangeFeed | None) -> str:
     """``content_sync``, ``timestamp``, ... (``none`` without a feed), for logs and metrics."""
-    if feed is None:
-        return "none"
-    kind = getattr(feed, "kind", None)
-    return kind if isinstance(kind, str) and kind else type(feed).__name__
+    return "none" if feed is None else feed.kind
 
 
 def open_change_feed(config: DirectoryConfig, directory: LdapDirectory) -> ChangeFeed | None:
@@ -55,8 +49,8 @@ def open_change_feed(config: DirectoryConfig, directory: LdapDirectory) -> Chang
     mode = config.change_detection
     if mode == "none":
         return None
-    if getattr(config, "type", "openldap") == "activedirectory" or mode in ("dirsync", "usn"):
-        return _active_directory_feed(config, directory)
+    if config.type == "activedirectory" or mode in ("dirsync", "usn"):
+        return open_ad_change_feed(config, directory)
     if mode == "timestamp":
         return TimestampFeed(config, directory)
     entry_uuid = config.anchor.lower() == "entryuuid"
@@ -80,17 +74,3 @@ def open_change_feed(config: DirectoryConfig, directory: LdapDirectory) -> Chang
         else f"content sync needs anchor entryUUID, not {config.anchor}",
     )
     return TimestampFeed(config, directory)
-
-
-def _active_directory_feed(config: DirectoryConfig, directory: LdapDirectory) -> ChangeFeed:
-    try:
-        module = importlib.import_module("webex_provisioner.directory.ad_changes")
-    except ImportError:
-        log.info("directory.change_detection", mode="timestamp", detail="no Active Directory feed installed")
-        return TimestampFeed(config, directory)
-    opener = getattr(module, "open_ad_change_feed", None)
-    if opener is None:
-        raise DirectoryError(
-            "webex_provisioner.directory.ad_changes has no open_ad_change_feed; reinstall webex-provisioner"
-        )
-    return cast(ChangeFeed, opener(config, directory))

@@ -15,6 +15,7 @@ from typing import cast
 
 from webex_provisioner.directory.connection import Connection
 from webex_provisioner.directory.feed import Fetched, LdapChangeFeed, Position
+from webex_provisioner.directory.persist import ChangeListener
 from webex_provisioner.directory.syncrepl import SyncConnection
 
 USERS = "users"
@@ -22,7 +23,8 @@ GROUPS = "groups "  # + base DN
 
 
 class ContentSyncFeed(LdapChangeFeed):
-    """A ``ChangeFeed`` over content synchronization; ``persist_searches`` feeds a listener."""
+    """A ``MarkableFeed`` and ``NotifyingFeed`` over content synchronization: ``notifier``
+    holds persistent searches (``persist_searches``) that say when the directory changed."""
 
     kind = "content_sync"
     watermark_name = "directory.content_sync.cookie"
@@ -79,6 +81,10 @@ class ContentSyncFeed(LdapChangeFeed):
             for _dn, attrs in conn.search_all(base, self.config.group_filter, ["entryUUID"], what="groups"):
                 found.update(v.decode("utf-8", "replace") for k, vs in attrs.items() for v in vs)
         return frozenset(found)
+
+    def notifier(self) -> ChangeListener:
+        """A new, unstarted listener of this feed's persistent searches (``ports.ChangeNotifier``)."""
+        return ChangeListener(self)
 
     def persist_searches(self) -> list[tuple[str, str, str | None]]:
         """(base, filter, cookie) of the searches a persistent listener should hold, from the

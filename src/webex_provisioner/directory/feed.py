@@ -70,7 +70,8 @@ class FullReadNeeded(Exception):  # noqa: N818 - a signal inside this module, ne
 
 
 class LdapChangeFeed:
-    """Base of the LDAP change feeds; see the module docstring."""
+    """Base of the LDAP change feeds, each a ``ports.MarkableFeed`` (a subclass names its
+    ``kind`` and ``watermark_name``); see the module docstring."""
 
     kind: ClassVar[str] = ""
     watermark_name: ClassVar[str] = ""

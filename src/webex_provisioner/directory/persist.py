@@ -16,20 +16,33 @@ that a cycle catches up with whatever changed in between.
 from __future__ import annotations
 
 import threading
+from typing import Protocol
 
 import structlog
 
-from webex_provisioner.directory.content_sync import ContentSyncFeed
+from webex_provisioner.config import DirectoryConfig
 from webex_provisioner.directory.syncrepl import SyncConnection
 from webex_provisioner.errors import DirectoryError
 
 log = structlog.get_logger()
 
 
-class ChangeListener:
-    """Sets ``changed`` when the directory reports a change; see the module docstring."""
+class PersistentSearches(Protocol):
+    """What the listener needs of its feed (``ContentSyncFeed``, which makes it in ``notifier``)."""
 
-    def __init__(self, feed: ContentSyncFeed, *, max_backoff: float = 30.0, poll: float = 1.0) -> None:
+    @property
+    def config(self) -> DirectoryConfig: ...
+
+    def persist_searches(self) -> list[tuple[str, str, str | None]]:
+        """(base, filter, cookie) of each search to hold."""
+        ...
+
+
+class ChangeListener:
+    """The ``ChangeNotifier`` of a content sync feed: ``wait`` returns when the directory reports
+    a change; see the module docstring."""
+
+    def __init__(self, feed: PersistentSearches, *, max_backoff: float = 30.0, poll: float = 1.0) -> None:
         self._feed = feed
         self._max_backoff = max_backoff
         self._poll = poll

@@ -33,7 +33,7 @@ def _now() -> datetime:
 
 
 class TimestampFeed(LdapChangeFeed):
-    """A ``ChangeFeed`` over ``modifyTimestamp`` (see the module docstring for what it cannot see)."""
+    """A ``MarkableFeed`` over ``modifyTimestamp`` (see the module docstring for what it cannot see)."""
 
     kind = "timestamp"
     watermark_name = "directory.modify_timestamp.watermark"

@@ -238,15 +238,6 @@ class Company:
     def disabled(self) -> frozenset[str]:
         return DISABLED
 
-    @cached_property
-    def engineers(self) -> frozenset[str]:
-        """uids in scope only through ``engineering`` (department 42, not also a direct member)."""
-        return frozenset(
-            p.uid
-            for p in self.people
-            if p.department == "42" and p.uid in self.in_scope and p.uid != "psharma"
-        )
-
     def ldif(self, *, include_base: bool = True, uuids: bool = True) -> str:
         """The LDIF of the whole company.
 

@@ -1,8 +1,8 @@
-"""SCIM Bulk (``POST …/v2/Bulk``, at most 100 operations): building requests, reading results.
+"""SCIM Bulk (``POST …/v2/Bulk``, at most 100 operations): building create requests, reading results.
 
-Pure. Operations are built from the same conversions as single requests (``to_resource``,
-``patch_operations``); results come back per operation, with ``status`` as Webex sends it (a
-string) turned into an int and failures read like single error answers.
+Pure. A create operation carries the body of a single create (``scim.to_resource``); results
+come back per operation, with ``status`` as Webex sends it (a string) turned into an int and
+failures read like single error answers, then become the ``ports.CreateOutcome`` of each create.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
-from webex_provisioner.errors import WebexError, WebexOutcomeUnknownError
-from webex_provisioner.model import Attributes, Change
+from webex_provisioner.errors import WebexOutcomeUnknownError
+from webex_provisioner.model import Attributes
+from webex_provisioner.ports import CreateOutcome
 from webex_provisioner.webex import scim
 from webex_provisioner.webex.failures import ErrorInfo, describe, error_for_status, parse_error_body
 
@@ -32,46 +32,13 @@ def create_operation(bulk_id: str, attributes: Attributes, *, active: bool = Tru
     }
 
 
-def patch_operation(
-    webex_id: str,
-    changes: Sequence[Change],
-    *,
-    active: bool | None = None,
-    address_exists: bool | None = None,
-    bulk_id: str | None = None,
-) -> dict[str, Any]:
-    """A Bulk PATCH of one user (see ``scim.patch_operations``)."""
-    operations = scim.patch_operations(changes, active=active, address_exists=address_exists)
-    operation: dict[str, Any] = {
-        "method": "PATCH",
-        "path": f"/Users/{quote(webex_id, safe='')}",
-        "data": scim.patch_body(operations),
-    }
-    if bulk_id is not None:
-        operation["bulkId"] = bulk_id
-    return operation
-
-
-def delete_operation(webex_id: str, *, bulk_id: str | None = None) -> dict[str, Any]:
-    """A Bulk DELETE of one user."""
-    operation: dict[str, Any] = {"method": "DELETE", "path": f"/Users/{quote(webex_id, safe='')}"}
-    if bulk_id is not None:
-        operation["bulkId"] = bulk_id
-    return operation
-
-
-def bulk_request(
-    operations: Sequence[Mapping[str, Any]], *, fail_on_errors: int | None = None
-) -> dict[str, Any]:
+def bulk_request(operations: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The BulkRequest body. Raises ``ValueError`` for no or more than ``MAX_OPERATIONS`` operations."""
     if not operations:
         raise ValueError("a Bulk request needs at least one operation")
     if len(operations) > MAX_OPERATIONS:
         raise ValueError(f"a Bulk request takes at most {MAX_OPERATIONS} operations, not {len(operations)}")
-    body: dict[str, Any] = {"schemas": [BULK_REQUEST], "Operations": [dict(op) for op in operations]}
-    if fail_on_errors is not None:
-        body["failOnErrors"] = fail_on_errors
-    return body
+    return {"schemas": [BULK_REQUEST], "Operations": [dict(op) for op in operations]}
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,10 +92,6 @@ def parse_bulk_response(body: Mapping[str, Any]) -> list[BulkResult]:
 
 def _json_text(value: object) -> str:
     return value if isinstance(value, str) else json.dumps(value)
-
-
-# The outcome of one create sent in a Bulk request: the new Webex id, or why there is none.
-CreateOutcome = str | WebexError
 
 
 def create_outcomes(

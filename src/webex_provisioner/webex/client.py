@@ -26,18 +26,16 @@ from webex_provisioner.errors import (
 )
 from webex_provisioner.model import Attributes, Change, WebexUser
 from webex_provisioner.model.keys import fold_email
+from webex_provisioner.ports import CreateOutcome, StatsSnapshot
 from webex_provisioner.webex import scim
 from webex_provisioner.webex.bulk import (
     MAX_OPERATIONS,
-    BulkResult,
-    CreateOutcome,
     bulk_request,
     create_operation,
     create_outcomes,
     parse_bulk_response,
 )
 from webex_provisioner.webex.session import ScimSession
-from webex_provisioner.webex.stats import RequestStats
 
 PAGE_SIZE = 1000
 
@@ -45,10 +43,13 @@ log = structlog.get_logger("webex_provisioner.webex")
 
 
 class ScimWebexClient:
-    """The Webex organization's users over SCIM 2.0 (implements ``ports.WebexClient``).
+    """The Webex organization's users over SCIM 2.0: a ``ports.WebexClient``, a ``BulkCreator``
+    (up to ``max_batch`` creates in one SCIM Bulk request) and ``CountsRequests``.
 
-    Safe to share between ``config.concurrency`` threads. ``stats`` counts every attempt.
+    Safe to share between ``config.concurrency`` threads. ``request_stats`` counts every attempt.
     """
+
+    max_batch: int = MAX_OPERATIONS
 
     def __init__(
         self,
@@ -71,9 +72,9 @@ class ScimWebexClient:
         )
         self._closed = False
 
-    @property
-    def stats(self) -> RequestStats:
-        return self._session.stats
+    def request_stats(self) -> StatsSnapshot:
+        """The request counters now (every attempt, retries included)."""
+        return self._session.stats.snapshot()
 
     # -- the port -----------------------------------------------------------------------------
 
@@ -174,22 +175,8 @@ class ScimWebexClient:
         """DELETE the user; a 404 counts as done."""
         self._session.send("DELETE", _user_path(webex_id), f"deleting Webex user {webex_id}", allow_404=True)
 
-    def bulk(
-        self, operations: Sequence[Mapping[str, Any]], *, fail_on_errors: int | None = None
-    ) -> list[BulkResult]:
-        """Send up to 100 operations (see ``webex.bulk``) in one request; the per-operation
-        results say which failed. A Bulk request whose outcome is unknown raises
-        ``WebexOutcomeUnknownError`` like a create: resolve its creates by e-mail first."""
-        what = f"sending a Bulk request of {len(operations)} operation(s)"
-        try:
-            body = bulk_request(operations, fail_on_errors=fail_on_errors)
-        except ValueError as exc:
-            raise WebexRejectedError(f"{what}: {exc}") from exc
-        response = self._session.send("POST", "/Bulk", what, body=body)
-        return parse_bulk_response(self._session.json(response, what))
-
     def create_users(self, users: Sequence[tuple[Attributes, bool]]) -> list[CreateOutcome]:
-        """Create up to ``MAX_OPERATIONS`` users, given as (attributes, active), in one Bulk request.
+        """Create up to ``max_batch`` users, given as (attributes, active), in one Bulk request.
 
         Returns, per user and in order, the new Webex id or the ``WebexError`` of its operation
         (see ``bulk.create_outcomes``: ``WebexConflictError`` for a 409,
@@ -198,8 +185,8 @@ class ScimWebexClient:
         (any of the users may have been created: look each up by e-mail before creating it
         again), and another ``WebexError`` when the request was refused as a whole (none was).
         """
-        if len(users) > MAX_OPERATIONS:
-            raise ValueError(f"a Bulk request takes at most {MAX_OPERATIONS} creates, not {len(users)}")
+        if len(users) > self.max_batch:
+            raise ValueError(f"a Bulk request takes at most {self.max_batch} creates, not {len(users)}")
         emails = [attributes.get("email", "") for attributes, _ in users]
         operations: list[dict[str, Any]] = []
         refused: dict[int, WebexError] = {}
@@ -232,7 +219,7 @@ class ScimWebexClient:
         if self._closed:
             return
         self._closed = True
-        snapshot = self.stats.snapshot()
+        snapshot = self.request_stats()
         if snapshot.total:
             log.info(
                 "webex.requests",

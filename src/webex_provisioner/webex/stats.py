@@ -1,37 +1,12 @@
-"""Thread-safe request counters of a Webex client, for benchmarks and ``/metrics``."""
+"""Thread-safe request counters of a Webex client, for benchmarks and ``/metrics``; a
+snapshot is a ``ports.StatsSnapshot`` (what ``CountsRequests.request_stats`` answers)."""
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
-from dataclasses import dataclass, field
 
-NO_ANSWER = "none"
-"""The status label of an attempt that got no HTTP answer (timeout, connection error)."""
-
-
-@dataclass(frozen=True, slots=True)
-class StatsSnapshot:
-    """The counters at one moment. ``requests`` maps (method, status label) to a count."""
-
-    requests: dict[tuple[str, str], int] = field(default_factory=dict)
-    throttled: int = 0
-    retries: int = 0
-    total_latency: float = 0.0
-
-    @property
-    def total(self) -> int:
-        return sum(self.requests.values())
-
-    @property
-    def avg_latency(self) -> float:
-        return self.total_latency / self.total if self.total else 0.0
-
-    def by_method(self) -> dict[str, int]:
-        counts: Counter[str] = Counter()
-        for (method, _), count in self.requests.items():
-            counts[method] += count
-        return dict(counts)
+from webex_provisioner.ports import NO_ANSWER, StatsSnapshot
 
 
 class RequestStats:

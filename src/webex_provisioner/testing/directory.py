@@ -1,0 +1,322 @@
+"""``InMemoryDirectory`` and ``InMemoryChangeFeed``: a directory of ``DirectoryUser`` values in
+memory, and its change feed, for tests of the engine without LDAP.
+
+A test puts users (``directory_user`` builds one), then changes, disables, moves, takes out of
+scope or removes them; every change bumps the directory's ``version``, which is what the change
+feed's watermarks count. Reads can be scripted to stop after k users (``fail_read``), as an LDAP
+read that loses its paging cookie does.
+
+    directory = InMemoryDirectory([directory_user("a1", "ann@example.com", givenName="Ann")])
+    feed = InMemoryChangeFeed(directory)
+    start = feed.mark()
+    directory.disable("a1")
+    assert feed.changes(start).changed[0].disabled
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
+
+from webex_provisioner.errors import DirectoryError, DirectoryIncompleteError
+from webex_provisioner.model import DirectoryUser
+from webex_provisioner.model.keys import fold_email, normalize_dn
+from webex_provisioner.ports import ChangeSet
+from webex_provisioner.testing.faults import FaultScript
+
+PEOPLE = "ou=people,dc=example,dc=com"
+
+Values = str | Sequence[str] | None
+
+
+def directory_user(
+    anchor: str,
+    email: str | None = None,
+    *,
+    dn: str | None = None,
+    disabled: bool = False,
+    in_scope: bool = True,
+    scope_reason: str = "",
+    email_attribute: str = "mail",
+    **attributes: Values,
+) -> DirectoryUser:
+    """A directory user: ``uid=<anchor>,ou=people,dc=example,dc=com`` unless ``dn`` says,
+    ``email`` in ``email_attribute``, other attributes by name (a string or several values)."""
+    values = {name: v for name, v in _values({email_attribute: email, **attributes}).items() if v}
+    reason = scope_reason or ("in scope" if in_scope else "out of scope")
+    return DirectoryUser(
+        anchor,
+        dn or f"uid={anchor},{PEOPLE}",
+        values,
+        disabled=disabled,
+        in_scope=in_scope,
+        scope_reason=reason,
+    )
+
+
+class InMemoryDirectory:
+    """A ``DirectorySource`` over users held in memory; see the module docstring.
+
+    ``email_attribute`` is the attribute ``find_user`` matches an e-mail against (folded).
+    ``read_users`` yields the users in the order they were first put. Safe to share between
+    threads.
+    """
+
+    def __init__(self, users: Iterable[DirectoryUser] = (), *, email_attribute: str = "mail") -> None:
+        self.email_attribute = email_attribute.lower()
+        self.epoch = uuid.uuid4().hex[:12]  # tells this directory's watermarks from another's
+        self.reads = 0
+        self.open_reads = 0
+        self.prepared: int | None = None
+        self.closed = False
+        self._lock = threading.RLock()
+        self._users: dict[str, DirectoryUser] = {}
+        self._version = 0
+        self._changed: dict[str, int] = {}  # anchor -> version of its last change
+        self._deleted: dict[str, int] = {}  # anchor -> version of its removal
+        self._faults = FaultScript("InMemoryDirectory", ("read_users", "find_user", "probe"))
+        for user in users:
+            self.put(user)
+
+    # -- DirectorySource ----------------------------------------------------------------------
+
+    def read_users(self) -> Iterator[DirectoryUser]:
+        """Every user (a generator: a scripted fault raises after yielding ``after`` users)."""
+        with self._lock:
+            self.reads += 1
+            fault = self._faults.take("read_users")
+            users = list(self._users.values())
+        return self._read(users, fault.after if fault else None, fault.raised() if fault else None)
+
+    def _read(
+        self, users: list[DirectoryUser], stop: int | None, error: BaseException | None
+    ) -> Iterator[DirectoryUser]:
+        with self._lock:
+            self.open_reads += 1
+        try:
+            for index, user in enumerate(users):
+                if index == stop:
+                    break
+                yield user
+            if error is not None:
+                raise error
+        finally:
+            with self._lock:
+                self.open_reads -= 1
+
+    def prepare_read(self, expected_users: int) -> None:
+        self.prepared = expected_users
+
+    def find_user(self, key: str) -> DirectoryUser | None:
+        """By DN (any spelling), anchor or e-mail (any case); ``DirectoryError`` when an e-mail
+        is shared by several users, as ``LdapDirectory`` does."""
+        key = key.strip()
+        with self._lock:
+            fault = self._faults.take("find_user", (key,))
+            if fault is not None:
+                raise fault.raised()
+            if not key:
+                return None
+            if "=" in key:
+                wanted = normalize_dn(key)
+                return next((u for u in self._users.values() if normalize_dn(u.dn) == wanted), None)
+            if key in self._users:
+                return self._users[key]
+            folded = fold_email(key)
+            found = [
+                u for u in self._users.values() if folded in map(fold_email, u.values(self.email_attribute))
+            ]
+        if len(found) > 1:
+            raise DirectoryError(
+                f"{len(found)} directory users match {key!r} ({'; '.join(u.dn for u in found)}); their "
+                "e-mail is shared: look the user up by anchor or DN, and fix the duplicate"
+            )
+        return found[0] if found else None
+
+    def probe(self) -> dict[str, str]:
+        with self._lock:
+            fault = self._faults.take("probe")
+            if fault is not None:
+                raise fault.raised()
+            return {"vendor": "in-memory", "users": str(len(self._users)), "version": str(self._version)}
+
+    def close(self) -> None:
+        self.closed = True
+
+    # -- changing the directory ---------------------------------------------------------------
+
+    def put(self, user: DirectoryUser) -> DirectoryUser:
+        """Add a user, or replace the one with its anchor (attribute names lower-cased)."""
+        user = replace(user, attributes={name.lower(): tuple(v) for name, v in user.attributes.items()})
+        with self._lock:
+            self._users[user.anchor] = user
+            self._deleted.pop(user.anchor, None)
+            self._version += 1
+            self._changed[user.anchor] = self._version
+        return user
+
+    def change(self, anchor: str, **attributes: Values) -> DirectoryUser:
+        """Set attributes of a user (``None`` or ``()`` removes one)."""
+        with self._lock:
+            user = self._get(anchor)
+            values = {**user.attributes, **_values(attributes)}
+            return self.put(replace(user, attributes={k: v for k, v in values.items() if v}))
+
+    def disable(self, anchor: str, disabled: bool = True) -> DirectoryUser:
+        with self._lock:
+            return self.put(replace(self._get(anchor), disabled=disabled))
+
+    def enable(self, anchor: str) -> DirectoryUser:
+        return self.disable(anchor, disabled=False)
+
+    def move(self, anchor: str, dn: str) -> DirectoryUser:
+        """Give a user another DN (a rename or a move to another branch)."""
+        with self._lock:
+            return self.put(replace(self._get(anchor), dn=dn))
+
+    def set_scope(self, anchor: str, in_scope: bool, reason: str = "") -> DirectoryUser:
+        """Take a user into or out of scope (a group membership or filter match changed)."""
+        reason = reason or ("in scope" if in_scope else "out of scope")
+        with self._lock:
+            return self.put(replace(self._get(anchor), in_scope=in_scope, scope_reason=reason))
+
+    def remove(self, anchor: str) -> None:
+        """Delete a user from the directory."""
+        with self._lock:
+            self._get(anchor)
+            del self._users[anchor]
+            self._changed.pop(anchor, None)
+            self._version += 1
+            self._deleted[anchor] = self._version
+
+    # -- looking at it ------------------------------------------------------------------------
+
+    @property
+    def version(self) -> int:
+        """How many changes the directory has seen."""
+        with self._lock:
+            return self._version
+
+    def get(self, anchor: str) -> DirectoryUser | None:
+        with self._lock:
+            return self._users.get(anchor)
+
+    def users(self) -> list[DirectoryUser]:
+        with self._lock:
+            return list(self._users.values())
+
+    def changed_since(self, version: int) -> tuple[list[DirectoryUser], list[str]]:
+        """The users changed (or added) after ``version``, in read order, and the anchors removed
+        after it, sorted."""
+        with self._lock:
+            changed = [u for a, u in self._users.items() if self._changed.get(a, 0) > version]
+            return changed, sorted(a for a, at in self._deleted.items() if at > version)
+
+    # -- scripting faults ---------------------------------------------------------------------
+
+    def fail_read(self, after: int = 0, error: DirectoryError | None = None, *, times: int = 1) -> None:
+        """The next ``times`` reads yield ``after`` users, then raise ``error`` (by default a
+        ``DirectoryIncompleteError``)."""
+        error = error or DirectoryIncompleteError(
+            f"the in-memory directory stopped the read after {after} user(s), as scripted by the test"
+        )
+        with self._lock:
+            self._faults.add("read_users", error, times=times, after=after)
+
+    def fail_next(
+        self, operation: str, error: DirectoryError, *, times: int = 1, key: str | None = None
+    ) -> None:
+        """The next ``times`` calls of ``find_user`` (with ``key``, when given), ``probe`` or
+        ``read_users`` (before any user) raise ``error``."""
+        with self._lock:
+            self._faults.add(operation, error, times=times, key=key)
+
+    def pending_faults(self) -> int:
+        with self._lock:
+            return self._faults.pending()
+
+    def _get(self, anchor: str) -> DirectoryUser:
+        user = self._users.get(anchor)
+        if user is None:
+            raise KeyError(f"the in-memory directory has no user with anchor {anchor!r}")
+        return user
+
+    def __repr__(self) -> str:
+        return f"InMemoryDirectory(users={len(self._users)}, version={self._version})"
+
+
+class InMemoryChangeFeed:
+    """A ``ChangeFeed`` (and ``MarkableFeed``) over an ``InMemoryDirectory``.
+
+    A watermark is the directory's ``version`` (with its ``epoch``): ``changes`` answers the
+    users changed and the anchors removed since, or a full read (``full=True``) for no watermark,
+    one it cannot read, one of another directory, or one older than ``forget()``.
+    """
+
+    kind = "memory"
+    watermark_name = "directory.memory.watermark"
+
+    def __init__(self, directory: InMemoryDirectory) -> None:
+        self.directory = directory
+        self.asked: list[str | None] = []
+        self.closed = False
+        self._lock = threading.Lock()
+        self._floor = 0
+        self._faults = FaultScript("InMemoryChangeFeed", ("changes", "mark"))
+
+    def changes(self, watermark: str | None) -> ChangeSet:
+        with self._lock:
+            self.asked.append(watermark)
+            fault = self._faults.take("changes")
+            if fault is not None:
+                raise fault.raised()
+            version = self._version_of(watermark)
+        now = self._position()  # before reading: a change made during the read is not lost
+        if version is None:
+            return ChangeSet(tuple(self.directory.read_users()), (), now, full=True)
+        changed, deleted = self.directory.changed_since(version)
+        return ChangeSet(tuple(changed), tuple(deleted), now)
+
+    def mark(self) -> str:
+        with self._lock:
+            fault = self._faults.take("mark")
+            if fault is not None:
+                raise fault.raised()
+        return self._position()
+
+    def close(self) -> None:
+        self.closed = True
+
+    def forget(self) -> None:
+        """Forget the history: every watermark handed out so far makes a full read (as an
+        expired content sync cookie does)."""
+        with self._lock:
+            self._floor = self.directory.version
+
+    def fail_next(self, error: DirectoryError, *, times: int = 1, operation: str = "changes") -> None:
+        """The next ``times`` calls of ``changes`` (or ``mark``) raise ``error``."""
+        with self._lock:
+            self._faults.add(operation, error, times=times)
+
+    def _position(self) -> str:
+        return f"memory:{self.directory.epoch}:{self.directory.version}"
+
+    def _version_of(self, watermark: str | None) -> int | None:
+        if watermark is None:
+            return None
+        kind, _, rest = watermark.partition(":")
+        epoch, _, number = rest.partition(":")
+        if kind != "memory" or epoch != self.directory.epoch or not number.isdigit():
+            return None
+        version = int(number)
+        return version if self._floor <= version <= self.directory.version else None
+
+
+def _values(attributes: dict[str, Values]) -> dict[str, tuple[str, ...]]:
+    """Attribute values as ``DirectoryUser`` holds them: names lower-cased, tuples of strings."""
+    return {
+        name.lower(): () if value is None else (value,) if isinstance(value, str) else tuple(value)
+        for name, value in attributes.items()
+    }

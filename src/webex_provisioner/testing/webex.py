@@ -1,0 +1,320 @@
+"""``InMemoryWebex``: a Webex organization in memory, for tests of the engine without HTTP.
+
+It implements ``WebexClient``, ``BulkCreator`` and ``CountsRequests`` with the rules of Webex
+(and of the project's emulator): ``userName`` is unique case-insensitively, so a create or an
+e-mail change to a taken address is a ``WebexConflictError`` (409); updating an unknown id is a
+``WebexNotFoundError`` (404); deleting one is fine. Attributes are kept flat, as given; an empty
+value counts as absent, as in Webex.
+
+For precise fault sequences a test scripts the next calls of an operation::
+
+    webex.fail_next("create_user", WebexUnavailableError("down", status=503), times=2)
+    webex.lose_answer_next("create_user", key="ann@example.com")  # created, then no answer
+    webex.answer_bulk({"bob@example.com": LOST, "cy@example.com": WebexRejectedError("bad")})
+
+and reads ``calls`` afterwards: (operation, key) in call order, the key being the folded e-mail
+(``find_by_email``, ``create_user``, one entry per user of ``create_users``), the id (``get_user``,
+``update_user``, ``delete_user``) or ``""``. Safe to share between threads.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import Enum
+
+from webex_provisioner.errors import (
+    WebexConflictError,
+    WebexError,
+    WebexNotFoundError,
+    WebexOutcomeUnknownError,
+    WebexRejectedError,
+)
+from webex_provisioner.model import Attributes, Change, WebexUser
+from webex_provisioner.model.keys import fold_email
+from webex_provisioner.ports import NO_ANSWER, CreateOutcome, StatsSnapshot
+from webex_provisioner.testing.faults import FaultScript
+
+# Each operation of the port, and the HTTP method Webex would see (for ``request_stats``).
+METHODS = {
+    "find_by_email": "GET",
+    "list_users": "GET",
+    "count_users": "GET",
+    "get_user": "GET",
+    "create_user": "POST",
+    "update_user": "PATCH",
+    "delete_user": "DELETE",
+    "create_users": "POST",
+}
+WRITES = ("create_user", "update_user", "delete_user", "create_users")
+
+
+class BulkAnswer(Enum):
+    """A scripted outcome of one create in a ``create_users`` call (besides a ``WebexError``)."""
+
+    LOST = "lost"
+    """The user is created, but its outcome says ``WebexOutcomeUnknownError``."""
+
+
+LOST = BulkAnswer.LOST
+
+
+@dataclass
+class _Answer:
+    """What the request in progress answers: its HTTP status, and what it was doing."""
+
+    what: str
+    status: int = 200
+
+
+class InMemoryWebex:
+    """A fake Webex organization; see the module docstring. ``max_batch``: the most creates one
+    ``create_users`` call takes (a larger batch is a ``ValueError``, as for ``ScimWebexClient``)."""
+
+    def __init__(self, *, max_batch: int = 100, id_prefix: str = "webex-user-") -> None:
+        self.max_batch = max_batch
+        self.calls: list[tuple[str, str]] = []
+        self.closed = False
+        self._id_prefix = id_prefix
+        self._lock = threading.RLock()
+        self._users: dict[str, WebexUser] = {}  # by id, in creation order
+        self._ids: dict[str, str] = {}  # folded e-mail -> id
+        self._created = 0
+        self._faults = FaultScript("InMemoryWebex", METHODS)
+        self._bulk: dict[str, BulkAnswer | WebexError] = {}
+        self._requests: Counter[tuple[str, str]] = Counter()
+
+    # -- WebexClient --------------------------------------------------------------------------
+
+    def find_by_email(self, email: str) -> WebexUser | None:
+        with self._lock, self._request("find_by_email", fold_email(email), what=f"looking up {email}"):
+            webex_id = self._ids.get(fold_email(email))
+            return self._copy(webex_id) if webex_id is not None else None
+
+    def list_users(self) -> Iterator[WebexUser]:
+        """Every user, in creation order (a generator: faults hit when iteration starts)."""
+        with self._lock, self._request("list_users", what="listing Webex users"):
+            users = [self._copy(webex_id) for webex_id in self._users]
+        yield from users
+
+    def count_users(self) -> int:
+        with self._lock, self._request("count_users", what="counting Webex users"):
+            return len(self._users)
+
+    def get_user(self, webex_id: str) -> WebexUser | None:
+        with self._lock, self._request("get_user", webex_id, what=f"reading Webex user {webex_id}") as answer:
+            if webex_id not in self._users:
+                answer.status = 404
+                return None
+            return self._copy(webex_id)
+
+    def create_user(self, attributes: Attributes, *, active: bool = True) -> WebexUser:
+        email = attributes.get("email", "")
+        what = f"creating Webex user {email or '(no e-mail)'}"
+        with self._lock, self._request("create_user", fold_email(email), what=what) as answer:
+            answer.status = 201
+            return self._create(attributes, active, what)
+
+    def update_user(
+        self, webex_id: str, changes: Sequence[Change], *, active: bool | None = None
+    ) -> WebexUser:
+        what = f"updating Webex user {webex_id}"
+        with self._lock, self._request("update_user", webex_id, what=what):
+            user = self._users.get(webex_id)
+            if user is None:
+                raise WebexNotFoundError(f"{what}: the Webex user does not exist (any more)", status=404)
+            attributes = dict(user.attributes)
+            for change in changes:
+                if change.old == change.new:
+                    continue
+                if change.new:
+                    attributes[change.attribute] = change.new
+                elif change.attribute == "email":
+                    raise WebexRejectedError(
+                        f"{what}: the email (userName) of a Webex user cannot be removed, only changed",
+                        status=400,
+                    )
+                else:
+                    attributes.pop(change.attribute, None)
+            return self._store(webex_id, attributes, user.active if active is None else active, what)
+
+    def delete_user(self, webex_id: str) -> None:
+        with (
+            self._lock,
+            self._request("delete_user", webex_id, what=f"deleting Webex user {webex_id}") as answer,
+        ):
+            user = self._users.pop(webex_id, None)
+            if user is None:
+                answer.status = 404
+                return
+            del self._ids[fold_email(user.email)]
+            answer.status = 204
+
+    def close(self) -> None:
+        self.closed = True
+
+    # -- BulkCreator, CountsRequests ----------------------------------------------------------
+
+    def create_users(self, users: Sequence[tuple[Attributes, bool]]) -> list[CreateOutcome]:
+        """Per user and in order, its new id or its error; a scripted ``answer_bulk`` outcome
+        replaces what an e-mail would have got (see ``answer_bulk``)."""
+        if len(users) > self.max_batch:
+            raise ValueError(f"a Bulk request takes at most {self.max_batch} creates, not {len(users)}")
+        emails = [fold_email(attributes.get("email", "")) for attributes, _ in users]
+        what = f"creating {len(users)} Webex user(s) in a Bulk request"
+        with self._lock, self._request("create_users", *emails, what=what):
+            return [self._create_in_bulk(attributes, active) for attributes, active in users]
+
+    def request_stats(self) -> StatsSnapshot:
+        """Calls counted as the requests Webex would have seen: (HTTP method, status), ``none``
+        for an answer lost."""
+        with self._lock:
+            return StatsSnapshot(dict(self._requests))
+
+    # -- scripting faults ---------------------------------------------------------------------
+
+    def fail_next(self, operation: str, error: WebexError, *, times: int = 1, key: str | None = None) -> None:
+        """The next ``times`` calls of ``operation`` (about ``key``: an e-mail or an id, when
+        given) raise ``error`` without changing anything."""
+        with self._lock:
+            self._faults.add(operation, error, times=times, key=_key(key))
+
+    def lose_answer_next(
+        self, operation: str = "create_user", *, times: int = 1, key: str | None = None
+    ) -> None:
+        """The next ``times`` calls of the write ``operation`` (about ``key``) are applied, then
+        raise ``WebexOutcomeUnknownError`` (the answer was lost)."""
+        if operation not in WRITES:
+            raise ValueError(f"only a write loses its answer ({', '.join(WRITES)}), not {operation!r}")
+        with self._lock:
+            self._faults.add(operation, None, times=times, key=_key(key))
+
+    def answer_bulk(self, outcomes: Mapping[str, BulkAnswer | WebexError]) -> None:
+        """The next create of each e-mail in a ``create_users`` call answers its outcome: a
+        ``WebexError`` (the user is not created; a ``WebexOutcomeUnknownError`` then means "lost
+        before it was applied"), or ``LOST`` (created, answered ``WebexOutcomeUnknownError``)."""
+        with self._lock:
+            self._bulk.update({fold_email(email): outcome for email, outcome in outcomes.items()})
+
+    def pending_faults(self) -> int:
+        """How many scripted faults and Bulk outcomes have not happened yet."""
+        with self._lock:
+            return self._faults.pending() + len(self._bulk)
+
+    # -- seeding and looking ------------------------------------------------------------------
+
+    def add_user(
+        self, email: str, *, active: bool = True, webex_id: str | None = None, **attributes: str
+    ) -> WebexUser:
+        """Put a user in the organization directly (not a call: neither logged nor counted)."""
+        with self._lock:
+            return self._create({**attributes, "email": email}, active, f"seeding {email}", webex_id)
+
+    def users(self) -> list[WebexUser]:
+        """Every user, in creation order (copies)."""
+        with self._lock:
+            return [self._copy(webex_id) for webex_id in self._users]
+
+    def user(self, email: str) -> WebexUser | None:
+        """The user with this e-mail (any case), or ``None``; not a call."""
+        with self._lock:
+            webex_id = self._ids.get(fold_email(email))
+            return self._copy(webex_id) if webex_id is not None else None
+
+    def calls_of(self, operation: str) -> list[str]:
+        """The keys of the calls of ``operation``, in order."""
+        with self._lock:
+            return [key for name, key in self.calls if name == operation]
+
+    # -- internals ----------------------------------------------------------------------------
+
+    @contextmanager
+    def _request(self, operation: str, *keys: str, what: str) -> Iterator[_Answer]:
+        """Log the call, apply a scripted fault, count the answer (under the lock)."""
+        self.calls.extend((operation, key) for key in keys or ("",))
+        method = METHODS[operation]
+        fault = self._faults.take(operation, keys)
+        if fault is not None and fault.error is not None:
+            error = fault.raised()
+            self._count(method, error.status if isinstance(error, WebexError) else 0)
+            raise error
+        answer = _Answer(what)
+        try:
+            yield answer
+        except WebexError as exc:
+            self._count(method, exc.status)
+            raise
+        if fault is not None:
+            self._count(method, 0)
+            raise WebexOutcomeUnknownError(
+                f"{what}: no answer came back (lost on purpose by the test); it was applied: look "
+                "the user up before trying again"
+            )
+        self._count(method, answer.status)
+
+    def _count(self, method: str, status: int) -> None:
+        self._requests[(method, str(status) if status else NO_ANSWER)] += 1
+
+    def _create_in_bulk(self, attributes: Attributes, active: bool) -> CreateOutcome:
+        email = attributes.get("email", "")
+        what = f"creating Webex user {email or '(no e-mail)'} in a Bulk request"
+        scripted = self._bulk.pop(fold_email(email), None)
+        if isinstance(scripted, WebexError):
+            return copy.copy(scripted)
+        try:
+            user = self._create(attributes, active, what)
+        except WebexError as exc:
+            return exc
+        if scripted is LOST:
+            return WebexOutcomeUnknownError(
+                f"{what}: the Bulk answer has no result for this operation (lost on purpose by the "
+                "test); it was applied: look the user up by e-mail before trying again"
+            )
+        return user.id
+
+    def _create(
+        self, attributes: Attributes, active: bool, what: str, webex_id: str | None = None
+    ) -> WebexUser:
+        if webex_id is None:
+            self._created += 1
+            webex_id = f"{self._id_prefix}{self._created:06d}"
+        elif webex_id in self._users:
+            raise ValueError(f"{what}: the Webex id {webex_id} is taken")
+        return self._store(webex_id, attributes, active, what)
+
+    def _store(self, webex_id: str, attributes: Mapping[str, str], active: bool, what: str) -> WebexUser:
+        """Save the user (new or changed) after checking its e-mail is there and not taken."""
+        values = {key: value for key, value in attributes.items() if value}
+        email = values.get("email")
+        if not email:
+            raise WebexRejectedError(f"{what}: a Webex user needs an email (its userName)", status=400)
+        owner = self._ids.get(fold_email(email))
+        if owner is not None and owner != webex_id:
+            raise WebexConflictError(
+                f"{what}: the e-mail {email} is taken by Webex user {owner}",
+                status=409,
+                scim_type="uniqueness",
+            )
+        before = self._users.get(webex_id)
+        if before is not None:
+            del self._ids[fold_email(before.email)]
+        self._users[webex_id] = WebexUser(webex_id, email, active, values)
+        self._ids[fold_email(email)] = webex_id
+        return self._copy(webex_id)
+
+    def _copy(self, webex_id: str) -> WebexUser:
+        user = self._users[webex_id]
+        return WebexUser(user.id, user.email, user.active, dict(user.attributes))
+
+    def __repr__(self) -> str:
+        with self._lock:
+            return f"InMemoryWebex(users={len(self._users)}, calls={len(self.calls)})"
+
+
+def _key(key: str | None) -> str | None:
+    """A fault's key as calls are logged: e-mails folded, ids as they are."""
+    return None if key is None else fold_email(key) if "@" in key else key
