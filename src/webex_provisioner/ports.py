@@ -36,17 +36,28 @@ from webex_provisioner.model import (
 # -- the directory ------------------------------------------------------------------------------
 
 
+class UserStream(Protocol):
+    """The directory users of one read, one at a time; ``close`` stops a read left early (a
+    reader process is stopped, a search abandoned)."""
+
+    def __iter__(self) -> Iterator[DirectoryUser]: ...
+
+    def __next__(self) -> DirectoryUser: ...
+
+    def close(self) -> None: ...
+
+
 class DirectorySource(Protocol):
     """Reads directory users. Raises ``DirectoryError`` subclasses, never a library's exception."""
 
-    def read_users(self) -> Iterator[DirectoryUser]:
+    def read_users(self) -> UserStream:
         """Every directory user under the base DN matching the user filter, labelled with
         ``in_scope`` and ``disabled``.
 
-        The iterator raises ``DirectoryIncompleteError`` (or ``DirectoryUnavailableError``) if the
+        The stream raises ``DirectoryIncompleteError`` (or ``DirectoryUnavailableError``) if the
         read cannot be completed, *after* yielding what it got: a caller must treat a read that
-        raised as partial and never deprovision from it. An iterator that is not read to the end
-        must be closed (``close()``) to free what it holds.
+        raised as partial and never deprovision from it. A stream that is not read to the end
+        must be closed to free what it holds.
         """
         ...
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Generator, Iterator
 from types import TracebackType
 from typing import Self
 
@@ -26,6 +26,7 @@ from webex_provisioner.directory.inchain import InChainExpansion
 from webex_provisioner.directory.reader import ReaderProcess
 from webex_provisioner.errors import DirectoryError
 from webex_provisioner.model import DirectoryUser
+from webex_provisioner.ports import UserStream
 
 log = structlog.get_logger()
 
@@ -79,7 +80,7 @@ class LdapDirectory:
 
     # -- DirectorySource ----------------------------------------------------------------------
 
-    def read_users(self) -> Iterator[DirectoryUser]:
+    def read_users(self) -> UserStream:
         """Every directory user under the base DN matching the user filter, labelled.
 
         Raises (after yielding what it got) ``DirectoryIncompleteError`` when the read stops early,
@@ -130,7 +131,7 @@ class LdapDirectory:
             )
             return None
 
-    def _read_here(self) -> Iterator[DirectoryUser]:
+    def _read_here(self) -> Generator[DirectoryUser, None, None]:
         anchor_name = self.config.anchor
         self._reading += 1
         try:

@@ -21,7 +21,14 @@ from dataclasses import dataclass, field
 from webex_provisioner.errors import UserNotFoundError
 from webex_provisioner.model import CycleKind, DirectoryUser, Link
 from webex_provisioner.model.keys import is_dn
-from webex_provisioner.ports import ChangeFeed, ChangeSet, DirectorySource, MarkableFeed, StateStore
+from webex_provisioner.ports import (
+    ChangeFeed,
+    ChangeSet,
+    DirectorySource,
+    MarkableFeed,
+    StateStore,
+    UserStream,
+)
 from webex_provisioner.rules.carryover import classify_retries
 
 
@@ -41,7 +48,7 @@ class CycleInput:
     """Where the feed stood: stored once the cycle's actions are applied."""
     reread: set[str] = field(default_factory=set)
     """The anchors an incremental read re-read or saw deleted."""
-    reading: Iterator[DirectoryUser] | None = None
+    reading: UserStream | None = None
 
     @property
     def incremental(self) -> bool:
@@ -49,9 +56,8 @@ class CycleInput:
 
     def close(self) -> None:
         """Stop a directory read that was not read to the end (a reader process is killed)."""
-        close = getattr(self.reading, "close", None)  # a generator; a reader's own iterator
-        if callable(close):
-            close()
+        if self.reading is not None:
+            self.reading.close()
 
 
 def full_read(
@@ -66,7 +72,7 @@ def full_read(
     try:
         links = {link.anchor: link for link in store.links()}
     except BaseException:
-        _close(reading)
+        reading.close()
         raise
     return CycleInput(
         CycleKind.FULL,
@@ -198,9 +204,3 @@ def timed(users: Iterable[DirectoryUser], add: Callable[[float], None]) -> Itera
         finally:
             add(time.monotonic() - started)
         yield user
-
-
-def _close(reading: Iterator[DirectoryUser]) -> None:
-    close = getattr(reading, "close", None)
-    if callable(close):
-        close()

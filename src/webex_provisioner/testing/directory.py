@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from dataclasses import replace
 
 from webex_provisioner.errors import DirectoryError, DirectoryIncompleteError
@@ -82,7 +82,7 @@ class InMemoryDirectory:
 
     # -- DirectorySource ----------------------------------------------------------------------
 
-    def read_users(self) -> Iterator[DirectoryUser]:
+    def read_users(self) -> Generator[DirectoryUser, None, None]:
         """Every user (a generator: a scripted fault raises after yielding ``after`` users)."""
         with self._lock:
             self.reads += 1
@@ -92,7 +92,7 @@ class InMemoryDirectory:
 
     def _read(
         self, users: list[DirectoryUser], stop: int | None, error: BaseException | None
-    ) -> Iterator[DirectoryUser]:
+    ) -> Generator[DirectoryUser, None, None]:
         with self._lock:
             self.open_reads += 1
         try:
