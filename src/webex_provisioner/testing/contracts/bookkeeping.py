@@ -88,7 +88,7 @@ class BookkeepingContract:
 
         assert store.held() == ACTIONS
 
-    def test_hold_replaces_the_held_actions_and_nothing_clears_them(self, store: StateStore) -> None:
+    def test_hold_replaces_the_held_actions_and_an_empty_hold_clears_them(self, store: StateStore) -> None:
         """Each ``hold`` replaces the held actions; holding nothing clears them."""
         store.hold(ACTIONS, "cycle-1")
         store.hold(ACTIONS[:1], "cycle-2")
