@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alembic import command
 from sqlalchemy import create_engine, text
 
 from webex_provisioner.cli.base import emit_json, streamed_cycle_json
@@ -37,6 +38,7 @@ from webex_provisioner.ports import Record
 from webex_provisioner.rules.mapping import MappingRule, PackedAttributes, compile_mapping, pack
 from webex_provisioner.rules.planner import PlanOptions, assess
 from webex_provisioner.state import SqliteStateStore
+from webex_provisioner.state.migrations import alembic_config
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 MAPPING = compile_mapping({"email": MappingRule(source="mail"), "title": MappingRule(source="title")})
@@ -111,15 +113,22 @@ def test_the_store_keeps_the_fingerprint_of_what_was_applied(tmp_path: Path) -> 
 
 
 def fingerprints_after_upgrade(path: Path, applied: dict[str, str], stored: str, revision: str) -> list[str]:
-    """Save a link, leave its fingerprint and the schema revision as an older version did, open
-    the store again (which migrates it): the fingerprints read back."""
-    with SqliteStateStore(path) as store:
-        entry = AuditEntry("c1", NOW, "a-1", "ada@example.com", "create", "entered_scope", Outcome.APPLIED)
-        store.record([Record(entry, save_link=linked(applied, ""))])
+    """Build a state at an older ``revision`` holding one link with the fingerprint ``stored``, as
+    that version left it, then open the store (which migrates it): the fingerprints read back."""
     raw = create_engine(f"sqlite:///{path}")
+    config = alembic_config()
     with raw.begin() as conn:
-        conn.execute(text("UPDATE links SET fingerprint = :stored"), {"stored": stored})
-        conn.execute(text("UPDATE alembic_version SET version_num = :revision"), {"revision": revision})
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+        conn.execute(
+            text(
+                "INSERT INTO links (anchor, webex_id, email, email_lower, dn, dn_lower, state, applied, "
+                "fingerprint, created_at, updated_at) VALUES ('a-1', 'w-1', 'ada@example.com', "
+                "'ada@example.com', 'uid=ada,dc=example', 'uid=ada,dc=example', 'active', :applied, "
+                ":stored, :at, :at)"
+            ),
+            {"applied": json.dumps(applied), "stored": stored, "at": NOW.replace(tzinfo=None)},
+        )
     raw.dispose()
     with SqliteStateStore(path) as store:
         return [link.fingerprint for link in store.links()]

@@ -274,7 +274,10 @@ class LinkStore(Protocol):
     """The links: which anchor is bound to which Webex user, and what was last applied to it.
 
     A Webex id is linked to one anchor at most. Links are written only through ``record``,
-    together with the audit entries that explain them.
+    together with the audit entries that explain them. The store keeps a link's ``created_at``
+    from its first save (the link's own when it has one, else the record's time), sets
+    ``updated_at`` to the time of the record that saved it, and keeps the fingerprint of what was
+    applied (``model.keys.fingerprint``), whatever the saved link said.
     """
 
     def links(self) -> Iterator[Link]:
@@ -323,7 +326,8 @@ class Lease(Protocol):
     """
 
     def acquire_lock(self, owner: str, ttl_seconds: float) -> bool:
-        """Take (or renew) the cycle lock for ``owner``; ``False`` if another live owner has it."""
+        """Take (or renew) the cycle lock for ``owner``; ``False`` if another live owner has it.
+        ``ttl_seconds`` must be positive (``ValueError``)."""
         ...
 
     def release_lock(self, owner: str) -> None:
@@ -406,6 +410,11 @@ class Bookkeeping(Protocol):
 
 
 class StateStore(LinkStore, CycleLog, Lease, Bookkeeping, Protocol):
-    """Everything the engine keeps: links, the cycle log, the lease and the bookkeeping."""
+    """Everything the engine keeps: links, the cycle log, the lease and the bookkeeping.
+
+    Datetimes go in timezone-aware (a naive one is refused with ``StateError``, writing nothing)
+    and come back in UTC. What a store returns is its own copy: changing it, or what was handed
+    to the store, never changes what is stored.
+    """
 
     def close(self) -> None: ...

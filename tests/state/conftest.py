@@ -1,6 +1,7 @@
 """Fixtures of the state store tests: every contract test runs on each adapter.
 
-``store`` / ``open_store`` / ``state_url`` are parametrized over ``sqlite`` and ``postgresql``. The
+``store`` / ``open_store`` / ``state_url`` are parametrized over ``sqlite`` and ``postgresql``;
+``any_store`` over those and the in-memory fake. The
 PostgreSQL cases use a throwaway PostgreSQL 15 cluster started once per session on a free
 127.0.0.1 port (initdb + pg_ctl in a temporary directory, run as the ``postgres`` user when the
 tests run as root), with a fresh database per test. Set ``WEBEX_PROVISIONER_TEST_POSTGRES_URL``
@@ -24,8 +25,10 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 
 from tests.state.state_helpers import OpenStore
+from webex_provisioner.ports import StateStore
 from webex_provisioner.state import SqlStateStore, open_state_store
 from webex_provisioner.state.postgres import driver_url
+from webex_provisioner.testing.state import InMemoryStateStore
 
 PG_BIN = Path(os.environ.get("WEBEX_PROVISIONER_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 PG_URL_ENV = "WEBEX_PROVISIONER_TEST_POSTGRES_URL"
@@ -164,6 +167,19 @@ def open_store(state_url: str) -> Iterator[OpenStore]:
 def store(open_store: OpenStore) -> SqlStateStore:
     """A state store on an empty database."""
     return open_store()
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateStore]:
+    """A fresh, empty store of each kind the project ships: the in-memory fake, SQLite, PostgreSQL."""
+    if request.param == "memory":
+        store: StateStore = InMemoryStateStore()
+    elif request.param == "sqlite":
+        store = open_state_store(f"sqlite:///{tmp_path / 'state.db'}")
+    else:
+        store = open_state_store(str(request.getfixturevalue("postgres_url")))
+    yield store
+    store.close()
 
 
 @pytest.fixture

@@ -1,16 +1,29 @@
-"""state export / import: every row survives a move between SQLite and PostgreSQL."""
+"""state export / import: every row survives a move between SQLite and PostgreSQL, and an export
+of an earlier version imports as its database would migrate."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.state.state_helpers import T0, entry, link
 from webex_provisioner.errors import StateError
-from webex_provisioner.model import Action, ActionKind, Change, CycleKind, CycleRecord, LinkState, Reason
-from webex_provisioner.ports import Record, StateStore
+from webex_provisioner.model import (
+    Action,
+    ActionKind,
+    Change,
+    CycleKind,
+    CycleRecord,
+    LinkState,
+    Problem,
+    ProblemKind,
+    Reason,
+)
+from webex_provisioner.model.keys import fingerprint
+from webex_provisioner.ports import Record, StateStore, StoredRefreshToken
 from webex_provisioner.state import SqliteStateStore, open_state_store
 from webex_provisioner.state.transfer import export_state, import_state
 
@@ -34,6 +47,11 @@ def fill(store: SqliteStateStore, n: int = 250) -> None:
         CycleRecord("c1", CycleKind.FULL, T0, T0 + timedelta(seconds=3), "succeeded", {"create": n})
     )
     store.set_watermark("directory.content_sync.cookie", "rid=000,csn=1")
+    store.set_baseline("digest:feed")
+    store.set_retry_anchors(["anchor-3", "anchor-2"])
+    store.set_open_problems([Problem(ProblemKind.CONFLICT, "anchor-9", "uid=x", None, "taken")])
+    store.set_approvals([("anchor-1", ActionKind.DISABLE)])
+    store.save_refresh_token(StoredRefreshToken("rotated", "digest-of-configured", T0))
     store.hold(
         [
             Action(
@@ -56,6 +74,11 @@ def snapshot(store: StateStore) -> tuple[object, ...]:
         store.audit(limit=10_000),
         store.get_watermark("directory.content_sync.cookie"),
         store.held(),
+        store.baseline(),
+        store.retry_anchors(),
+        store.open_problems(),
+        store.approvals(),
+        store.refresh_token(),
     )
 
 
@@ -63,11 +86,14 @@ def snapshot(store: StateStore) -> tuple[object, ...]:
 def test_export_from_sqlite_import_into_postgresql_preserves_everything(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    """Every link, cycle, audit entry, watermark and held action arrives unchanged in PostgreSQL."""
+    """Every link, cycle, audit entry, watermark, held action and piece of bookkeeping arrives
+    unchanged in PostgreSQL."""
     source = SqliteStateStore(tmp_path / "state.db")
     fill(source)
     counts = export_state(source, tmp_path / "state.jsonl")
     assert counts["links"] == 250 and counts["audit"] == 251
+    assert (counts["baseline"], counts["retry_anchors"], counts["open_problems"]) == (1, 2, 1)
+    assert (counts["approvals"], counts["refresh_tokens"], counts["watermarks"]) == (1, 1, 1)
     assert (tmp_path / "state.jsonl").stat().st_mode & 0o077 == 0
     target = open_state_store(postgres_url)
     try:
@@ -104,3 +130,113 @@ def test_import_rejects_a_file_that_is_not_an_export(tmp_path: Path) -> None:
         import_state(store, bad)
     assert list(store.links()) == []
     store.close()
+
+
+def _export_of_revision_0004(path: Path) -> None:
+    """An export as revision 0004 wrote it: the bookkeeping in five watermark rows, the links'
+    DN keys of that revision, and the autoincrement ids of the audit and held actions."""
+    rows = [
+        {"format": "webex-provisioner-state", "version": 1, "schema_revision": "0004"},
+        {
+            "table": "links",
+            "row": {
+                "anchor": "a1",
+                "webex_id": "w1",
+                "email": "Doe@Example.com",
+                "email_lower": "doe@example.com",
+                "dn": "uid=jd+cn=Doe\\, John,ou=People,dc=example,dc=com",
+                "dn_lower": "uid=jd+cn=doe\\,john,ou=people,dc=example,dc=com",
+                "state": "active",
+                "applied": {"email": "doe@example.com"},
+                "fingerprint": "of-an-earlier-form",
+                "deprovisioned_at": None,
+                "deprovision_reason": None,
+                "created_at": "2024-05-01T12:00:00+00:00",
+                "updated_at": "2024-05-01T12:00:00+00:00",
+                "last_error": None,
+            },
+        },
+        {
+            "table": "audit",
+            "row": {
+                "id": 7,
+                "cycle_id": "c1",
+                "time": "2024-05-01T12:00:00+00:00",
+                "anchor": "a1",
+                "email": "Doe@Example.com",
+                "webex_id": "w1",
+                "action": "create",
+                "reason": "entered_scope",
+                "outcome": "applied",
+                "detail": "",
+            },
+        },
+        {"table": "watermarks", "row": {"name": "directory.content_sync.cookie", "value": "rid=000,csn=1"}},
+        {"table": "watermarks", "row": {"name": "cycle.baseline", "value": "digest:feed"}},
+        {"table": "watermarks", "row": {"name": "cycle.retry_anchors", "value": '["a2", "a1"]'}},
+        {
+            "table": "watermarks",
+            "row": {
+                "name": "cycle.open_problems",
+                "value": json.dumps(
+                    [{"kind": "invalid", "anchor": "a3", "dn": "uid=c", "email": None, "detail": "no e-mail"}]
+                ),
+            },
+        },
+        {
+            "table": "watermarks",
+            "row": {"name": "cycle.approved_held", "value": '[["a1", "delete"], ["a9"]]'},
+        },
+        {"table": "watermarks", "row": {"name": "webex.oauth.refresh_token", "value": "rotated"}},
+    ]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+
+
+def test_an_export_of_revision_0004_imports_its_bookkeeping_into_the_new_tables(tmp_path: Path) -> None:
+    """An export made before the bookkeeping had tables imports as migration 0005 converts a
+    database: the five watermark rows become baseline, retries, open problems, approvals (a
+    malformed item skipped) and the refresh token (replaces = ""); the links get this version's
+    DN keys and fingerprints."""
+    _export_of_revision_0004(tmp_path / "old.jsonl")
+    store = SqliteStateStore(tmp_path / "new.db")
+    before = datetime.now(UTC)
+
+    counts = import_state(store, tmp_path / "old.jsonl")
+
+    assert {table: n for table, n in counts.items() if n} == {
+        "links": 1,
+        "audit": 1,
+        "watermarks": 1,
+        "baseline": 1,
+        "retry_anchors": 2,
+        "open_problems": 1,
+        "approvals": 1,
+        "refresh_tokens": 1,
+    }
+    assert store.get_watermark("directory.content_sync.cookie") == "rid=000,csn=1"
+    assert store.get_watermark("cycle.baseline") is None
+    assert (store.baseline(), store.retry_anchors()) == ("digest:feed", ["a2", "a1"])
+    assert store.open_problems() == [Problem(ProblemKind.INVALID, "a3", "uid=c", None, "no e-mail")]
+    assert store.approvals() == {("a1", ActionKind.DELETE)}
+    token = store.refresh_token()
+    assert token is not None and (token.value, token.replaces) == ("rotated", "")
+    assert before <= token.stored_at <= datetime.now(UTC)
+    found = store.find_links("CN=Doe\\, John+UID=JD,ou=People,dc=example,dc=com")
+    assert [(x.anchor, x.fingerprint) for x in found] == [("a1", fingerprint({"email": "doe@example.com"}))]
+    assert [e.anchor for e in store.audit()] == ["a1"]
+    store.close()
+
+
+def test_an_export_of_this_version_keeps_watermarks_as_they_are(tmp_path: Path) -> None:
+    """Rows of an export of this revision are imported as they are: a watermark is a watermark,
+    whatever its name."""
+    source = SqliteStateStore(tmp_path / "a.db")
+    source.set_watermark("cycle.baseline", "kept as a watermark")
+    export_state(source, tmp_path / "x.jsonl")
+    target = SqliteStateStore(tmp_path / "b.db")
+
+    import_state(target, tmp_path / "x.jsonl")
+
+    assert (target.get_watermark("cycle.baseline"), target.baseline()) == ("kept as a watermark", None)
+    source.close()
+    target.close()

@@ -1,4 +1,4 @@
-"""The state store: links, cycles, audit trail, watermarks, held actions and the cycle lock.
+"""The state store: links, cycles, the audit trail, the cycle lock and the bookkeeping.
 
 ``open_state_store(url)`` picks the adapter by the URL's scheme: ``sqlite:///PATH`` gives a
 ``SqliteStateStore``, ``postgresql://USER:PASSWORD@HOST/DB`` a ``PostgresStateStore``. Both share

@@ -20,9 +20,21 @@ from webex_provisioner.model import (
     Link,
     LinkState,
     Outcome,
+    Problem,
+    ProblemKind,
     Reason,
 )
 from webex_provisioner.model.keys import fingerprint, fold_email, normalize_dn
+
+
+def link_keys(email: str, dn: str, applied: Mapping[str, str]) -> dict[str, str]:
+    """The columns a link's row derives from it: its lookup keys and the fingerprint of what was
+    applied (computed by the store, whatever a saved link or an export says)."""
+    return {
+        "email_lower": fold_email(email),
+        "dn_lower": normalize_dn(dn),
+        "fingerprint": fingerprint(applied),
+    }
 
 
 def link_row(link: Link, time: datetime) -> dict[str, Any]:
@@ -30,12 +42,10 @@ def link_row(link: Link, time: datetime) -> dict[str, Any]:
         "anchor": link.anchor,
         "webex_id": link.webex_id,
         "email": link.email,
-        "email_lower": fold_email(link.email),
         "dn": link.dn,
-        "dn_lower": normalize_dn(link.dn),
         "state": link.state.value,
         "applied": dict(link.applied),
-        "fingerprint": fingerprint(link.applied),
+        **link_keys(link.email, link.dn, link.applied),
         "deprovisioned_at": link.deprovisioned_at,
         "deprovision_reason": None if link.deprovision_reason is None else link.deprovision_reason.value,
         "created_at": link.created_at or time,
@@ -160,6 +170,18 @@ def audit_entry(row: RowMapping) -> AuditEntry:
     )
 
 
+def cycle_row(cycle: CycleRecord) -> dict[str, Any]:
+    return {
+        "id": cycle.id,
+        "kind": cycle.kind.value,
+        "started_at": cycle.started_at,
+        "finished_at": cycle.finished_at,
+        "outcome": cycle.outcome,
+        "counts": dict(cycle.counts),
+        "detail": cycle.detail,
+    }
+
+
 def cycle(row: RowMapping) -> CycleRecord:
     counts: Mapping[str, int] = row["counts"]
     return CycleRecord(
@@ -205,6 +227,18 @@ def action(row: RowMapping) -> Action:
     )
 
 
+def instance_row(instance: InstanceRecord) -> dict[str, Any]:
+    return {
+        "name": instance.name,
+        "host": instance.host,
+        "pid": instance.pid,
+        "role": instance.role,
+        "started_at": instance.started_at,
+        "role_since": instance.role_since,
+        "last_seen": instance.last_seen,
+    }
+
+
 def instance(row: RowMapping) -> InstanceRecord:
     return InstanceRecord(
         name=row["name"],
@@ -214,4 +248,25 @@ def instance(row: RowMapping) -> InstanceRecord:
         started_at=row["started_at"],
         role_since=row["role_since"],
         last_seen=row["last_seen"],
+    )
+
+
+def problem_row(problem: Problem, position: int) -> dict[str, Any]:
+    return {
+        "position": position,
+        "kind": problem.kind.value,
+        "anchor": problem.anchor,
+        "dn": problem.dn,
+        "email": problem.email,
+        "detail": problem.detail,
+    }
+
+
+def problem(row: RowMapping) -> Problem:
+    return Problem(
+        kind=ProblemKind(row["kind"]),
+        anchor=row["anchor"],
+        dn=row["dn"],
+        email=row["email"],
+        detail=row["detail"],
     )

@@ -2,6 +2,10 @@
 
 The migrations in ``migrations/versions`` create these tables; a test checks that the two agree.
 Datetimes are stored in UTC and always come back timezone-aware; mappings are stored as JSON text.
+
+What one cycle leaves for the next has a table per kind (``baseline``, ``retry_anchors``,
+``open_problems``, ``held_actions``, ``approvals``, ``refresh_tokens``); ``watermarks`` holds the
+change feeds' positions only.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     Column,
     DateTime,
     Dialect,
@@ -27,7 +32,11 @@ NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_name)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
     "pk": "pk_%(table_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
 }
+
+WEBEX_REFRESH_TOKEN = "webex.oauth"  # noqa: S105 - a row name, not a secret
+"""The name of the ``refresh_tokens`` row of the Webex OAuth client (the one refresh token kept)."""
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -159,3 +168,49 @@ instances = Table(
     Column("role_since", UtcDateTime, nullable=False),
     Column("last_seen", UtcDateTime, nullable=False),
 )
+
+baseline = Table(
+    "baseline",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("token", Text, nullable=False),
+    CheckConstraint("id = 1", name="one_row"),
+)
+"""The token every stored watermark carries: one row (``id`` 1) or none."""
+
+retry_anchors = Table(
+    "retry_anchors",
+    metadata,
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("anchor", String(255), nullable=False),
+)
+
+open_problems = Table(
+    "open_problems",
+    metadata,
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("kind", String(32), nullable=False),
+    Column("anchor", String(255), nullable=False),
+    Column("dn", Text, nullable=False),
+    Column("email", String(320)),
+    Column("detail", Text, nullable=False),
+)
+
+approvals = Table(
+    "approvals",
+    metadata,
+    Column("anchor", String(255), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+)
+"""Held actions (anchor, action kind) an operator approved for the instance running cycles."""
+
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("replaces", String(255), nullable=False),
+    Column("stored_at", UtcDateTime, nullable=False),
+)
+"""A rotated refresh token (``value``, as Webex sent it) and the digest of the configured token it
+replaced (``replaces``; empty when unknown), under ``WEBEX_REFRESH_TOKEN``."""

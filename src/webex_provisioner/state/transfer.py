@@ -2,25 +2,33 @@
 
 The file is JSON Lines: a header naming the format and the schema revision, then one line per
 row (``{"table": ..., "row": {...}}``), so that 100,000 links stream through in constant memory.
-Datetimes travel as ISO 8601 strings in UTC. The cycle lock is never exported.
+Datetimes travel as ISO 8601 strings in UTC. The cycle lock and the instances are never exported.
+
+An export of schema revision 0004 or earlier (its header says which) kept the bookkeeping as five
+watermark rows; importing it converts them as migration 0005 does (``bookkeeping_rows``).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
-from datetime import datetime
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from webex_provisioner.errors import StateError
 from webex_provisioner.state.migrations import head_revision
+from webex_provisioner.state.migrations.bookkeeping_rows import TABLE_OF, bookkeeping_rows
 from webex_provisioner.state.schema import UtcDateTime
 from webex_provisioner.state.sql import TRANSFER_TABLES, SqlStateStore
 
 FORMAT = "webex-provisioner-state"
 VERSION = 1
+TABLES_REVISION = "0005"
+"""The first schema revision whose exports hold the bookkeeping in tables of its own."""
+
+Row = tuple[str, dict[str, Any]]
 
 _DATETIME_COLUMNS = {
     table.name: {column.name for column in table.columns if isinstance(column.type, UtcDateTime)}
@@ -52,31 +60,62 @@ def export_state(store: object, path: Path) -> dict[str, int]:
     return counts
 
 
-def _read(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+def _open(path: Path) -> TextIO:
     try:
-        file = path.open(encoding="utf-8")
+        return path.open(encoding="utf-8")
     except OSError as exc:
         raise StateError(f"cannot read the export {path}: {exc.strerror}") from exc
-    with file:
-        header = json.loads(file.readline() or "{}")
-        if header.get("format") != FORMAT:
-            raise StateError(f"{path} is not a webex-provisioner state export (no '{FORMAT}' header)")
-        if header.get("version") != VERSION:
-            raise StateError(
-                f"{path} is export format version {header.get('version')}; this version reads {VERSION}"
-            )
-        for number, line in enumerate(file, start=2):
-            try:
-                item = json.loads(line)
-                table, row = item["table"], dict(item["row"])
-            except (ValueError, KeyError, TypeError) as exc:
-                raise StateError(f"{path}:{number} is not a valid export line ({exc})") from exc
+
+
+def _revision(path: Path, line: str) -> str:
+    """The schema revision an export was made at, from its header line."""
+    try:
+        header = json.loads(line or "{}")
+    except ValueError:
+        header = None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise StateError(f"{path} is not a webex-provisioner state export (no '{FORMAT}' header)")
+    if header.get("version") != VERSION:
+        raise StateError(
+            f"{path} is export format version {header.get('version')}; this version reads {VERSION}"
+        )
+    return str(header.get("schema_revision") or "0000")
+
+
+def _rows(path: Path, file: TextIO) -> Iterator[Row]:
+    """The rows of the export after its header, read as they are consumed."""
+    for number, line in enumerate(file, start=2):
+        try:
+            item = json.loads(line)
+            table, row = item["table"], dict(item["row"])
             for column in _DATETIME_COLUMNS.get(table, ()):
                 if row.get(column) is not None:
                     row[column] = datetime.fromisoformat(row[column])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StateError(f"{path}:{number} is not a valid export line ({exc})") from exc
+        yield table, row
+
+
+def _with_bookkeeping_tables(rows: Iterable[Row], now: datetime) -> Iterator[Row]:
+    """The rows of an export made before ``TABLES_REVISION``, its bookkeeping watermark rows
+    turned into rows of their own tables (as migration 0005 turns them)."""
+    for table, row in rows:
+        converted = None
+        if table == "watermarks":
+            converted = bookkeeping_rows(str(row.get("name")), str(row.get("value")), now)
+        if converted is None:
             yield table, row
+        else:
+            yield from ((TABLE_OF[str(row["name"])], new) for new in converted)
 
 
 def import_state(store: object, path: Path, *, replace: bool = False) -> dict[str, int]:
-    """Load an export into ``store`` in one transaction. Counts by table."""
-    return _sql_store(store).import_rows(_read(path), replace=replace)
+    """Load an export into ``store`` in one transaction. Counts by table (after converting an
+    earlier export's bookkeeping rows)."""
+    sql = _sql_store(store)
+    with _open(path) as file:
+        revision = _revision(path, file.readline())
+        rows = _rows(path, file)
+        if revision < TABLES_REVISION:
+            rows = _with_bookkeeping_tables(rows, datetime.now(UTC))
+        return sql.import_rows(rows, replace=replace)

@@ -1,0 +1,59 @@
+"""Sample values for the contract suites: links, audit entries and the records that carry them.
+
+Every time is timezone-aware (UTC), from ``T0`` on, so that tests never depend on the clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from webex_provisioner.model import AuditEntry, Link, Outcome
+from webex_provisioner.model.keys import fingerprint
+from webex_provisioner.ports import Record
+
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def later(seconds: float) -> datetime:
+    """``seconds`` after ``T0``."""
+    return T0 + timedelta(seconds=seconds)
+
+
+def link(n: int | str, **changes: Any) -> Link:
+    """The link of ``anchor-N`` to ``webex-N`` (``User{n}@Example.com``, ``uid=user{n},ou=People,...``),
+    with ``changes``; its fingerprint is that of what it applied, as a store keeps it."""
+    base = Link(
+        anchor=f"anchor-{n}",
+        webex_id=f"webex-{n}",
+        email=f"User{n}@Example.com",
+        dn=f"uid=user{n},ou=People,dc=example,dc=com",
+        applied={"email": f"user{n}@example.com", "firstName": f"First{n}"},
+    )
+    made = replace(base, **changes)
+    return replace(made, fingerprint=fingerprint(made.applied))
+
+
+def entry(anchor: str, *, at: datetime = T0, action: str = "create", **changes: Any) -> AuditEntry:
+    """An applied audit entry of cycle ``cycle-1`` for ``anchor``, at ``at``."""
+    base = AuditEntry(
+        cycle_id="cycle-1",
+        time=at,
+        anchor=anchor,
+        email=f"{anchor}@example.com",
+        action=action,
+        reason="entered_scope",
+        outcome=Outcome.APPLIED,
+    )
+    return replace(base, **changes)
+
+
+def save(item: Link, *, at: datetime = T0) -> Record:
+    """The record saving ``item``, at ``at``."""
+    return Record(audit=entry(item.anchor, at=at, webex_id=item.webex_id), save_link=item)
+
+
+def drop(anchor: str, *, at: datetime = T0) -> Record:
+    """The record dropping the link of ``anchor``, at ``at``."""
+    return Record(audit=entry(anchor, at=at, action="delete"), drop_link=anchor)
