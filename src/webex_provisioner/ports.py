@@ -354,7 +354,7 @@ class StoredRefreshToken:
     """A refresh token Webex rotated, as stored; ``replaces`` is the digest of the configured
     refresh token that was in force when it was stored (a changed configuration wins)."""
 
-    value: str
+    value: str = field(repr=False)
     replaces: str
     stored_at: datetime
 

@@ -11,10 +11,9 @@ from webex_provisioner.engine.report import EXIT_FAILED, EXIT_HELD, EXIT_OK, EXI
 from webex_provisioner.errors import (
     DirectoryIncompleteError,
     WebexAuthError,
-    WebexConflictError,
-    WebexUnavailableError,
 )
-from webex_provisioner.model import CycleKind, LinkState, Outcome
+from webex_provisioner.model import CycleKind, LinkState, Outcome, WebexUser
+from webex_provisioner.testing.webex import InMemoryWebex
 
 ANN, BOB, CY = person("ann"), person("bob"), person("cy")
 
@@ -60,14 +59,25 @@ def test_an_existing_webex_user_is_linked_and_updated() -> None:
 
 
 def test_a_409_on_create_links_the_user_that_appeared_meanwhile() -> None:
-    """Webex says the e-mail is taken: the user is looked up and linked, never duplicated."""
+    """The user is created in Webex by someone else between the lookup and the create: Webex
+    answers 409, the user is looked up again and linked, never duplicated."""
     world = FakeWorld(ANN)
-    world.webex.fail_next("create_user", WebexConflictError("taken", status=409), key="ann@example.com")
-    world.webex.add_user("ann@example.com")  # appears after the planning lookup would have missed it
-    world.webex.fail_next("find_by_email", WebexUnavailableError("hidden"), key="ann@example.com")
+    world.webex = Racing()
     report = world.sync()
-    assert report.exit_code in (EXIT_OK, EXIT_USERS_FAILED)
-    assert len(world.webex.users()) == 1
+    assert report.exit_code == EXIT_OK
+    assert len(world.webex.users()) == 1 and world.links()["ann"].webex_id == world.webex.users()[0].id
+    [entry] = [e for e in world.store.audit() if e.action == "create"]
+    assert entry.detail == "409 on create: linked the existing user"
+
+
+class Racing(InMemoryWebex):
+    """A Webex where each user appears right after its first lookup (created by someone else)."""
+
+    def find_by_email(self, email: str) -> WebexUser | None:
+        found = super().find_by_email(email)
+        if found is None and self.user(email) is None and not self.calls_of("create_user"):
+            self.add_user(email)
+        return found
 
 
 def test_a_lost_create_answer_is_resolved_by_lookup_not_by_sending_again() -> None:
