@@ -24,6 +24,7 @@ def result(tmp_path_factory: pytest.TempPathFactory) -> BenchResult:
     return Bench(200, 4, workdir, say=lambda _line: None).run()
 
 
+@pytest.mark.server
 def test_every_cycle_is_measured(result: BenchResult) -> None:
     """Each cycle ran in its own process and reports its time, peak memory and requests."""
     assert set(result.cycles) == set(CYCLES)
@@ -40,6 +41,7 @@ def test_every_cycle_is_measured(result: BenchResult) -> None:
     assert result.cycles["incremental_1pct"].count("update") == 2
 
 
+@pytest.mark.server
 def test_sync_without_full_is_incremental(result: BenchResult) -> None:
     """Once a full cycle stored a watermark, the no-change and 1 % cycles are incremental ones."""
     assert result.cycles["incremental_unchanged"].kind == "incremental"
@@ -47,6 +49,7 @@ def test_sync_without_full_is_incremental(result: BenchResult) -> None:
     assert not [note for note in result.notes if "incremental" in note]
 
 
+@pytest.mark.server
 def test_floors_and_ratios_are_reported(result: BenchResult, tmp_path: Path) -> None:
     """The POST and ldapsearch floors are measured, every ratio is computed, and the table and
     the JSON file carry them with the machine and each target's verdict."""
@@ -83,6 +86,7 @@ def test_the_reader_process_usage_is_read_from_the_cycle_log(tmp_path: Path) -> 
     assert _reader_usage(log) == {}
 
 
+@pytest.mark.server
 def test_a_machine_that_changed_speed_between_first_cycle_and_floor_is_noted(result: BenchResult) -> None:
     """The same creates cost the emulator the same CPU; when they do not (the machine was busier
     during one), the run carries a note saying the first-cycle ratio is unreliable."""

@@ -118,6 +118,7 @@ def hundred(tmp_path: Path) -> Iterator[tuple[ThrowawaySlapd, EmulatorServer]]:
             server.stop()
 
 
+@pytest.mark.server
 def test_thirty_percent_removed_with_ten_percent_guard_is_held(
     hundred: tuple[ThrowawaySlapd, EmulatorServer], tmp_path: Path
 ) -> None:

@@ -14,7 +14,7 @@ from webex_provisioner.directory import LdapDirectory
 from webex_provisioner.model import DirectoryUser
 from webex_provisioner.sandbox.dirsrv import SUFFIX, ThrowawayDirSrv, dirsrv_missing
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.server, pytest.mark.timeout(120)]
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,8 @@ from webex_provisioner.errors import (
 from webex_provisioner.model import DirectoryUser
 from webex_provisioner.sandbox import SERVICE_DN, Company, ThrowawaySlapd
 
+pytestmark = pytest.mark.server
+
 
 def consume(users: Iterator[DirectoryUser], into: list[DirectoryUser]) -> None:
     for user in users:

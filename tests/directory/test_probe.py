@@ -28,6 +28,7 @@ def test_probe_describes_openldap_with_syncprov(shared_slapd: ThrowawaySlapd) ->
     assert probe["url"] == shared_slapd.uri
 
 
+@pytest.mark.server
 def test_probe_without_syncprov_offers_no_content_sync(company: Company) -> None:
     """Without the syncprov overlay, content sync is reported as not offered."""
     with ThrowawaySlapd(syncprov=False) as server:

@@ -30,6 +30,7 @@ def _alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
 
 
+@pytest.mark.server
 def test_restart_keeps_data_and_port_and_close_leaves_nothing(company: Company) -> None:
     """restart() serves the same data on the same port; stop() ends the process (by PID);
     close() removes the temporary directory."""
@@ -69,6 +70,7 @@ def test_load_ldif_needs_the_server_stopped(own_slapd: ThrowawaySlapd) -> None:
         own_slapd.load_ldif("dn: ou=x,dc=example,dc=com\nobjectClass: organizationalUnit\nou: x\n")
 
 
+@pytest.mark.server
 def test_a_slapd_that_does_not_start_is_reported_with_its_log(tmp_path: Path) -> None:
     """A server that exits at once makes start() raise SandboxError quickly, with the exit status."""
     server = ThrowawaySlapd(slapd="/bin/false", workdir=tmp_path, start_timeout=5)
@@ -114,6 +116,7 @@ def test_the_root_dn_sets_and_clears_pwd_account_locked_time(own_slapd: Throwawa
     assert disabled == {dn(uid) for uid in (DISABLED - {"lrossi"}) | {"ahart"}}
 
 
+@pytest.mark.server
 def test_synthetic_users_load_in_bulk(tmp_path: Path) -> None:
     """synthetic_ldif(n) streams n users, a group of all of them and every k-th one locked, with
     deterministic anchors; write_ldif writes the stream to a file slapadd loads."""

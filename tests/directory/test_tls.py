@@ -13,6 +13,8 @@ from webex_provisioner.directory import LdapDirectory
 from webex_provisioner.errors import DirectoryError, DirectoryUnavailableError
 from webex_provisioner.sandbox import Company, ThrowawaySlapd
 
+pytestmark = pytest.mark.server
+
 
 @pytest.fixture(scope="module")
 def tls_slapd(company: Company) -> Iterator[ThrowawaySlapd]:

@@ -84,6 +84,7 @@ def test_refresh_tokens_rotate(server: EmulatorServer) -> None:
     assert refresh(server, first["refresh_token"]).status_code == 400
 
 
+@pytest.mark.server
 def test_rotation_can_be_switched_off() -> None:
     """With rotate_refresh_tokens=False the same refresh token is returned and stays valid."""
     with EmulatorServer(

@@ -11,6 +11,9 @@ from webex_provisioner.emulator import EmulatorServer
 
 from .helpers import CISCO_ERROR, ERROR, ORG, TOKEN, group_body, patch_body, user_body
 
+pytestmark = pytest.mark.server
+
+
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
 

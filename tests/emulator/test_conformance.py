@@ -21,6 +21,9 @@ from webex_provisioner.emulator import EmulatorServer
 
 from .helpers import CORE, ERROR, GROUP, TOKEN, group_body, patch_body, user_body
 
+pytestmark = pytest.mark.server
+
+
 scim2_server = pytest.importorskip("scim2_server")
 
 

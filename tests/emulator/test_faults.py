@@ -259,6 +259,7 @@ class TestOverHttp:
         assert (server.faults.rate_limit, server.faults.fail_rate, server.faults.pending) == (None, 0.0, 0)
 
 
+@pytest.mark.server
 def test_rate_limit_recovers_after_retry_after() -> None:
     """After waiting Retry-After seconds a throttled client gets through again."""
     with EmulatorServer(org_id="o", token=TOKEN) as server:

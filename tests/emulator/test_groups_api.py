@@ -15,6 +15,9 @@ from webex_provisioner.emulator import EmulatorServer, group_patch
 from .helpers import CISCO_GROUP, GROUP, LIST, ORG, TOKEN, group_body, patch_body
 from .test_users_api import TIMESTAMP, assert_error
 
+pytestmark = pytest.mark.server
+
+
 MEMBERS_URN = "urn:scim:schemas:extension:cisco:webexidentity:2.0:GroupMembers"
 
 

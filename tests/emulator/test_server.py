@@ -21,6 +21,7 @@ from .helpers import ORG, TOKEN, group_body, user_body
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
+@pytest.mark.server
 def test_free_port_and_urls() -> None:
     """Port 0 picks a free loopback port; url and scim_url are known once started."""
     with EmulatorServer(org_id=ORG, token=TOKEN) as server:
@@ -29,6 +30,7 @@ def test_free_port_and_urls() -> None:
         assert httpx.get(f"{server.scim_url}/Users", headers=AUTH).status_code == 200
 
 
+@pytest.mark.server
 def test_two_servers_side_by_side() -> None:
     """Two emulators run at once on different ports with separate users."""
     with EmulatorServer(org_id=ORG, token=TOKEN) as one, EmulatorServer(org_id=ORG, token=TOKEN) as two:
@@ -37,6 +39,7 @@ def test_two_servers_side_by_side() -> None:
         assert httpx.get(f"{two.scim_url}/Users", headers=AUTH).json()["totalResults"] == 0
 
 
+@pytest.mark.server
 def test_stop_and_restart() -> None:
     """stop() frees the port and keeps the users; start() serves them again."""
     server = EmulatorServer(org_id=ORG, token=TOKEN)
@@ -55,6 +58,7 @@ def test_stop_and_restart() -> None:
         server.stop()
 
 
+@pytest.mark.server
 def test_users_survive_a_restart_with_a_data_file(tmp_path: Path) -> None:
     """With a data file, users (and the archive) are saved on stop and loaded by the next emulator."""
     data = tmp_path / "webex.json"
@@ -86,6 +90,7 @@ def _portless(resource: Any) -> Any:
     return re.sub(r"^http://[^/]+", "", resource) if isinstance(resource, str) else resource
 
 
+@pytest.mark.server
 def test_groups_and_licences_survive_a_restart(tmp_path: Path) -> None:
     """Groups (with members and meta) and licences (units and assignments) are saved and loaded;
     licences configured on the new emulator are kept with their configured units."""
@@ -112,6 +117,7 @@ def test_groups_and_licences_survive_a_restart(tmp_path: Path) -> None:
         assert taken.status_code == 409
 
 
+@pytest.mark.server
 def test_data_files_without_groups_still_load(tmp_path: Path) -> None:
     """A data file written before groups and licences existed loads: its users, no groups."""
     data = tmp_path / "webex.json"
@@ -141,6 +147,7 @@ def test_data_files_without_groups_still_load(tmp_path: Path) -> None:
         assert server.groups() == [] and server.licenses()[0]["consumedUnits"] == 0
 
 
+@pytest.mark.server
 def test_data_file_is_saved_while_running(tmp_path: Path) -> None:
     """Changes reach the data file within the auto-save interval, before the emulator stops."""
     data = tmp_path / "webex.json"
@@ -156,6 +163,7 @@ def test_data_file_is_saved_while_running(tmp_path: Path) -> None:
         assert len(json.loads(data.read_text())["users"]) == 2
 
 
+@pytest.mark.server
 def test_data_file_of_another_organization(tmp_path: Path) -> None:
     """A data file written for another organization is refused before serving."""
     data = tmp_path / "webex.json"

@@ -13,6 +13,9 @@ from webex_provisioner.emulator import EmulatorServer, ScimError
 
 from .helpers import CISCO, CISCO_ERROR, CORE, ENTERPRISE, ERROR, ORG, TOKEN, patch_body, user_body
 
+pytestmark = pytest.mark.server
+
+
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
 

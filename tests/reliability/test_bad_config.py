@@ -79,6 +79,7 @@ EXPECTED = (
 )
 
 
+@pytest.mark.server
 @pytest.mark.parametrize("command", ["check", "plan", "sync"])
 def test_every_problem_is_reported_at_once_and_nothing_is_contacted(
     tmp_path: Path, listener: socket.socket, command: str
@@ -144,6 +145,7 @@ def test_check_reports_unreachable_urls(tmp_path: Path) -> None:
     assert webex_url in result["webex"]["error"] and "webex.url" in result["webex"]["error"]
 
 
+@pytest.mark.server
 def test_check_of_a_valid_setup_passes(tmp_path: Path) -> None:
     """The same command with servers that answer exits 0 (so the failures above are the URLs')."""
     with ThrowawaySlapd() as slapd, EmulatorServer(org_id=ORG_ID, token="t-123456") as webex:

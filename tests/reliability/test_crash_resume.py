@@ -23,7 +23,7 @@ from webex_provisioner.sandbox.demo import ORG_ID
 from webex_provisioner.sandbox.slapd import ThrowawaySlapd
 from webex_provisioner.state import open_state_store
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.server, pytest.mark.slow, pytest.mark.timeout(240)]
 
 USERS = 2000
 KILLS = 10

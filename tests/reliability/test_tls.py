@@ -19,7 +19,7 @@ from webex_provisioner.sandbox.demo import ORG_ID
 from webex_provisioner.sandbox.pki import TestPki, make_test_pki
 from webex_provisioner.sandbox.slapd import ThrowawaySlapd
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.server, pytest.mark.timeout(120)]
 
 
 @pytest.fixture(scope="module")
