@@ -6,8 +6,9 @@ in-memory fake in ``webex_provisioner.testing`` and a contract suite that the fa
 adapter pass (``webex_provisioner.testing.contracts``).
 
 Optional capabilities are protocols of their own (``MarkableFeed``, ``NotifyingFeed``,
-``BulkCreator``, ``CountsRequests``), checked with ``isinstance``: an adapter that offers one says
-so by implementing it, and the engine never probes for a method by name.
+``GroupSource``, ``BulkCreator``, ``WebexGroups``, ``CountsRequests``), checked with
+``isinstance``: an adapter that offers one says so by implementing it, and the engine never
+probes for a method by name.
 """
 
 from __future__ import annotations
@@ -26,10 +27,14 @@ from webex_provisioner.model import (
     AuditEntry,
     Change,
     CycleRecord,
+    DirectoryGroup,
     DirectoryUser,
+    GroupLink,
+    GroupRead,
     InstanceRecord,
     Link,
     Problem,
+    WebexGroup,
     WebexUser,
 )
 
@@ -154,6 +159,28 @@ class NotifyingFeed(ChangeFeed, Protocol):
     def notifier(self) -> ChangeNotifier: ...
 
 
+@runtime_checkable
+class GroupSource(Protocol):
+    """A directory that reads the groups selected for Webex (``groups:``)."""
+
+    def read_groups(self) -> GroupRead:
+        """Every selected group with its members (flattened through nested groups with
+        ``groups.nested: flatten``, cycles cut and named), and the digest of the selection.
+        Raises ``DirectoryIncompleteError`` when a read stops early: nothing may be concluded
+        from a partial group read."""
+        ...
+
+    def group_digest(self) -> str:
+        """The digest ``read_groups`` would give, computed cheaply (no members read): equal to
+        the last one, nothing about the selected groups or their nested groups changed."""
+        ...
+
+    def find_group(self, key: str) -> DirectoryGroup | None:
+        """One directory group (selected or not) by anchor or DN, with its members; ``None``
+        when there is none."""
+        ...
+
+
 # -- Webex ---------------------------------------------------------------------------------------
 
 
@@ -223,6 +250,47 @@ class BulkCreator(Protocol):
         ...
 
 
+@runtime_checkable
+class WebexGroups(Protocol):
+    """The organization's SCIM Groups. Names compare case-insensitively; members are Webex user
+    ids. Errors are ``WebexError`` subclasses; an unknown group id is ``WebexNotFoundError``."""
+
+    max_members: int
+    """The most members one request may add or remove (callers send more in several)."""
+
+    def find_group(self, name: str) -> WebexGroup | None:
+        """The group whose displayName equals ``name`` (case-insensitive), without members."""
+        ...
+
+    def list_groups(self) -> Iterator[WebexGroup]:
+        """Every group of the organization, without members."""
+        ...
+
+    def get_group(self, group_id: str) -> WebexGroup | None:
+        """The group with this id and all its members; ``None`` when there is none."""
+        ...
+
+    def create_group(self, name: str, external_id: str, members: Sequence[str] = ()) -> WebexGroup:
+        """Create a group with at most ``max_members`` members. ``WebexConflictError`` when the
+        name is taken (where Webex refuses duplicate names); ``WebexOutcomeUnknownError`` when it
+        may have been created without an answer (the caller looks it up by name)."""
+        ...
+
+    def rename_group(self, group_id: str, name: str) -> None: ...
+
+    def add_members(self, group_id: str, members: Sequence[str]) -> None:
+        """Add these users (at most ``max_members``); members already in are fine."""
+        ...
+
+    def remove_members(self, group_id: str, members: Sequence[str]) -> None:
+        """Remove these users (at most ``max_members``); users not in the group are fine."""
+        ...
+
+    def delete_group(self, group_id: str) -> None:
+        """Delete the group; one that does not exist counts as deleted."""
+        ...
+
+
 NO_ANSWER = "none"
 """The status label of a request that got no HTTP answer (timeout, connection error)."""
 
@@ -268,6 +336,8 @@ class Record:
     audit: AuditEntry
     save_link: Link | None = None
     drop_link: str | None = None
+    save_group: GroupLink | None = None
+    drop_group: str | None = None
 
 
 class LinkStore(Protocol):

@@ -6,6 +6,7 @@ Nothing is contacted here: a configuration that does not validate never reaches 
 The sections are in ``config.schema``, the presets of ``directory.type`` in ``config.presets``.
 """
 
+from webex_provisioner.config.groups import GroupsConfig
 from webex_provisioner.config.loading import (
     CONFIG_ENV,
     DEFAULT_CONFIG_PATH,
@@ -36,6 +37,7 @@ __all__ = [
     "DeprovisionLimit",
     "DirectoryConfig",
     "Duration",
+    "GroupsConfig",
     "HaConfig",
     "LoggingConfig",
     "OAuthConfig",
