@@ -176,7 +176,8 @@ class Desired:
         return self.attributes.get("email", "")
 
 
-def _finish(value: str | None, rule: MappingRule) -> str | None:
+def finish_value(value: str | None, rule: MappingRule) -> str | None:
+    """``value`` trimmed and cased as ``rule`` says; ``None`` when nothing is left."""
     if value is None:
         return None
     if rule.trim:
@@ -234,7 +235,7 @@ def _rule_value(user: DirectoryUser, key: str, rule: MappingRule, mapping: Compi
         value = _source_value(user, key, rule, mapping.sources.get(key) or rule.source.lower())
     else:
         value = _template_value(user, key, mapping.templates[key], mapping.template_names[key])
-    return _finish(value, rule) or _finish(rule.default, rule)
+    return finish_value(value, rule) or finish_value(rule.default, rule)
 
 
 def _manager_id(

@@ -10,12 +10,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from webex_provisioner.errors import DirectoryIncompleteError
-from webex_provisioner.model import ActionKind, Plan
+from webex_provisioner.model import ActionKind, GroupAction, Plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,3 +90,33 @@ def guard_with_approvals(
     rest = replace(plan, actions=tuple(a for a in plan.actions if (a.anchor, a.kind) not in approved))
     guarded = guard_deprovisions(rest, link_count, limits)
     return replace(guarded, actions=(*guarded.actions, *chosen))
+
+
+def guard_groups(
+    actions: Sequence[GroupAction],
+    managed: Mapping[str, int],
+    group_links: int,
+    limits: DeprovisionLimits,
+    approved: Collection[tuple[str, ActionKind]] = frozenset(),
+) -> tuple[tuple[GroupAction, ...], tuple[GroupAction, ...]]:
+    """Hold what takes too much away from Webex groups: the removals from a group beyond
+    ``max_deprovisions.percent`` of the members this tool manages there (a single removal is
+    never held), and every group deletion when there are more than the limits allow for the
+    ``group_links``. Approved actions go ahead. Returns (kept, held)."""
+    held: list[GroupAction] = []
+    deletions = [
+        a for a in actions if a.kind is ActionKind.DELETE_GROUP and (a.anchor, a.kind) not in approved
+    ]
+    allowed = limits.allowed(group_links)
+    if allowed is not None and len(deletions) > allowed:
+        held += deletions
+    for action in actions:
+        if action.kind is not ActionKind.REMOVE_MEMBERS or (action.anchor, action.kind) in approved:
+            continue
+        if limits.percent is None:
+            continue
+        share = max(1, math.floor(managed.get(action.anchor, 0) * limits.percent / 100))
+        if len(action.members) > share:
+            held.append(action)
+    held_ids = {id(a) for a in held}
+    return tuple(a for a in actions if id(a) not in held_ids), tuple(held)
