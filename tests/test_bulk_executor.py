@@ -15,7 +15,7 @@ from tests.conftest import ORG_ID, WEBEX_TOKEN, World
 from tests.webex.webex_fakes import BASE, make_config, page, user_resource
 from webex_provisioner.config import WebexConfig
 from webex_provisioner.emulator import EmulatorServer
-from webex_provisioner.engine.executor import Executor
+from webex_provisioner.engine.executor import Executor, user_sender
 from webex_provisioner.engine.wiring import open_engine
 from webex_provisioner.model import Action, ActionKind, Outcome, Reason, WebexUser
 from webex_provisioner.service.lease import cycle_lock
@@ -79,9 +79,10 @@ def test_bulk_requests_hold_at_most_100_creates(emulator: EmulatorServer, tmp_pa
     config = WebexConfig(org_id=ORG_ID, url=emulator.url, token=WEBEX_TOKEN, concurrency=2)
     store = open_state_store(f"sqlite:///{tmp_path / 'state.db'}")
     with ScimWebexClient(config) as client:
-        executor = Executor(
-            client, store, {}, cycle_id="c1", concurrency=2, clock=lambda: datetime.now(UTC), bulk=True
+        sender = user_sender(
+            client, {}, cycle_id="c1", clock=lambda: datetime.now(UTC), bulk=True, managed=None
         )
+        executor = Executor(sender, store, cycle_id="c1", concurrency=2)
         result = executor.apply([create_action(i) for i in range(250)])
     links = {link.anchor: link for link in store.links()}
     store.close()
@@ -191,9 +192,8 @@ def test_bulk_results_map_to_the_outcomes_of_single_creates(tmp_path: Any) -> No
     client = ScimWebexClient(
         make_config(concurrency=1), transport=_scripted_webex(calls), sleep=lambda _: None
     )
-    executor = Executor(
-        client, store, {}, cycle_id="c1", concurrency=1, clock=lambda: datetime.now(UTC), bulk=True
-    )
+    sender = user_sender(client, {}, cycle_id="c1", clock=lambda: datetime.now(UTC), bulk=True, managed=None)
+    executor = Executor(sender, store, cycle_id="c1", concurrency=1)
     result = executor.apply([create_action(i) for i in range(5)])
     links = {link.anchor: link.webex_id for link in store.links()}
     audit = {entry.anchor: entry for entry in store.audit(limit=10)}

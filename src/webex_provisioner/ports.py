@@ -479,8 +479,33 @@ class Bookkeeping(Protocol):
     def save_refresh_token(self, token: StoredRefreshToken) -> None: ...
 
 
-class StateStore(LinkStore, CycleLog, Lease, Bookkeeping, Protocol):
-    """Everything the engine keeps: links, the cycle log, the lease and the bookkeeping.
+class GroupStore(Protocol):
+    """The links of pushed groups (written through ``LinkStore.record``, with their audit
+    entries: a record's ``drop_group`` applies before its ``save_group``), and the group
+    actions a guard holds. A Webex group id is linked to one directory group at most."""
+
+    def group_links(self) -> Iterator[GroupLink]:
+        """Every group link, by anchor, with its managed members."""
+        ...
+
+    def get_group_link(self, anchor: str) -> GroupLink | None: ...
+
+    def groups_of(self, user_anchor: str) -> list[GroupLink]:
+        """The group links whose managed members include this user, by anchor."""
+        ...
+
+    def hold_groups(self, actions: Sequence[GroupAction], cycle_id: str) -> None:
+        """Replace the held group actions with these."""
+        ...
+
+    def held_groups(self) -> list[GroupAction]:
+        """The held group actions, in the order they were held."""
+        ...
+
+
+class StateStore(LinkStore, CycleLog, Lease, Bookkeeping, GroupStore, Protocol):
+    """Everything the engine keeps: links, the cycle log, the lease, the bookkeeping and the
+    links of pushed groups.
 
     Datetimes go in timezone-aware (a naive one is refused with ``StateError``, writing nothing)
     and come back in UTC. What a store returns is its own copy: changing it, or what was handed

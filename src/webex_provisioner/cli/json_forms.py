@@ -62,7 +62,7 @@ def cycle_json(report: CycleReport) -> dict[str, Any]:
     if report.applied is not None:
         result["applied"] = {f"{k}:{o}": n for (k, o), n in sorted(report.applied.counts.items())}
         result["failures"] = [
-            {"action": a.kind.value, "email": a.email, "anchor": a.anchor, "error": err}
+            {"action": a.kind.value, "email": a.subject, "anchor": a.anchor, "error": err}
             for a, err in report.applied.failures
         ]
     return result

@@ -81,7 +81,7 @@ def render_cycle(report: CycleReport) -> Group:
             for column in ("action", "email", "error"):
                 table.add_column(column, overflow="fold")
             for action, error in report.applied.failures:
-                table.add_row(action.kind.value, action.email, error)
+                table.add_row(action.kind.value, action.subject, error)
             parts.append(table)
     if report.error:
         parts.append(Text(f"Cycle failed: {report.error}", style="bold red"))

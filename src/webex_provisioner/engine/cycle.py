@@ -23,7 +23,8 @@ from webex_provisioner.engine.bookkeeping import (
     carry_open_problems,
     save_retries,
 )
-from webex_provisioner.engine.executor import ApplyResult, Executor
+from webex_provisioner.engine.executor import ApplyResult, Executor, user_sender
+from webex_provisioner.engine.group_cycle import GroupsPlanned, group_phase
 from webex_provisioner.engine.inputs import CycleInput, feed_input, full_read, one_user, owners_of
 from webex_provisioner.engine.matching import match_in_webex
 from webex_provisioner.engine.memory import spaced_collections
@@ -31,6 +32,7 @@ from webex_provisioner.engine.report import CycleReport, utc_now
 from webex_provisioner.errors import ProvisionerError
 from webex_provisioner.model import (
     Action,
+    ActionKind,
     AuditEntry,
     CycleKind,
     CycleRecord,
@@ -103,6 +105,7 @@ class Cycle:
         self._options = plan_options(config, self._mapping)
         self._recent_deprovisions: deque[datetime] = deque()
         self._should_stop: Callable[[], bool] = lambda: False
+        self._groups = group_phase(config, directory, webex, store, clock=clock)
 
     # -- public --------------------------------------------------------------------------
 
@@ -208,20 +211,32 @@ class Cycle:
             check_directory_health(
                 assessment.users_read, inputs.link_count, self._config.safety.min_users, directory.base_dn
             )
-        plan = self._guard(self._finish(assessment, inputs), inputs, apply=apply, approve_held=approve_held)
-        report.plan = plan
+        approved = approved_held(self._store, everything=approve_held, apply=apply)
+        plan = self._guard(self._finish(assessment, inputs), inputs, approved)
+        groups = self._plan_groups(plan, inputs, assessment, approved)
+        plan = report.plan = groups.plan if groups is not None else plan
         log.info(
             "plan computed",
             cycle=report.cycle_id,
             users_read=plan.users_read,
+            groups_read=plan.groups_read,
             links=len(inputs.links),
-            actions=len(plan.actions) + len(plan.followups),
-            held=len(plan.held),
+            actions=len(plan.actions) + len(plan.followups) + len(plan.groups),
+            held=len(plan.held) + len(plan.held_groups),
             problems=len(plan.problems),
             **plan.counts(),
         )
         if apply:
-            self._apply_plan(report, assessment, inputs)
+            self._apply_plan(report, assessment, inputs, groups)
+
+    def _plan_groups(
+        self, plan: Plan, inputs: CycleInput, assessment: Assessment, approved: set[tuple[str, ActionKind]]
+    ) -> GroupsPlanned | None:
+        """The groups phase's plan (not for one user: its groups follow in the next cycle)."""
+        if self._groups is None or inputs.kind is CycleKind.USER:
+            return None
+        links = inputs.links if inputs.link_count is not None else None
+        return self._groups.plan(plan, links, assessment.dn_changes, approved)
 
     def _finish(self, assessment: Assessment, inputs: CycleInput) -> Plan:
         """Look the candidates up in Webex, then finish the plan. An incremental cycle read only
@@ -244,20 +259,21 @@ class Cycle:
             deleted=inputs.deleted,
         )
 
-    def _guard(self, plan: Plan, inputs: CycleInput, *, apply: bool, approve_held: bool) -> Plan:
+    def _guard(self, plan: Plan, inputs: CycleInput, approved: set[tuple[str, ActionKind]]) -> Plan:
         """Hold the deprovisions beyond ``safety.max_deprovisions`` (except approved ones).
         Incremental cycles share the limits over a window, and count the links only when
         something would deprovision."""
         limit = self._config.safety.max_deprovisions
         limits = DeprovisionLimits(limit.count, limit.percent)
-        approved = approved_held(self._store, everything=approve_held, apply=apply)
         link_count = inputs.link_count
         if link_count is None:
             link_count = self._store.count_links() if any(a.kind.deprovisions for a in plan.actions) else 0
             limits = remaining_limits(limits, link_count, self._recent_deprovisions, self._clock())
         return guard_with_approvals(plan, approved, link_count, limits)
 
-    def _apply_plan(self, report: CycleReport, assessment: Assessment, inputs: CycleInput) -> None:
+    def _apply_plan(
+        self, report: CycleReport, assessment: Assessment, inputs: CycleInput, groups: GroupsPlanned | None
+    ) -> None:
         plan = report.plan
         if self._should_stop():
             self._interrupt(report, len(plan.all_actions))
@@ -278,9 +294,27 @@ class Cycle:
             self._note_deprovisions(report.applied)
         not_applied = len(plan.actions) - report.applied.recorded
         if not_applied > 0:
-            self._interrupt(report, not_applied + len(plan.followups))
-        elif plan.followups:
+            self._interrupt(report, not_applied + len(plan.followups) + len(plan.groups))
+            return
+        if plan.followups:
             self._follow_up(plan.followups, report)
+        if groups is not None and self._groups is not None:
+            self._apply_groups(report, groups)
+
+    def _apply_groups(self, report: CycleReport, groups: GroupsPlanned) -> None:
+        assert self._groups is not None and report.applied is not None
+        result = self._groups.apply(
+            groups,
+            cycle_id=report.cycle_id,
+            concurrency=self._config.webex.concurrency,
+            on_records=self._on_records,
+            should_stop=self._should_stop,
+        )
+        if result is None:
+            return
+        report.applied.add(result)
+        if result.recorded < len(groups.plan.groups):
+            self._interrupt(report, len(groups.plan.groups) - result.recorded)
 
     def _note_deprovisions(self, applied: ApplyResult) -> None:
         now = self._clock()
@@ -299,15 +333,19 @@ class Cycle:
 
     def _apply(self, actions: Sequence[Action], links: Mapping[str, Link], cycle_id: str) -> ApplyResult:
         progress = self._progress(len(actions), 0) if self._progress and actions else None
-        executor = Executor(
+        sender = user_sender(
             self._webex,
-            self._store,
             links,
             cycle_id=cycle_id,
             clock=self._clock,
-            concurrency=self._config.webex.concurrency,
             bulk=self._config.webex.bulk,
             managed=self._options.managed,
+        )
+        executor = Executor(
+            sender,
+            self._store,
+            cycle_id=cycle_id,
+            concurrency=self._config.webex.concurrency,
             on_records=self._on_records,
             progress=progress,
             should_stop=self._should_stop,

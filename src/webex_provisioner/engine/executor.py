@@ -20,14 +20,15 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Generic
 
 import structlog
 
-from webex_provisioner.engine.senders import BulkSender, Done, Sender, SingleSender, by_user
+from webex_provisioner.engine.senders import A, BulkSender, Done, Sender, SingleSender
 from webex_provisioner.engine.steps import UserSteps
 from webex_provisioner.engine.workers import run_concurrently
 from webex_provisioner.errors import ProvisionerError
-from webex_provisioner.model import Action, Link, Outcome
+from webex_provisioner.model import Action, GroupAction, Link, Outcome
 from webex_provisioner.ports import BulkCreator, LinkStore, Record, WebexClient
 
 log = structlog.get_logger("webex_provisioner.engine.executor")
@@ -38,7 +39,7 @@ class ApplyResult:
     """What applying a plan did: counts by (action, outcome), and the failures."""
 
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
-    failures: list[tuple[Action, str]] = field(default_factory=list)
+    failures: list[tuple[Action | GroupAction, str]] = field(default_factory=list)
 
     @property
     def applied(self) -> int:
@@ -57,31 +58,23 @@ class ApplyResult:
         self.failures.extend(other.failures)
 
 
-class Executor:
-    """Applies actions for one cycle, through one sender."""
+class Executor(Generic[A]):
+    """Applies one cycle's actions of one kind (users, groups), through one sender."""
 
     def __init__(
         self,
-        webex: WebexClient,
+        sender: Sender[A],
         store: LinkStore,
-        links: Mapping[str, Link],
         *,
         cycle_id: str,
-        clock: Callable[[], datetime],
         concurrency: int = 8,
-        bulk: bool = False,
-        managed: frozenset[str] | None = None,
         on_records: Callable[[Sequence[Record]], None] | None = None,
         progress: Callable[[int], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
         batch_size: int = 200,
         batch_seconds: float = 0.5,
     ) -> None:
-        self._stop = threading.Event()
-        steps = UserSteps(webex, links, cycle_id=cycle_id, clock=clock, managed=managed, stop=self._stop)
-        self._sender: Sender = (
-            BulkSender(steps, webex) if bulk and isinstance(webex, BulkCreator) else SingleSender(steps)
-        )
+        self._sender: Sender[A] = sender
         self._store = store
         self._cycle_id = cycle_id
         self._concurrency = max(1, concurrency)
@@ -91,7 +84,7 @@ class Executor:
         self._batch_size = batch_size
         self._batch_seconds = batch_seconds
 
-    def apply(self, actions: Sequence[Action]) -> ApplyResult:
+    def apply(self, actions: Sequence[A]) -> ApplyResult:
         """Apply ``actions``; the result counts what was recorded (less than planned when the
         apply was asked to stop). Raises the error that stopped it, once the rest is recorded."""
         result = ApplyResult()
@@ -108,7 +101,7 @@ class Executor:
                 pending.clear()
             last_flush = time.monotonic()
 
-        def collect(done: Done) -> None:
+        def collect(done: Done[A]) -> None:
             nonlocal stopped
             outcomes, error = done
             stopped = stopped or error
@@ -128,13 +121,13 @@ class Executor:
 
         try:
             run_concurrently(
-                self._sender.units(by_user(actions)),
+                self._sender.units(actions),
                 self._sender.send,
                 concurrency=self._concurrency,
                 on_result=collect,
                 on_tick=tick,
                 tick_seconds=self._batch_seconds,
-                should_stop=lambda: self._stop.is_set() or self._should_stop(),
+                should_stop=lambda: self._sender.stopped() or self._should_stop(),
                 name="webex",
             )
         finally:
@@ -153,4 +146,18 @@ class Executor:
         return error
 
 
-__all__ = ["ApplyResult", "BulkSender", "Executor", "SingleSender"]
+def user_sender(
+    webex: WebexClient,
+    links: Mapping[str, Link],
+    *,
+    cycle_id: str,
+    clock: Callable[[], datetime],
+    bulk: bool,
+    managed: frozenset[str] | None,
+) -> Sender[Action]:
+    """The sender of one cycle's user actions: creates in Bulk requests when ``bulk`` and the
+    client can, single requests otherwise."""
+    steps = UserSteps(webex, links, cycle_id=cycle_id, clock=clock, managed=managed, stop=threading.Event())
+    if bulk and isinstance(webex, BulkCreator):
+        return BulkSender(steps, webex)
+    return SingleSender(steps)

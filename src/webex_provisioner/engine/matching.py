@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from webex_provisioner.errors import WebexAuthError, WebexError, WebexUnavailableError
-from webex_provisioner.model import WebexUser
+from webex_provisioner.model import WebexGroup, WebexUser
 from webex_provisioner.model.keys import fold_email
-from webex_provisioner.ports import WebexClient
+from webex_provisioner.ports import WebexClient, WebexGroups
+from webex_provisioner.rules.groups import fold_name
 
 # Above this many e-mails, listing the whole organization is cheaper than one lookup per e-mail
 # (a list page carries up to 1,000 users).
@@ -50,3 +51,25 @@ def match_in_webex(
             elif user is not None:
                 matches[fold_email(user.email)] = user
     return matches, failures
+
+
+GROUP_LIST_FROM = 20
+"""From this many names on, one listing of the organization's groups is cheaper than a search
+per name (a list page carries up to 100 groups)."""
+
+
+def match_groups(
+    webex: WebexGroups, names: Sequence[str], *, list_from: int = GROUP_LIST_FROM
+) -> dict[str, WebexGroup]:
+    """The existing Webex groups with these names, by folded name (a listing when there are many)."""
+    if not names:
+        return {}
+    wanted = {fold_name(name) for name in names}
+    if len(wanted) >= list_from:
+        return {fold_name(g.name): g for g in webex.list_groups() if fold_name(g.name) in wanted}
+    found: dict[str, WebexGroup] = {}
+    for name in sorted(wanted):
+        group = webex.find_group(name)
+        if group is not None:
+            found[fold_name(group.name)] = group
+    return found

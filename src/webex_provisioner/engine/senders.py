@@ -14,25 +14,31 @@ unit, returning its outcomes; the executor runs units concurrently and records t
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Protocol
+from collections.abc import Iterator, Sequence
+from typing import Protocol, TypeVar
 
-from webex_provisioner.engine.steps import Step, StoppedError, UserSteps
+from webex_provisioner.engine.steps import UserSteps
+from webex_provisioner.engine.units import Step, StoppedError
 from webex_provisioner.errors import ProvisionerError, WebexError, WebexOutcomeUnknownError
-from webex_provisioner.model import Action, ActionKind, Link
+from webex_provisioner.model import Action, ActionKind, GroupAction, Link
 from webex_provisioner.ports import BulkCreator, CreateOutcome, Record
 from webex_provisioner.rules.outcomes import Answer, CreateProgress, answer_of, stops_the_apply
 
+A = TypeVar("A", Action, GroupAction)
+
 # A unit's outcomes, and the error that stops the apply (None if none came up).
-Done = tuple[list[tuple[Action, Record]], ProvisionerError | None]
+Done = tuple[list[tuple[A, Record]], ProvisionerError | None]
 
 
-class Sender(Protocol):
-    """Cuts actions into units and applies one unit at a time (from worker threads)."""
+class Sender(Protocol[A]):
+    """Cuts actions into units (the actions of one user or group stay together, in order) and
+    applies one unit at a time, from worker threads; ``stopped`` says an error stopped it."""
 
-    def units(self, users: Iterable[list[Action]]) -> Iterator[Sequence[Action]]: ...
+    def units(self, actions: Sequence[A]) -> Iterator[Sequence[A]]: ...
 
-    def send(self, unit: Sequence[Action]) -> Done: ...
+    def send(self, unit: Sequence[A]) -> Done[A]: ...
+
+    def stopped(self) -> bool: ...
 
 
 class SingleSender:
@@ -41,14 +47,18 @@ class SingleSender:
     def __init__(self, steps: UserSteps) -> None:
         self._steps = steps
 
-    def units(self, users: Iterable[list[Action]]) -> Iterator[Sequence[Action]]:
-        return iter(users)
+    def units(self, actions: Sequence[Action]) -> Iterator[Sequence[Action]]:
+        return by_anchor(actions)
 
-    def send(self, unit: Sequence[Action]) -> Done:
+    def stopped(self) -> bool:
+        return self._steps.stop.is_set()
+
+    def send(self, unit: Sequence[Action]) -> Done[Action]:
         try:
             return self._steps.run(unit), None
         except StoppedError as exc:
-            return exc.results, exc.error
+            stopped: StoppedError[Action] = exc
+            return stopped.results, stopped.error
 
 
 class _CreateBatch(tuple[Action, ...]):
@@ -66,20 +76,23 @@ class BulkSender:
         self._creator = creator
         self._batch = max(1, min(batch or creator.max_batch, creator.max_batch))
 
-    def units(self, users: Iterable[list[Action]]) -> Iterator[Sequence[Action]]:
+    def stopped(self) -> bool:
+        return self._steps.stop.is_set()
+
+    def units(self, actions: Sequence[Action]) -> Iterator[Sequence[Action]]:
         batch: list[Action] = []
-        for actions in users:
-            if len(actions) == 1 and actions[0].kind is ActionKind.CREATE:
-                batch.append(actions[0])
+        for mine in by_anchor(actions):
+            if len(mine) == 1 and mine[0].kind is ActionKind.CREATE:
+                batch.append(mine[0])
                 if len(batch) >= self._batch:
                     yield _CreateBatch(batch)
                     batch = []
             else:
-                yield actions
+                yield mine
         if batch:
             yield _CreateBatch(batch)
 
-    def send(self, unit: Sequence[Action]) -> Done:
+    def send(self, unit: Sequence[Action]) -> Done[Action]:
         if not isinstance(unit, _CreateBatch):
             return self._single.send(unit)
         results: list[tuple[Action, Record]] = []
@@ -89,7 +102,8 @@ class BulkSender:
             try:
                 results += self._steps.run([action], functools.partial(self._created, outcome=outcome))
             except StoppedError as exc:
-                return results + exc.results, exc.error
+                stopped: StoppedError[Action] = exc
+                return results + stopped.results, stopped.error
         return results, None
 
     def _create(self, batch: Sequence[Action]) -> list[CreateOutcome | None]:
@@ -104,7 +118,7 @@ class BulkSender:
             # record; another refusal of the whole request means: send them singly.
             return [exc if stops_the_apply(exc) else None] * len(batch)
 
-    def _created(self, action: Action, _link: Link | None, *, outcome: CreateOutcome | None) -> Step:
+    def _created(self, action: Action, _link: Link | None, *, outcome: CreateOutcome | None) -> Step[Link]:
         """The step of one create sent in a Bulk request, from its outcome."""
         if isinstance(outcome, str):
             return Step(self._steps.new_link(action, outcome, action.desired, active=action.active))
@@ -115,9 +129,9 @@ class BulkSender:
         return self._steps.create(action, CreateProgress(in_bulk=True), answer_of(outcome), outcome)
 
 
-def by_user(actions: Sequence[Action]) -> Iterator[list[Action]]:
-    """The actions of each user, in order, grouped (a user's actions are applied in order)."""
-    groups: dict[str, Action | list[Action]] = {}
+def by_anchor(actions: Sequence[A]) -> Iterator[list[A]]:
+    """The actions of each user (or group), in order, together (they are applied in order)."""
+    groups: dict[str, A | list[A]] = {}
     for action in actions:
         earlier = groups.setdefault(action.anchor, action)
         if earlier is action:
@@ -127,4 +141,4 @@ def by_user(actions: Sequence[Action]) -> Iterator[list[Action]]:
         else:
             groups[action.anchor] = [earlier, action]
     for group in groups.values():
-        yield [group] if isinstance(group, Action) else group
+        yield group if isinstance(group, list) else [group]

@@ -12,11 +12,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
 import structlog
 
+from webex_provisioner.engine.units import Step, run_in_order
 from webex_provisioner.errors import ProvisionerError, WebexConflictError, WebexError, WebexNotFoundError
 from webex_provisioner.model import (
     Action,
@@ -48,24 +49,6 @@ from webex_provisioner.rules.outcomes import (
 log = structlog.get_logger("webex_provisioner.engine.steps")
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
-    """What one applied action leaves: the link to save (``None`` with ``drop``: drop it)."""
-
-    link: Link | None
-    detail: str = ""
-    drop: bool = False
-
-
-class StoppedError(Exception):
-    """An error that stops the apply; ``results`` are the outcomes of the user's earlier actions."""
-
-    def __init__(self, error: ProvisionerError, results: list[tuple[Action, Record]]) -> None:
-        super().__init__(error.message)
-        self.error = error
-        self.results = results
-
-
 class LinkedElsewhereError(WebexConflictError):
     """The Webex user to link is linked to another directory user."""
 
@@ -82,7 +65,7 @@ def apply_changes(current: Attributes, changes: Sequence[Change]) -> dict[str, s
 
 
 # How one action becomes a step (the single-request steps, or a Bulk create's outcome).
-StepFn = Callable[[Action, Link | None], Step]
+StepFn = Callable[[Action, Link | None], Step[Link]]
 
 
 class UserSteps:
@@ -112,26 +95,9 @@ class UserSteps:
     def run(self, actions: Sequence[Action], step: StepFn | None = None) -> list[tuple[Action, Record]]:
         """One user's actions in order, each by ``step`` (default: single requests). Raises
         ``StoppedError`` (with the outcomes so far) on an error that stops the apply."""
-        step = step or self.single
-        link = self._links.get(actions[0].anchor)
-        results: list[tuple[Action, Record]] = []
-        for index, action in enumerate(actions):
-            if self.stop.is_set():
-                break  # not attempted: the next cycle plans it again
-            started = time.monotonic()
-            try:
-                done = step(action, link)
-            except ProvisionerError as exc:
-                if stops_the_apply(exc):
-                    self.stop.set()
-                    raise StoppedError(exc, results) from exc
-                results += self._failed(action, link, exc.message, actions[index + 1 :])
-                break
-            link = done.link
-            results.append((action, self._applied(action, done, started)))
-        return results
+        return run_in_order(actions, self._links.get(actions[0].anchor), step or self.single, self, self.stop)
 
-    def _applied(self, action: Action, done: Step, started: float) -> Record:
+    def applied(self, action: Action, done: Step[Link], started: float) -> Record:
         record = Record(
             self.audit(action, Outcome.APPLIED, done.link, done.detail),
             save_link=None if done.drop else done.link,
@@ -151,7 +117,7 @@ class UserSteps:
         )
         return record
 
-    def _failed(
+    def failed(
         self, action: Action, link: Link | None, message: str, later: Sequence[Action]
     ) -> list[tuple[Action, Record]]:
         failed_link = replace(link, last_error=message, updated_at=self._clock()) if link else None
@@ -188,7 +154,7 @@ class UserSteps:
 
     # -- one action ----------------------------------------------------------------------------
 
-    def single(self, action: Action, link: Link | None) -> Step:
+    def single(self, action: Action, link: Link | None) -> Step[Link]:
         """An action as single requests."""
         kind = action.kind
         if kind is ActionKind.CREATE:
@@ -212,7 +178,7 @@ class UserSteps:
         progress: CreateProgress,
         answer: Answer | None = None,
         error: WebexError | None = None,
-    ) -> Step:
+    ) -> Step[Link]:
         """Create ``action``'s user by the no-duplicate rules, from ``answer`` (the answer a send
         already got, e.g. in a Bulk request) or by sending it now."""
         desired, active = action.desired, action.active
@@ -290,7 +256,7 @@ class UserSteps:
             return self.webex.update_user(found.id, changes, active=active)
         return found
 
-    def _update(self, action: Action, link: Link) -> Step:
+    def _update(self, action: Action, link: Link) -> Step[Link]:
         applied = apply_changes(link.applied, action.changes)
         try:
             self.webex.update_user(link.webex_id, action.changes)
@@ -308,7 +274,7 @@ class UserSteps:
             )
         )
 
-    def _recreate(self, action: Action, link: Link, desired: Attributes) -> Step:
+    def _recreate(self, action: Action, link: Link, desired: Attributes) -> Step[Link]:
         log.warning(
             "drift: linked Webex user is gone, re-creating",
             cycle=self.cycle_id,
@@ -324,7 +290,7 @@ class UserSteps:
         detail = f"the Webex user {link.webex_id} was deleted outside webex-provisioner; re-created"
         return Step(step.link, f"{detail}; {step.detail}" if step.detail else detail)
 
-    def _set_active(self, action: Action, link: Link, *, active: bool) -> Step:
+    def _set_active(self, action: Action, link: Link, *, active: bool) -> Step[Link]:
         now = self._clock()
         try:
             self.webex.update_user(link.webex_id, (), active=active)

@@ -102,3 +102,8 @@ class Action:
     active: bool = True
     detail: str = ""
     pending: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def subject(self) -> str:
+        """What the action is about, as people name it: the user's e-mail."""
+        return self.email
