@@ -29,6 +29,7 @@ from webex_provisioner.model import (
     CycleRecord,
     DirectoryGroup,
     DirectoryUser,
+    GroupAction,
     GroupLink,
     GroupRead,
     InstanceRecord,
