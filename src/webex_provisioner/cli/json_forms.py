@@ -7,7 +7,16 @@ from typing import Any
 from webex_provisioner.engine.explain import Explanation
 from webex_provisioner.engine.logs import audit_json
 from webex_provisioner.engine.report import CycleReport
-from webex_provisioner.model import Action, CycleRecord, InstanceRecord, Link, Plan, Problem
+from webex_provisioner.model import (
+    Action,
+    CycleRecord,
+    GroupAction,
+    GroupLink,
+    InstanceRecord,
+    Link,
+    Plan,
+    Problem,
+)
 
 
 def problem_json(problem: Problem) -> dict[str, str | None]:
@@ -18,6 +27,7 @@ def problem_json(problem: Problem) -> dict[str, str | None]:
         "dn": problem.dn,
         "email": problem.email,
         "detail": problem.detail,
+        "resource": problem.resource,
     }
 
 
@@ -40,10 +50,42 @@ def action_json(action: Action) -> dict[str, Any]:
 def plan_json(plan: Plan) -> dict[str, Any]:
     return {
         "users_read": plan.users_read,
+        "groups_read": plan.groups_read,
         "counts": plan.counts(),
         "actions": [action_json(a) for a in plan.all_actions],
         "held": [action_json(a) for a in plan.held],
+        "group_actions": [group_action_json(a) for a in plan.groups],
+        "held_group_actions": [group_action_json(a) for a in plan.held_groups],
         "problems": [problem_json(p) for p in plan.problems],
+    }
+
+
+def group_action_json(action: GroupAction) -> dict[str, Any]:
+    """A group action, with every member's e-mail (the terminal shows counts)."""
+    return {
+        "action": action.kind.value,
+        "reason": action.reason.value,
+        "anchor": action.anchor,
+        "name": action.name,
+        "old_name": action.old_name,
+        "dn": action.dn,
+        "webex_id": action.webex_id,
+        "members": [{"anchor": m.anchor, "email": m.email or None} for m in action.members],
+        "skipped_members": action.skipped,
+        "detail": action.detail or None,
+    }
+
+
+def group_link_json(link: GroupLink) -> dict[str, Any]:
+    return {
+        "anchor": link.anchor,
+        "webex_id": link.webex_id,
+        "name": link.name,
+        "dn": link.dn,
+        "managed_members": sorted(link.members),
+        "created_at": link.created_at.isoformat() if link.created_at else None,
+        "updated_at": link.updated_at.isoformat() if link.updated_at else None,
+        "last_error": link.last_error,
     }
 
 
@@ -138,5 +180,6 @@ def explanation_json(x: Explanation) -> dict[str, Any]:
         "problems": [problem_json(p) for p in x.problems],
         "held": [action_json(a) for a in x.held],
         "history": [audit_json(e) for e in x.history],
+        "groups": [{"name": g.name, "webex_id": g.webex_id, "anchor": g.anchor} for g in x.groups],
         "error": x.error,
     }

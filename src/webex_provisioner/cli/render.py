@@ -12,7 +12,16 @@ from rich.text import Text
 
 from webex_provisioner.engine.explain import Explanation
 from webex_provisioner.engine.report import CycleReport
-from webex_provisioner.model import Action, AuditEntry, CycleRecord, InstanceRecord, Link, Plan, Problem
+from webex_provisioner.model import (
+    Action,
+    AuditEntry,
+    CycleRecord,
+    GroupAction,
+    InstanceRecord,
+    Link,
+    Plan,
+    Problem,
+)
 from webex_provisioner.rules.lifecycle import diff
 
 _IMPLIED = frozenset({"email", "externalId"})  # shown in the e-mail column / always the anchor
@@ -48,23 +57,58 @@ def actions_table(actions: Sequence[Action], title: str) -> Table:
 
 
 def problems_table(problems: Sequence[Problem]) -> Table:
-    table = Table(title="Users left alone", title_justify="left")
-    for column in ("kind", "user", "why"):
+    table = Table(title="Left alone", title_justify="left")
+    for column in ("kind", "user or group", "why"):
         table.add_column(column, overflow="fold")
     for problem in problems:
-        table.add_row(problem.kind.value, problem.email or problem.dn or problem.anchor, problem.detail)
+        who = problem.email or problem.dn or problem.anchor
+        table.add_row(
+            problem.kind.value, who if problem.resource == "user" else f"group {who}", problem.detail
+        )
+    return table
+
+
+def describe_group_action(action: GroupAction) -> str:
+    """What a group action changes, with member counts (the e-mails are in --json)."""
+    parts = []
+    if action.old_name:
+        parts.append(f"renamed from {action.old_name!r}")
+    if action.members:
+        shown = ", ".join(m.email or m.anchor for m in action.members[:3])
+        more = f" and {len(action.members) - 3} more" if len(action.members) > 3 else ""
+        parts.append(f"{len(action.members)} member(s): {shown}{more}")
+    if action.skipped:
+        parts.append(f"{action.skipped} directory member(s) not provisioned")
+    return "; ".join(parts) or action.detail
+
+
+def group_actions_table(actions: Sequence[GroupAction], title: str) -> Table:
+    table = Table(title=title, title_justify="left", expand=False)
+    for column in ("action", "reason", "group", "what changes"):
+        table.add_column(column, overflow="fold")
+    for action in actions:
+        table.add_row(action.kind.value, action.reason.value, action.name, describe_group_action(action))
     return table
 
 
 def render_plan(plan: Plan) -> Group:
     parts: list[Any] = []
     counts = ", ".join(f"{n} {k}" for k, n in sorted(plan.counts().items())) or "nothing to do"
-    parts.append(Text(f"{plan.users_read} directory user(s) read; planned: {counts}.", style="bold"))
+    groups = f", {plan.groups_read} group(s)" if plan.groups_read else ""
+    parts.append(Text(f"{plan.users_read} directory user(s){groups} read; planned: {counts}.", style="bold"))
     if plan.actions or plan.followups:
         parts.append(actions_table(plan.all_actions, "Planned actions"))
     if plan.held:
         parts.append(
             actions_table(plan.held, "Held by the deprovision guard (apply with sync --approve-held)")
+        )
+    if plan.groups:
+        parts.append(group_actions_table(plan.groups, "Planned group actions"))
+    if plan.held_groups:
+        parts.append(
+            group_actions_table(
+                plan.held_groups, "Group actions held by the guard (apply with sync --approve-held)"
+            )
         )
     if plan.problems:
         parts.append(problems_table(plan.problems))
@@ -85,10 +129,11 @@ def render_cycle(report: CycleReport) -> Group:
             parts.append(table)
     if report.error:
         parts.append(Text(f"Cycle failed: {report.error}", style="bold red"))
-    elif report.plan.held:
+    elif report.plan.holds:
         parts.append(
             Text(
-                f"{len(report.plan.held)} deprovision(s) held by the guard (safety.max_deprovisions). "
+                f"{len(report.plan.held) + len(report.plan.held_groups)} action(s) held by the guard "
+                "(safety.max_deprovisions). "
                 "Review them with 'webex-provisioner plan', then run 'webex-provisioner sync --approve-held' "
                 "or 'webex-provisioner sync --discard-held'.",
                 style="bold yellow",
@@ -200,6 +245,8 @@ def render_explanation(x: Explanation) -> Group:
     if not x.links:
         parts.append(Text("Link: none"))
     parts.append(Text(f"Next cycle: {_verdict(x)}", style="bold"))
+    if x.groups:
+        parts.append(Text(f"Pushed groups: {', '.join(g.name for g in x.groups)}"))
     if x.held:
         parts.append(Text(f"Held: {', '.join(a.kind.value for a in x.held)} awaiting 'sync --approve-held'"))
     if x.history:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from webex_provisioner.engine.wiring import Engine
 from webex_provisioner.errors import ProvisionerError
-from webex_provisioner.model import Action, AuditEntry, DirectoryUser, Link, Problem, WebexUser
+from webex_provisioner.model import Action, AuditEntry, DirectoryUser, GroupLink, Link, Problem, WebexUser
 from webex_provisioner.model.keys import normalize_dn
 from webex_provisioner.rules.mapping import Desired, compile_mapping, desired_user
 
@@ -27,6 +27,8 @@ class Explanation:
     problems: list[Problem] = field(default_factory=list)
     held: list[Action] = field(default_factory=list)
     history: list[AuditEntry] = field(default_factory=list)
+    groups: list[GroupLink] = field(default_factory=list)
+    """The pushed groups webex-provisioner made this user a member of."""
     error: str | None = None
 
 
@@ -50,6 +52,7 @@ def explain(engine: Engine, key: str) -> Explanation:
     result.held = [a for a in engine.store.held() if a.anchor in anchors]
     for anchor in sorted(anchors):
         result.history.extend(engine.store.audit(anchor=anchor, limit=20))
+        result.groups.extend(engine.store.groups_of(anchor))
     if not anchors:
         result.error = f"no directory user and no link matches {key!r}"
         return result

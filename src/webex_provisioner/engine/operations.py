@@ -13,8 +13,19 @@ from webex_provisioner.config import Config
 from webex_provisioner.engine.bookkeeping import approve_held_later, ask_retry, forget_baseline
 from webex_provisioner.engine.wiring import Engine
 from webex_provisioner.errors import ProvisionerError
-from webex_provisioner.model import Action, AuditEntry, CycleRecord, InstanceRecord, Link, Outcome
-from webex_provisioner.ports import Record, StateStore
+from webex_provisioner.model import (
+    Action,
+    AuditEntry,
+    CycleRecord,
+    DirectoryGroup,
+    GroupLink,
+    InstanceRecord,
+    Link,
+    Member,
+    Outcome,
+)
+from webex_provisioner.model.keys import normalize_dn
+from webex_provisioner.ports import GroupSource, Record, StateStore, WebexGroups
 
 SUCCEEDED = ("succeeded", "partial", "held")
 """Cycle outcomes that count as a success for ``status`` (the cycle ran to its end)."""
@@ -129,3 +140,67 @@ def reset(store: StateStore, links: Iterable[Link], now: datetime) -> int:
     store.hold([], "reset")
     forget_baseline(store)
     return len(records)
+
+
+@dataclass
+class GroupDetails:
+    """What ``groups show`` tells about one pushed group."""
+
+    key: str
+    link: GroupLink | None
+    directory: DirectoryGroup | None
+    expected: list[Member] = field(default_factory=list)
+    """The provisioned users among its directory members: who should be in the Webex group."""
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    """Directory members who are not provisioned users, with why (DN, reason)."""
+    in_webex: list[tuple[str, str, bool]] | None = None
+    """Who is in the Webex group: (Webex id, e-mail or '', managed by webex-provisioner)."""
+    error: str | None = None
+
+
+def group_details(engine: Engine, key: str, *, resolve_at_most: int = 200) -> GroupDetails:
+    """Gather ``groups show KEY`` (a group name, anchor or DN). Writes nothing."""
+    links = list(engine.store.group_links())
+    link = next(
+        (g for g in links if key in (g.anchor, g.webex_id) or g.name.lower() == key.strip().lower()), None
+    )
+    directory = engine.directory if isinstance(engine.directory, GroupSource) else None
+    group = directory.find_group(link.anchor if link else key) if directory else None
+    details = GroupDetails(key, link, group)
+    if link is None and group is None:
+        details.error = (
+            f"no pushed group and no directory group matches {key!r}; see 'webex-provisioner groups list'"
+        )
+        return details
+    users = {link_.anchor: link_ for link_ in engine.store.links()}
+    by_dn = {normalize_dn(u.dn): u for u in users.values() if u.dn}
+    for dn in sorted(group.members if group else ()):
+        user = by_dn.get(dn)
+        if user is not None:
+            details.expected.append(Member(user.anchor, user.email))
+        elif len(details.skipped) < resolve_at_most:
+            details.skipped.append((dn, _why_not_provisioned(engine, dn)))
+    if link is not None and isinstance(engine.webex, WebexGroups):
+        found = engine.webex.get_group(link.webex_id)
+        emails = {u.webex_id: u.email for u in users.values()}
+        managed_ids = {users[a].webex_id for a in link.members if a in users}
+        members = (found.members or frozenset()) if found is not None else frozenset()
+        details.in_webex = sorted((m, emails.get(m, ""), m in managed_ids) for m in members)
+    return details
+
+
+def _why_not_provisioned(engine: Engine, dn: str) -> str:
+    """Why a member DN is not a provisioned user, as the directory tells."""
+    try:
+        user = engine.directory.find_user(dn)
+    except ProvisionerError as exc:
+        return f"cannot tell: {exc.message}"
+    if user is None:
+        return "not a directory user of the scope's base DN and user filter (the DN does not resolve to one)"
+    if not user.in_scope:
+        return f"out of scope: {user.scope_reason}"
+    if user.disabled:
+        return "disabled in the directory"
+    return (
+        "in scope but not linked: it has a problem (see 'webex-provisioner plan') or joins in the next cycle"
+    )

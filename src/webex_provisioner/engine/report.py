@@ -40,7 +40,7 @@ class CycleReport:
         failed or were left alone; else 0."""
         if self.error is not None:
             return EXIT_FAILED
-        if self.plan.held:
+        if self.plan.holds:
             return EXIT_HELD
         if self.applied is not None and self.applied.failed:
             return EXIT_USERS_FAILED
@@ -64,7 +64,7 @@ class CycleReport:
         if self.applied is not None:
             for (kind, outcome), n in self.applied.counts.items():
                 counts[f"{kind}_{outcome}"] = n
-        counts["held"] = len(self.plan.held)
+        counts["held"] = len(self.plan.held) + len(self.plan.held_groups)
         counts["problems"] = len(self.plan.problems)
         counts["users_read"] = self.plan.users_read
         return counts
