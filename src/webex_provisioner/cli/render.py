@@ -245,10 +245,17 @@ def render_explanation(x: Explanation) -> Group:
     if not x.links:
         parts.append(Text("Link: none"))
     parts.append(Text(f"Next cycle: {_verdict(x)}", style="bold"))
+    parts += _explanation_footer(x)
+    return Group(*parts)
+
+
+def _explanation_footer(x: Explanation) -> list[Any]:
+    """The user's pushed groups, held actions and history."""
+    parts: list[Any] = []
     if x.groups:
         parts.append(Text(f"Pushed groups: {', '.join(g.name for g in x.groups)}"))
     if x.held:
         parts.append(Text(f"Held: {', '.join(a.kind.value for a in x.held)} awaiting 'sync --approve-held'"))
     if x.history:
         parts.append(audit_table(x.history))
-    return Group(*parts)
+    return parts
