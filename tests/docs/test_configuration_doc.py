@@ -211,8 +211,14 @@ def is_documented(path: tuple[str, ...], shown: set[tuple[str, ...]], text: str)
         if len(candidate) == len(path) and all(p in (ANY, c) for p, c in zip(path, candidate, strict=True)):
             return True
     # A key of the rules of a free-form mapping (mapping.<attribute>.<key>) may instead be
-    # described in the section about it.
+    # described in the section about it, and so may the keys of any other rule (groups.name.<key>).
+    if path[:1] != ("mapping",) and path[-1] in RULE_KEYS:
+        return path[-1] in keys_in_section(text, "mapping")
     return ANY in path and path[-1] != ANY and path[-1] in keys_in_section(text, path[0])
+
+
+RULE_KEYS = {WRITTEN_AS.get((MappingRule, name), name) for name in MappingRule.model_fields}
+"""The keys of a mapping rule, as the configuration writes them."""
 
 
 def test_every_configuration_key_is_documented() -> None:
