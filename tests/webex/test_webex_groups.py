@@ -116,12 +116,14 @@ def test_list_groups_stops_on_a_page_that_does_not_advance() -> None:
 
 
 def test_list_groups_skips_groups_listed_before() -> None:
-    """A page that repeats some groups (the list shifted) yields only those not seen yet."""
+    """A page that repeats some groups (the list shifted, or twice in one page) yields only
+    those not seen yet."""
     fake = FakeWebex(
-        reply(200, page([group("g-0"), group("g-1")], total=3)),
-        reply(200, page([group("g-1"), group("g-2")], total=3, start=3)),
+        reply(200, page([group("g-0"), group("g-1"), group("g-0")], total=4)),
+        reply(200, page([group("g-1"), group("g-2")], total=4, start=4)),
     )
     assert [g.id for g in client_for(fake).list_groups()] == ["g-0", "g-1", "g-2"]
+    assert [r.url.params["startIndex"] for r in fake.requests] == ["1", "4"]
 
 
 def test_list_groups_never_reads_more_pages_than_the_first_total_announced() -> None:

@@ -129,14 +129,13 @@ class ScimGroups:
             if read == 0 and total is not None:
                 limit = min(limit, total + 1)
             read += 1
-            ids = [_id(item, id_key) for item in items]
-            fresh_ids = {key for key in ids if key is not None} - seen
-            if not fresh_ids:
+            before = len(seen)
+            fresh = _unseen(items, id_key, seen)
+            if len(seen) == before:
                 if items:
-                    log.warning("webex.paging_stuck", what=page_what, items=len(items), seen=len(seen))
+                    log.warning("webex.paging_stuck", what=page_what, items=len(items), seen=before)
                 return
-            yield [item for item, key in zip(items, ids, strict=True) if key is None or key not in seen]
-            seen |= fresh_ids
+            yield fresh
             start += len(items)
             if total is not None and start > total:
                 return
@@ -232,9 +231,18 @@ def _checked(members: Sequence[str], limit: int, doing: str) -> list[str]:
     return wanted
 
 
-def _id(item: Mapping[str, Any], key: str) -> str | None:
-    value = item.get(key)
-    return value if isinstance(value, str) and value else None
+def _unseen(items: list[Mapping[str, Any]], id_key: str, seen: set[str]) -> list[Mapping[str, Any]]:
+    """The items whose id is not in ``seen`` (once each), adding their ids to it; items without
+    an id are kept (reading them says what is wrong with them)."""
+    fresh: list[Mapping[str, Any]] = []
+    for item in items:
+        key = item.get(id_key)
+        if isinstance(key, str) and key:
+            if key in seen:
+                continue
+            seen.add(key)
+        fresh.append(item)
+    return fresh
 
 
 def _items(
