@@ -14,9 +14,14 @@ from webex_provisioner.ports import (
     DirectorySource,
     MarkableFeed,
     WebexClient,
+    WebexGroups,
 )
 from webex_provisioner.testing.contracts.directory import ChangeFeedContract, DirectorySourceContract
-from webex_provisioner.testing.contracts.webex import BulkCreatorContract, WebexClientContract
+from webex_provisioner.testing.contracts.webex import (
+    BulkCreatorContract,
+    WebexClientContract,
+    WebexGroupsContract,
+)
 from webex_provisioner.testing.directory import InMemoryChangeFeed, InMemoryDirectory, directory_user
 from webex_provisioner.testing.webex import InMemoryWebex
 
@@ -38,8 +43,8 @@ def example_directory() -> InMemoryDirectory:
     )
 
 
-class TestInMemoryWebex(WebexClientContract, BulkCreatorContract):
-    """``InMemoryWebex`` is a ``WebexClient`` and a ``BulkCreator``."""
+class TestInMemoryWebex(WebexClientContract, BulkCreatorContract, WebexGroupsContract):
+    """``InMemoryWebex`` is a ``WebexClient``, a ``BulkCreator`` and ``WebexGroups``."""
 
     @pytest.fixture
     def webex(self) -> InMemoryWebex:
@@ -52,6 +57,17 @@ class TestInMemoryWebexSmallBatches(BulkCreatorContract):
     @pytest.fixture
     def webex(self) -> InMemoryWebex:
         return InMemoryWebex(max_batch=7)
+
+
+class TestInMemoryWebexOtherGroupRules(WebexGroupsContract):
+    """``InMemoryWebex`` with few members per request and duplicate group names allowed still
+    passes the groups contract (but the rule of unique names)."""
+
+    skips = {"test_a_taken_name_conflicts_in_any_case": "this organization allows duplicate group names"}
+
+    @pytest.fixture
+    def webex(self) -> InMemoryWebex:
+        return InMemoryWebex(max_members=7, unique_group_names=False)
 
 
 class TestInMemoryDirectory(DirectorySourceContract):
@@ -99,10 +115,12 @@ def test_the_fakes_declare_their_capabilities() -> None:
     directory = InMemoryDirectory()
     client: WebexClient = webex
     bulk: BulkCreator = webex
+    groups: WebexGroups = webex
     counts: CountsRequests = webex
     source: DirectorySource = directory
     feed: ChangeFeed = InMemoryChangeFeed(directory)
     markable: MarkableFeed = InMemoryChangeFeed(directory)
     assert isinstance(client, BulkCreator) and isinstance(counts, CountsRequests) and bulk.max_batch == 100
+    assert isinstance(client, WebexGroups) and groups.max_members == 100
     assert isinstance(feed, MarkableFeed) and isinstance(markable, MarkableFeed)
     assert source.probe()["vendor"] == "in-memory"

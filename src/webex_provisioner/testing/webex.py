@@ -1,20 +1,28 @@
 """``InMemoryWebex``: a Webex organization in memory, for tests of the engine without HTTP.
 
-It implements ``WebexClient``, ``BulkCreator`` and ``CountsRequests`` with the rules of Webex
-(and of the project's emulator): ``userName`` is unique case-insensitively, so a create or an
-e-mail change to a taken address is a ``WebexConflictError`` (409); updating an unknown id is a
-``WebexNotFoundError`` (404); deleting one is fine. Attributes are kept flat, as given; an empty
-value counts as absent, as in Webex.
+It implements ``WebexClient``, ``BulkCreator``, ``WebexGroups`` and ``CountsRequests`` with the
+rules of Webex (and of the project's emulator): ``userName`` is unique case-insensitively, so a
+create or an e-mail change to a taken address is a ``WebexConflictError`` (409); updating an
+unknown id is a ``WebexNotFoundError`` (404); deleting one is fine. Attributes are kept flat, as
+given; an empty value counts as absent, as in Webex.
+
+Groups (``testing.webex_groups``): names are unique ignoring case (``unique_group_names``), members
+are ids of its users (another id is a ``WebexRejectedError``, 400), a request adds or removes at
+most ``max_members`` (more is a ``ValueError``, as for ``ScimWebexClient``), and deleting a user
+takes it out of every group, as Webex does.
 
 For precise fault sequences a test scripts the next calls of an operation::
 
     webex.fail_next("create_user", WebexUnavailableError("down", status=503), times=2)
     webex.lose_answer_next("create_user", key="ann@example.com")  # created, then no answer
+    webex.lose_answer_next("create_group", key="Sales")
     webex.answer_bulk({"bob@example.com": LOST, "cy@example.com": WebexRejectedError("bad")})
 
 and reads ``calls`` afterwards: (operation, key) in call order, the key being the folded e-mail
 (``find_by_email``, ``create_user``, one entry per user of ``create_users``), the id (``get_user``,
-``update_user``, ``delete_user``) or ``""``. Safe to share between threads.
+``update_user``, ``delete_user``, and the group operations but these), the group name as given
+(``find_group``, ``create_group``) or ``""``. ``request_stats`` counts one request per call.
+Safe to share between threads.
 """
 
 from __future__ import annotations
@@ -34,10 +42,11 @@ from webex_provisioner.errors import (
     WebexOutcomeUnknownError,
     WebexRejectedError,
 )
-from webex_provisioner.model import Attributes, Change, WebexUser
+from webex_provisioner.model import Attributes, Change, WebexGroup, WebexUser
 from webex_provisioner.model.keys import fold_email
 from webex_provisioner.ports import NO_ANSWER, CreateOutcome, StatsSnapshot
 from webex_provisioner.testing.faults import FaultScript
+from webex_provisioner.testing.webex_groups import GroupBook
 
 # Each operation of the port, and the HTTP method Webex would see (for ``request_stats``).
 METHODS = {
@@ -49,8 +58,29 @@ METHODS = {
     "update_user": "PATCH",
     "delete_user": "DELETE",
     "create_users": "POST",
+    "find_group": "GET",
+    "list_groups": "GET",
+    "get_group": "GET",
+    "create_group": "POST",
+    "rename_group": "PATCH",
+    "add_members": "PATCH",
+    "remove_members": "PATCH",
+    "delete_group": "DELETE",
 }
-WRITES = ("create_user", "update_user", "delete_user", "create_users")
+GROUP_OPERATIONS = frozenset(
+    operation for operation in METHODS if "group" in operation or "members" in operation
+)
+WRITES = (
+    "create_user",
+    "update_user",
+    "delete_user",
+    "create_users",
+    "create_group",
+    "rename_group",
+    "add_members",
+    "remove_members",
+    "delete_group",
+)
 
 
 class BulkAnswer(Enum):
@@ -73,10 +103,20 @@ class _Answer:
 
 class InMemoryWebex:
     """A fake Webex organization; see the module docstring. ``max_batch``: the most creates one
-    ``create_users`` call takes (a larger batch is a ``ValueError``, as for ``ScimWebexClient``)."""
+    ``create_users`` call takes, ``max_members``: the most members one group call takes (more is
+    a ``ValueError``, as for ``ScimWebexClient``); ``unique_group_names=False`` allows two groups
+    of one name."""
 
-    def __init__(self, *, max_batch: int = 100, id_prefix: str = "webex-user-") -> None:
+    def __init__(
+        self,
+        *,
+        max_batch: int = 100,
+        id_prefix: str = "webex-user-",
+        max_members: int = 100,
+        unique_group_names: bool = True,
+    ) -> None:
         self.max_batch = max_batch
+        self.max_members = max_members
         self.calls: list[tuple[str, str]] = []
         self.closed = False
         self._id_prefix = id_prefix
@@ -87,6 +127,7 @@ class InMemoryWebex:
         self._faults = FaultScript("InMemoryWebex", METHODS)
         self._bulk: dict[str, BulkAnswer | WebexError] = {}
         self._requests: Counter[tuple[str, str]] = Counter()
+        self._groups = GroupBook(unique_names=unique_group_names)
 
     # -- WebexClient --------------------------------------------------------------------------
 
@@ -152,10 +193,67 @@ class InMemoryWebex:
                 answer.status = 404
                 return
             del self._ids[fold_email(user.email)]
+            self._groups.forget_user(webex_id)
             answer.status = 204
 
     def close(self) -> None:
         self.closed = True
+
+    # -- WebexGroups --------------------------------------------------------------------------
+
+    def find_group(self, name: str) -> WebexGroup | None:
+        with self._lock, self._request("find_group", name, what=f'looking up Webex group "{name}"'):
+            return self._groups.find(name)
+
+    def list_groups(self) -> Iterator[WebexGroup]:
+        """Every group, in creation order, without members (a generator, like ``list_users``)."""
+        with self._lock, self._request("list_groups", what="listing Webex groups"):
+            groups = self._groups.all()
+        yield from groups
+
+    def get_group(self, group_id: str) -> WebexGroup | None:
+        what = f"reading Webex group {group_id}"
+        with self._lock, self._request("get_group", group_id, what=what) as answer:
+            group = self._groups.get(group_id)
+            if group is None:
+                answer.status = 404
+            return group
+
+    def create_group(self, name: str, external_id: str, members: Sequence[str] = ()) -> WebexGroup:
+        wanted = self._members_of_one_call(members, "create a group with")
+        with self._lock, self._request("create_group", name, what=f'creating Webex group "{name}"') as answer:
+            answer.status = 201
+            return self._groups.create(name, external_id, wanted, self._users, answer.what)
+
+    def rename_group(self, group_id: str, name: str) -> None:
+        what = f'renaming Webex group {group_id} to "{name}"'
+        with self._lock, self._request("rename_group", group_id, what=what):
+            self._groups.rename(group_id, name, what)
+
+    def add_members(self, group_id: str, members: Sequence[str]) -> None:
+        wanted = self._members_of_one_call(members, "add")
+        what = f"adding {len(wanted)} member(s) to Webex group {group_id}"
+        with self._lock, self._request("add_members", group_id, what=what):
+            self._groups.add(group_id, wanted, self._users, what)
+
+    def remove_members(self, group_id: str, members: Sequence[str]) -> None:
+        wanted = self._members_of_one_call(members, "remove")
+        what = f"removing {len(wanted)} member(s) from Webex group {group_id}"
+        with self._lock, self._request("remove_members", group_id, what=what):
+            self._groups.remove(group_id, wanted, what)
+
+    def delete_group(self, group_id: str) -> None:
+        what = f"deleting Webex group {group_id}"
+        with self._lock, self._request("delete_group", group_id, what=what) as answer:
+            answer.status = 204 if self._groups.delete(group_id) else 404
+
+    def _members_of_one_call(self, members: Sequence[str], doing: str) -> list[str]:
+        wanted = list(dict.fromkeys(members))
+        if len(wanted) > self.max_members:
+            raise ValueError(
+                f"one request may {doing} at most {self.max_members} members (max_members), not {len(wanted)}"
+            )
+        return wanted
 
     # -- BulkCreator, CountsRequests ----------------------------------------------------------
 
@@ -178,10 +276,10 @@ class InMemoryWebex:
     # -- scripting faults ---------------------------------------------------------------------
 
     def fail_next(self, operation: str, error: WebexError, *, times: int = 1, key: str | None = None) -> None:
-        """The next ``times`` calls of ``operation`` (about ``key``: an e-mail or an id, when
-        given) raise ``error`` without changing anything."""
+        """The next ``times`` calls of ``operation`` (about ``key``: an e-mail, an id or a group
+        name as the call gives it, when given) raise ``error`` without changing anything."""
         with self._lock:
-            self._faults.add(operation, error, times=times, key=_key(key))
+            self._faults.add(operation, error, times=times, key=_key(operation, key))
 
     def lose_answer_next(
         self, operation: str = "create_user", *, times: int = 1, key: str | None = None
@@ -191,7 +289,7 @@ class InMemoryWebex:
         if operation not in WRITES:
             raise ValueError(f"only a write loses its answer ({', '.join(WRITES)}), not {operation!r}")
         with self._lock:
-            self._faults.add(operation, None, times=times, key=_key(key))
+            self._faults.add(operation, None, times=times, key=_key(operation, key))
 
     def answer_bulk(self, outcomes: Mapping[str, BulkAnswer | WebexError]) -> None:
         """The next create of each e-mail in a ``create_users`` call answers its outcome: a
@@ -225,6 +323,27 @@ class InMemoryWebex:
             webex_id = self._ids.get(fold_email(email))
             return self._copy(webex_id) if webex_id is not None else None
 
+    def add_group(self, name: str, members: Sequence[str] = (), external_id: str | None = None) -> WebexGroup:
+        """Put a group with these members (ids of its users) in the organization directly (not a
+        call: neither logged nor counted, and ``max_members`` does not apply); a taken name or
+        an unknown member is a ``ValueError``."""
+        what = f"seeding Webex group {name!r}"
+        with self._lock:
+            try:
+                return self._groups.create(name, external_id, list(dict.fromkeys(members)), self._users, what)
+            except WebexError as exc:
+                raise ValueError(str(exc)) from exc
+
+    def groups(self) -> list[WebexGroup]:
+        """Every group with its members, in creation order (not a call)."""
+        with self._lock:
+            return self._groups.all(members=True)
+
+    def group(self, name: str) -> WebexGroup | None:
+        """The group with this name (any case) and its members, or ``None``; not a call."""
+        with self._lock:
+            return self._groups.find(name, members=True)
+
     def calls_of(self, operation: str) -> list[str]:
         """The keys of the calls of ``operation``, in order."""
         with self._lock:
@@ -252,7 +371,7 @@ class InMemoryWebex:
             self._count(method, 0)
             raise WebexOutcomeUnknownError(
                 f"{what}: no answer came back (lost on purpose by the test); it was applied: look "
-                "the user up before trying again"
+                "it up before trying again"
             )
         self._count(method, answer.status)
 
@@ -315,6 +434,8 @@ class InMemoryWebex:
             return f"InMemoryWebex(users={len(self._users)}, calls={len(self.calls)})"
 
 
-def _key(key: str | None) -> str | None:
-    """A fault's key as calls are logged: e-mails folded, ids as they are."""
-    return None if key is None else fold_email(key) if "@" in key else key
+def _key(operation: str, key: str | None) -> str | None:
+    """A fault's key as calls are logged: e-mails folded, ids and group names as they are."""
+    if key is None or operation in GROUP_OPERATIONS:
+        return key
+    return fold_email(key) if "@" in key else key

@@ -3,7 +3,8 @@
 Converts between flat attributes and SCIM resources (``webex.scim``) and sends the requests
 through one ``ScimSession`` (shared httpx client, token, retries, error mapping) that the engine's
 ``webex.concurrency`` threads share. A create whose outcome is unknown is never sent twice: it
-raises ``WebexOutcomeUnknownError`` and the caller looks the user up by e-mail.
+raises ``WebexOutcomeUnknownError`` and the caller looks the user up by e-mail. The groups of
+the organization (``WebexGroups``) are in ``webex.groups``, on the same session.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from webex_provisioner.errors import (
     WebexOutcomeUnknownError,
     WebexRejectedError,
 )
-from webex_provisioner.model import Attributes, Change, WebexUser
+from webex_provisioner.model import Attributes, Change, WebexGroup, WebexUser
 from webex_provisioner.model.keys import fold_email
 from webex_provisioner.ports import CreateOutcome, StatsSnapshot
 from webex_provisioner.webex import scim
@@ -35,18 +36,26 @@ from webex_provisioner.webex.bulk import (
     create_outcomes,
     parse_bulk_response,
 )
+from webex_provisioner.webex.groups import ScimGroups
 from webex_provisioner.webex.session import ScimSession
 
 PAGE_SIZE = 1000
+MAX_MEMBERS = 100
+"""Members one group request adds or removes by default (``groups.members_per_request``)."""
+MEMBERS_LIMIT = 500
+"""The most ``max_members`` may be: what one group resource lists and one PATCH may name."""
 
 log = structlog.get_logger("webex_provisioner.webex")
 
 
 class ScimWebexClient:
     """The Webex organization's users over SCIM 2.0: a ``ports.WebexClient``, a ``BulkCreator``
-    (up to ``max_batch`` creates in one SCIM Bulk request) and ``CountsRequests``.
+    (up to ``max_batch`` creates in one SCIM Bulk request), ``WebexGroups`` (``webex.groups``)
+    and ``CountsRequests``.
 
-    Safe to share between ``config.concurrency`` threads. ``request_stats`` counts every attempt.
+    ``max_members`` is the most members one group request carries; the engine's wiring sets it
+    from ``groups.members_per_request``. Safe to share between ``config.concurrency`` threads.
+    ``request_stats`` counts every attempt.
     """
 
     max_batch: int = MAX_OPERATIONS
@@ -59,8 +68,12 @@ class ScimWebexClient:
         refresh_token: str | None = None,
         on_refresh_token: Callable[[str], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        max_members: int = MAX_MEMBERS,
     ) -> None:
+        if not 1 <= max_members <= MEMBERS_LIMIT:
+            raise ValueError(f"max_members must be between 1 and {MEMBERS_LIMIT}, not {max_members}")
         self.config = config
+        self.max_members = max_members
         self.base_url = f"{config.url}/identity/scim/{config.org_id}/v2"
         self._session = ScimSession(
             config,
@@ -70,6 +83,7 @@ class ScimWebexClient:
             on_refresh_token=on_refresh_token,
             sleep=sleep,
         )
+        self._groups = ScimGroups(self._session)
         self._closed = False
 
     def request_stats(self) -> StatsSnapshot:
@@ -213,6 +227,32 @@ class ScimWebexClient:
             ) from exc
         outcomes = create_outcomes(emails, results, tracking, auth_advice=self._session.auth.advice)
         return [refused.get(index, outcome) for index, outcome in enumerate(outcomes)]
+
+    # -- WebexGroups (webex.groups) ----------------------------------------------------------
+
+    def find_group(self, name: str) -> WebexGroup | None:
+        return self._groups.find_group(name)
+
+    def list_groups(self) -> Iterator[WebexGroup]:
+        return self._groups.list_groups()
+
+    def get_group(self, group_id: str) -> WebexGroup | None:
+        return self._groups.get_group(group_id)
+
+    def create_group(self, name: str, external_id: str, members: Sequence[str] = ()) -> WebexGroup:
+        return self._groups.create_group(name, external_id, members, limit=self.max_members)
+
+    def rename_group(self, group_id: str, name: str) -> None:
+        self._groups.rename_group(group_id, name)
+
+    def add_members(self, group_id: str, members: Sequence[str]) -> None:
+        self._groups.add_members(group_id, members, limit=self.max_members)
+
+    def remove_members(self, group_id: str, members: Sequence[str]) -> None:
+        self._groups.remove_members(group_id, members, limit=self.max_members)
+
+    def delete_group(self, group_id: str) -> None:
+        self._groups.delete_group(group_id)
 
     def close(self) -> None:
         """Close the connections; log how many requests were sent (``webex.requests``), if any."""

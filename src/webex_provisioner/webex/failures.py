@@ -85,21 +85,51 @@ def tracking_id_of(info: ErrorInfo, headers: Mapping[str, str], sent: str) -> st
     return info.tracking_id or _str(header) or sent
 
 
-_ADVICE = {
-    400: "fix the values named in the detail (see the Webex limits in docs) and let the next cycle retry",
-    403: (
+_FIX_VALUES = "fix the values named in the detail (see the Webex limits in docs) and let the next cycle retry"
+
+
+@dataclass(frozen=True, slots=True)
+class Advice:
+    """What to do after a final error about one kind of resource (users, groups), and how to
+    find out whether a create that got no answer was applied."""
+
+    forbidden: str
+    not_found: str
+    conflict: str
+    look_up: str
+
+
+USER_ADVICE = Advice(
+    forbidden=(
         "the token's identity lacks a right: it needs the identity:people_rw scope and the "
         "id_full_admin or id_user_admin role in this organization (check webex.org_id too)"
     ),
-    404: (
+    not_found=(
         "Webex has no such resource: the user does not exist (any more), "
         "or webex.org_id / webex.url point at the wrong organization"
     ),
-    409: (
+    conflict=(
         "another Webex user (possibly in another organization) already has this e-mail; "
         "link the existing user or free the address"
     ),
-}
+    look_up="look the user up by e-mail before trying again",
+)
+
+GROUP_ADVICE = Advice(
+    forbidden=(
+        "the token's identity lacks a right: groups need the identity:people_rw scope and the "
+        "id_full_admin or id_group_admin role in this organization (check webex.org_id too)"
+    ),
+    not_found=(
+        "Webex has no such group (any more: deleted in Control Hub or by another tool), "
+        "or webex.org_id / webex.url point at the wrong organization"
+    ),
+    conflict=(
+        "another Webex group already has this name (Webex compares names ignoring case); "
+        "rename one of them, or link the existing group"
+    ),
+    look_up="look the group up by name before trying again",
+)
 
 
 def describe(what: str, status: int, reason: str, info: ErrorInfo, tracking_id: str) -> str:
@@ -116,9 +146,17 @@ def describe(what: str, status: int, reason: str, info: ErrorInfo, tracking_id: 
 
 
 def error_for_status(
-    what: str, status: int, reason: str, info: ErrorInfo, tracking_id: str, *, auth_advice: str
+    what: str,
+    status: int,
+    reason: str,
+    info: ErrorInfo,
+    tracking_id: str,
+    *,
+    auth_advice: str,
+    advice: Advice = USER_ADVICE,
 ) -> WebexError:
-    """The ``WebexError`` for a final (not retried) error answer."""
+    """The ``WebexError`` for a final (not retried) error answer about a user (or, with
+    ``advice``, another kind of resource)."""
     message = describe(what, status, reason, info, tracking_id)
     kwargs: dict[str, Any] = {"status": status, "tracking_id": tracking_id, "scim_type": info.scim_type}
     if status == 401:
@@ -126,11 +164,11 @@ def error_for_status(
             f"{message}; the Webex token was refused (expired or revoked): {auth_advice}", **kwargs
         )
     if status == 403:
-        return WebexAuthError(f"{message}; {_ADVICE[403]}", **kwargs)
+        return WebexAuthError(f"{message}; {advice.forbidden}", **kwargs)
     if status == 404:
-        return WebexNotFoundError(f"{message}; {_ADVICE[404]}", **kwargs)
+        return WebexNotFoundError(f"{message}; {advice.not_found}", **kwargs)
     if status == 409:
-        return WebexConflictError(f"{message}; {_ADVICE[409]}", **kwargs)
+        return WebexConflictError(f"{message}; {advice.conflict}", **kwargs)
     if status >= 500 or status in (423, 429):
         return WebexUnavailableError(f"{message}; Webex is unavailable, the next cycle retries", **kwargs)
-    return WebexRejectedError(f"{message}; {_ADVICE[400]}", **kwargs)
+    return WebexRejectedError(f"{message}; {_FIX_VALUES}", **kwargs)

@@ -28,7 +28,13 @@ from webex_provisioner.errors import (
     WebexUnavailableError,
 )
 from webex_provisioner.webex.auth import TokenProvider, token_provider
-from webex_provisioner.webex.failures import error_for_status, parse_error_body, tracking_id_of
+from webex_provisioner.webex.failures import (
+    USER_ADVICE,
+    Advice,
+    error_for_status,
+    parse_error_body,
+    tracking_id_of,
+)
 from webex_provisioner.webex.retry import (
     Failure,
     RetryPolicy,
@@ -168,11 +174,13 @@ class ScimSession:
         params: Mapping[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
         allow_404: bool = False,
+        advice: Advice = USER_ADVICE,
     ) -> httpx.Response:
-        """Send until a final answer; return a 2xx (or an allowed 404), raise a ``WebexError``."""
+        """Send until a final answer; return a 2xx (or an allowed 404), raise a ``WebexError``
+        whose advice is ``advice`` (what to do about a user, by default, or a group)."""
         sent: list[str] = []
         try:
-            return self._send(method, path, what, params, body, allow_404, sent)
+            return self._send(method, path, what, params, body, allow_404, sent, advice)
         except WebexError as exc:
             _scrub(exc, sent)
             raise
@@ -186,6 +194,7 @@ class ScimSession:
         body: Mapping[str, Any] | None,
         allow_404: bool,
         sent: list[str],
+        advice: Advice,
     ) -> httpx.Response:
         url = self._url(path)
         content = None if body is None else _json_bytes(body)
@@ -226,7 +235,8 @@ class ScimSession:
                         retryable=False,
                     ) from exc
                 cause = f"{type(exc).__name__}: {exc}".rstrip(": ")
-                self._retry_or_raise(method, what, attempt, _failure_of(exc), None, cause, tracking, exc)
+                failure = _failure_of(exc)
+                self._retry_or_raise(method, what, attempt, failure, None, cause, tracking, exc, advice)
                 attempt += 1
                 continue
             self.stats.record(method, response.status_code, time.perf_counter() - started)
@@ -240,9 +250,11 @@ class ScimSession:
                     continue
             transient = failure_for_status(status)
             if transient is None:
-                raise self._error(what, response, tracking)
+                raise self._error(what, response, tracking, advice)
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            self._retry_or_raise(method, what, attempt, transient, retry_after, None, tracking, response)
+            self._retry_or_raise(
+                method, what, attempt, transient, retry_after, None, tracking, response, advice
+            )
             attempt += 1
 
     def _url(self, path: str) -> httpx.URL:
@@ -265,6 +277,7 @@ class ScimSession:
         cause: str | None,
         tracking: str,
         source: httpx.Response | Exception,
+        advice: Advice = USER_ADVICE,
     ) -> None:
         """Sleep before the next attempt, or raise the error that ends the request."""
         response = source if isinstance(source, httpx.Response) else None
@@ -276,8 +289,7 @@ class ScimSession:
                 tid = tracking_id_of(parse_error_body(response.content), response.headers, tracking)
             raise WebexOutcomeUnknownError(
                 f"{what}: the request was sent but no usable answer came back ({outcome}) "
-                f"[Webex tracking id {tid}]; it may or may not have been applied: look the user up "
-                "by e-mail before trying again",
+                f"[Webex tracking id {tid}]; it may or may not have been applied: {advice.look_up}",
                 status=status,
                 tracking_id=tid,
             ) from (source if isinstance(source, Exception) else None)
@@ -348,11 +360,17 @@ class ScimSession:
             tracking_id=tid,
         )
 
-    def _error(self, what: str, response: httpx.Response, tracking: str) -> WebexError:
+    def _error(self, what: str, response: httpx.Response, tracking: str, advice: Advice) -> WebexError:
         info = parse_error_body(response.content)
         tid = tracking_id_of(info, response.headers, tracking)
         return error_for_status(
-            what, response.status_code, response.reason_phrase, info, tid, auth_advice=self.auth.advice
+            what,
+            response.status_code,
+            response.reason_phrase,
+            info,
+            tid,
+            auth_advice=self.auth.advice,
+            advice=advice,
         )
 
     @staticmethod

@@ -4,6 +4,6 @@ provides the fixture the contract names (a client on a fresh organization, a dir
 store, ...); every fake and every adapter runs the same suite.
 
 * ``contracts.directory``: ``DirectorySourceContract``, ``ChangeFeedContract``;
-* ``contracts.webex``: ``WebexClientContract``, ``BulkCreatorContract``;
+* ``contracts.webex``: ``WebexClientContract``, ``BulkCreatorContract``, ``WebexGroupsContract``;
 * ``contracts.state``: ``StateStoreContract``.
 """

@@ -1,5 +1,5 @@
-"""The contracts of ``WebexClient`` and ``BulkCreator``: every rule their docstrings state,
-checked through the port only.
+"""The contracts of ``WebexClient``, ``BulkCreator`` and ``WebexGroups``: every rule their
+docstrings state, checked through the port only.
 
 A test module subclasses a contract and provides its fixture, a client on a fresh, empty
 organization::
@@ -9,18 +9,21 @@ organization::
         def webex(self) -> InMemoryWebex:
             return InMemoryWebex()
 
-``BulkCreatorContract`` uses the same ``webex`` fixture, which must then also be a
-``BulkCreator``. The attributes used are those every SCIM server holds (name, title,
-department), so that independent SCIM servers can run the suite too.
+``BulkCreatorContract`` and ``WebexGroupsContract`` use the same ``webex`` fixture, which must
+then also be a ``BulkCreator``, or ``WebexGroups``. The attributes used are those every SCIM
+server holds (name, title, department), so that independent SCIM servers can run the suite too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import ClassVar, Protocol
+
 import pytest
 
 from webex_provisioner.errors import WebexConflictError, WebexError, WebexNotFoundError
-from webex_provisioner.model import Change, WebexUser
-from webex_provisioner.ports import BulkCreator, WebexClient
+from webex_provisioner.model import Change, WebexGroup, WebexUser
+from webex_provisioner.ports import BulkCreator, WebexClient, WebexGroups
 
 ANN = {"email": "ann.lee@example.com", "firstName": "Ann", "lastName": "Lee", "title": "Engineer"}
 BOB = {"email": "bob.ray@example.com", "firstName": "Bob", "lastName": "Ray", "department": "Sales"}
@@ -208,3 +211,211 @@ class BulkCreatorContract:
         outcomes = webex.create_users(users)
         assert all(isinstance(outcome, str) for outcome in outcomes)
         assert len(set(outcomes)) == size == webex.count_users()
+
+
+class GroupsTarget(WebexClient, WebexGroups, Protocol):
+    """A client of an organization's users and groups (what ``WebexGroupsContract`` tests)."""
+
+
+SALES = ("Sales EMEA", "cn=sales-emea,ou=groups,dc=example,dc=com")
+
+
+def _members(webex: GroupsTarget, count: int, prefix: str = "member") -> list[str]:
+    """The ids of ``count`` new users, created through ``WebexClient.create_user``."""
+    return [webex.create_user({"email": f"{prefix}{i}@example.com"}).id for i in range(count)]
+
+
+def _add_all(webex: GroupsTarget, group_id: str, members: list[str]) -> None:
+    """Add ``members`` at most ``max_members`` at a time, as the engine does."""
+    for start in range(0, len(members), webex.max_members):
+        webex.add_members(group_id, members[start : start + webex.max_members])
+
+
+def _read(webex: GroupsTarget, group_id: str) -> WebexGroup:
+    group = webex.get_group(group_id)
+    assert group is not None, f"group {group_id} cannot be read back"
+    return group
+
+
+class WebexGroupsContract:
+    """What every ``WebexGroups`` does. Needs a ``webex`` fixture: a client on an empty
+    organization that is a ``WebexClient`` and ``WebexGroups``; the users put in groups are
+    created with ``create_user``.
+
+    A target that does not do everything Webex does names the tests it cannot pass in ``skips``
+    (test name → why): a SCIM server that allows two groups of one name skips
+    ``test_a_taken_name_conflicts_in_any_case``. ``many_members`` is the size of the group read
+    whole (more than the 500 members a group resource lists).
+    """
+
+    skips: ClassVar[Mapping[str, str]] = {}
+    many_members: ClassVar[int] = 501
+
+    @pytest.fixture(autouse=True)
+    def _skip_what_the_target_cannot_do(self, request: pytest.FixtureRequest) -> None:
+        reason = self.skips.get(request.function.__name__)
+        if reason:
+            pytest.skip(reason)
+
+    def test_it_declares_the_groups_capability(self, webex: GroupsTarget) -> None:
+        """The client is ``WebexGroups``, with a positive ``max_members``."""
+        assert isinstance(webex, WebexGroups)
+        assert isinstance(webex.max_members, int) and webex.max_members > 0
+
+    def test_an_empty_organization_has_no_groups(self, webex: GroupsTarget) -> None:
+        """A fresh organization lists no group, finds no name and reads no id."""
+        assert list(webex.list_groups()) == []
+        assert webex.find_group(SALES[0]) is None
+        assert webex.get_group(UNKNOWN_ID) is None
+
+    def test_create_returns_the_group_and_it_reads_back_with_its_members(self, webex: GroupsTarget) -> None:
+        """``create_group`` answers the new group (an id, the name, the external id); reading it
+        gives the same group with the members it was created with."""
+        ann, bob = _members(webex, 2)
+        created = webex.create_group(*SALES, [ann, bob])
+        assert isinstance(created, WebexGroup) and created.id
+        assert (created.name, created.external_id) == SALES
+        read = _read(webex, created.id)
+        assert (read.id, read.name, read.external_id) == (created.id, *SALES)
+        assert read.members == frozenset({ann, bob})
+
+    def test_a_group_created_without_members_has_none(self, webex: GroupsTarget) -> None:
+        """A group created without members reads back with an empty set of members (not ``None``)."""
+        created = webex.create_group(*SALES)
+        assert _read(webex, created.id).members == frozenset()
+
+    def test_a_request_takes_at_most_max_members(self, webex: GroupsTarget) -> None:
+        """Creating with, adding or removing more than ``max_members`` members is a ``ValueError``
+        before anything changes."""
+        too_many = [f"user-{i}" for i in range(webex.max_members + 1)]
+        with pytest.raises(ValueError):
+            webex.create_group(*SALES, too_many)
+        assert list(webex.list_groups()) == []
+        group = webex.create_group(*SALES)
+        with pytest.raises(ValueError):
+            webex.add_members(group.id, too_many)
+        with pytest.raises(ValueError):
+            webex.remove_members(group.id, too_many)
+
+    def test_find_group_ignores_case_and_wants_the_whole_name(self, webex: GroupsTarget) -> None:
+        """``find_group`` finds the group whatever the case of the name asked, without members;
+        a part of the name or a longer one finds nothing."""
+        (ann,) = _members(webex, 1)
+        created = webex.create_group(*SALES, [ann])
+        for spelling in ("Sales EMEA", "sales emea", "SALES emea"):
+            found = webex.find_group(spelling)
+            assert found is not None, spelling
+            assert (found.id, found.name, found.members) == (created.id, SALES[0], None)
+        for other in ("Sales", "EMEA", "Sales EMEA 2", "Sales  EMEA"):
+            assert webex.find_group(other) is None, other
+
+    def test_find_group_takes_any_character(self, webex: GroupsTarget) -> None:
+        """Quotes, backslashes and non-ASCII letters in a name are found like any other."""
+        name = 'R&D "Core" \\ Zürich'
+        created = webex.create_group(name, "cn=rd-core")
+        found = webex.find_group(name.upper())
+        assert found is not None and found.id == created.id and found.name == name
+
+    def test_list_groups_lists_each_group_once_without_members(self, webex: GroupsTarget) -> None:
+        """``list_groups`` lists every group once, with its name and external id and no members."""
+        (ann,) = _members(webex, 1)
+        created = [webex.create_group(f"Team {i}", f"cn=team-{i}", [ann]) for i in range(5)]
+        listed = list(webex.list_groups())
+        assert sorted((g.id, g.name, g.external_id) for g in listed) == sorted(
+            (g.id, g.name, g.external_id) for g in created
+        )
+        assert all(group.members is None for group in listed)
+
+    def test_get_group_reads_every_member_of_a_large_group(self, webex: GroupsTarget) -> None:
+        """``get_group`` reads all the members of a group with more than a group resource lists."""
+        members = _members(webex, self.many_members)
+        group = webex.create_group(*SALES, members[: webex.max_members])
+        _add_all(webex, group.id, members[webex.max_members :])
+        assert _read(webex, group.id).members == frozenset(members)
+
+    def test_rename_keeps_the_group(self, webex: GroupsTarget) -> None:
+        """A renamed group is found under its new name (any case), no longer under the old one,
+        with the same id and members."""
+        (ann,) = _members(webex, 1)
+        group = webex.create_group(*SALES, [ann])
+        webex.rename_group(group.id, "Sales Europe")
+        found = webex.find_group("SALES EUROPE")
+        assert found is not None and (found.id, found.name) == (group.id, "Sales Europe")
+        assert webex.find_group(SALES[0]) is None
+        read = _read(webex, group.id)
+        assert read.name == "Sales Europe" and read.members == frozenset({ann})
+
+    def test_add_members_already_in_is_fine(self, webex: GroupsTarget) -> None:
+        """Adding members adds them; members already in (or named twice) are fine and stay once."""
+        ann, bob, cy = _members(webex, 3)
+        group = webex.create_group(*SALES, [ann])
+        webex.add_members(group.id, [bob])
+        webex.add_members(group.id, [ann, bob, cy, cy])
+        assert _read(webex, group.id).members == frozenset({ann, bob, cy})
+
+    def test_remove_members_not_in_the_group_is_fine(self, webex: GroupsTarget) -> None:
+        """Removing members removes them; users not in the group, and ids of nobody, are fine
+        alone or among members that are in."""
+        ann, bob, cy, dee = _members(webex, 4)
+        group = webex.create_group(*SALES, [ann, bob, cy])
+        webex.remove_members(group.id, [bob, dee, UNKNOWN_ID])
+        assert _read(webex, group.id).members == frozenset({ann, cy})
+        webex.remove_members(group.id, [dee])
+        webex.remove_members(group.id, [bob, bob])
+        webex.remove_members(group.id, [ann, cy])
+        assert _read(webex, group.id).members == frozenset()
+
+    def test_delete_removes_the_group_everywhere(self, webex: GroupsTarget) -> None:
+        """A deleted group is gone for get, find and list; the others stay."""
+        sales = webex.create_group(*SALES)
+        other = webex.create_group("Support", "cn=support")
+        webex.delete_group(sales.id)
+        assert webex.get_group(sales.id) is None
+        assert webex.find_group(SALES[0]) is None
+        assert [group.id for group in webex.list_groups()] == [other.id]
+
+    def test_deleting_a_missing_group_counts_as_deleted(self, webex: GroupsTarget) -> None:
+        """Deleting a group twice, or one that never existed, raises nothing."""
+        group = webex.create_group(*SALES)
+        webex.delete_group(group.id)
+        webex.delete_group(group.id)
+        webex.delete_group(UNKNOWN_ID)
+        assert list(webex.list_groups()) == []
+
+    def test_an_unknown_group_is_not_found(self, webex: GroupsTarget) -> None:
+        """Renaming, adding to or removing from a group that does not exist (never, or any more)
+        is a ``WebexNotFoundError``; reading it gives ``None``."""
+        (ann,) = _members(webex, 1)
+        deleted = webex.create_group(*SALES)
+        webex.delete_group(deleted.id)
+        for group_id in (UNKNOWN_ID, deleted.id):
+            assert webex.get_group(group_id) is None
+            with pytest.raises(WebexNotFoundError):
+                webex.rename_group(group_id, "Other")
+            with pytest.raises(WebexNotFoundError):
+                webex.add_members(group_id, [ann])
+            with pytest.raises(WebexNotFoundError):
+                webex.remove_members(group_id, [ann])
+
+    def test_a_taken_name_conflicts_in_any_case(self, webex: GroupsTarget) -> None:
+        """Creating a group whose name is taken, in another case, or renaming one to it, is a
+        ``WebexConflictError`` (409) and changes nothing."""
+        sales = webex.create_group(*SALES)
+        with pytest.raises(WebexConflictError) as raised:
+            webex.create_group(SALES[0].upper(), "cn=other")
+        assert raised.value.status == 409
+        support = webex.create_group("Support", "cn=support")
+        with pytest.raises(WebexConflictError):
+            webex.rename_group(support.id, SALES[0].lower())
+        assert sorted(group.name for group in webex.list_groups()) == [SALES[0], "Support"]
+        found = webex.find_group(SALES[0])
+        assert found is not None and found.id == sales.id
+
+    def test_a_deleted_user_leaves_its_groups(self, webex: GroupsTarget) -> None:
+        """Deleting a user takes it out of every group it was in; the other members stay."""
+        ann, bob = _members(webex, 2)
+        sales = webex.create_group(*SALES, [ann, bob])
+        support = webex.create_group("Support", "cn=support", [ann])
+        webex.delete_user(ann)
+        assert _read(webex, sales.id).members == frozenset({bob})
+        assert _read(webex, support.id).members == frozenset()
