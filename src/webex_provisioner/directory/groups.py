@@ -72,7 +72,7 @@ class NestedGroupCandidates:
 
     def _load(self) -> None:
         conn, config = self._conn, self._config
-        bases = _naming_contexts_of(conn, config.scope.groups)
+        bases = naming_contexts_of(conn, config.scope.groups)
         if bases is not None:
             self._groups = {
                 normalize_dn(dn)
@@ -84,8 +84,9 @@ class NestedGroupCandidates:
             self._users = {normalize_dn(dn) for dn, _ in found}
 
 
-def _naming_contexts_of(conn: Connection, groups: Iterable[str]) -> set[str] | None:
-    """The naming contexts holding ``groups``; ``None`` if the root DSE does not name them all."""
+def naming_contexts_of(conn: Connection, groups: Iterable[str]) -> set[str] | None:
+    """The naming contexts holding ``groups`` (DNs, or bases groups live under); ``None`` if the
+    root DSE does not name them all."""
     try:
         dse = conn.root_dse()
     except DirectoryUnavailableError:

@@ -15,7 +15,7 @@ from typing import Self
 
 import structlog
 
-from webex_provisioner.config import DirectoryConfig
+from webex_provisioner.config import DirectoryConfig, GroupsConfig
 from webex_provisioner.config.ldap_filter import all_of, any_of, equals
 from webex_provisioner.directory.capabilities import describe
 from webex_provisioner.directory.connection import PAGED_RESULTS_OID, Connection, Entry
@@ -23,9 +23,10 @@ from webex_provisioner.directory.dn import is_dn, is_under
 from webex_provisioner.directory.entries import anchor_filter, anchor_value, to_user
 from webex_provisioner.directory.groups import Membership, NestedGroupCandidates, expand_membership
 from webex_provisioner.directory.inchain import InChainExpansion
+from webex_provisioner.directory.pushed_groups import NO_GROUPS_DIGEST, PushedGroups
 from webex_provisioner.directory.reader import ReaderProcess
 from webex_provisioner.errors import DirectoryError
-from webex_provisioner.model import DirectoryUser
+from webex_provisioner.model import DirectoryGroup, DirectoryUser, GroupRead
 from webex_provisioner.ports import UserStream
 
 log = structlog.get_logger()
@@ -50,6 +51,11 @@ class LdapDirectory:
     ``find_user`` reuses the group membership computed by the last ``read_users`` for
     ``membership_max_age`` seconds (and throughout a read), so classifying many users is cheap.
     The connection opens (and binds) on first use and reopens after it was lost.
+
+    With ``groups`` (the ``groups:`` configuration) it is also a ``GroupSource``
+    (``directory/pushed_groups.py``); without, it reads no group: ``read_groups`` is empty,
+    with a constant digest, and ``find_group`` finds nothing. Group reads use the same
+    connection: finish or close a ``read_users`` stream read in this process first.
     """
 
     def __init__(
@@ -60,8 +66,10 @@ class LdapDirectory:
         email_attribute: str = "mail",
         membership_max_age: float = 60.0,
         read_process: bool | None = None,
+        groups: GroupsConfig | None = None,
     ) -> None:
         self.config = config
+        self._groups = None if groups is None else PushedGroups(config, groups)
         setting = config.read_process if read_process is None else read_process
         self._read_process: bool | None = None if setting == "auto" else bool(setting)
         self.email_attribute = email_attribute
@@ -221,6 +229,30 @@ class LdapDirectory:
             "base_dn_found": "yes" if base_found else "no",
             **describe(conn, self.config, dse),
         }
+
+    # -- GroupSource ----------------------------------------------------------------------------
+
+    def read_groups(self) -> GroupRead:
+        """Every group ``groups:`` selects, with its members, and the digest (see
+        ``directory/pushed_groups.py``). Raises ``DirectoryIncompleteError`` when the read stops
+        early, ``DirectoryError`` when a group of ``groups.dns`` is missing or no group."""
+        if self._groups is None:
+            return GroupRead((), NO_GROUPS_DIGEST)
+        return self._groups.read(self._connection())
+
+    def group_digest(self) -> str:
+        """The digest ``read_groups`` would give now: one listing of the groups' DNs, anchors and
+        change markers, no member read (``directory/group_listing.py``)."""
+        if self._groups is None:
+            return NO_GROUPS_DIGEST
+        return self._groups.digest(self._connection())
+
+    def find_group(self, key: str) -> DirectoryGroup | None:
+        """A group matching ``directory.group_filter`` (selected or not) by DN or anchor, with
+        its members as ``read_groups`` gives them; ``None`` when there is none (or no ``groups:``)."""
+        if self._groups is None:
+            return None
+        return self._groups.find(self._connection(), key)
 
     def use_membership(self, membership: Membership | None) -> None:
         """Label the next ``read_users`` with ``membership`` (the targeted groups as a change feed

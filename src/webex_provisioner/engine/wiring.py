@@ -74,6 +74,7 @@ def directory_for(config: Config) -> LdapDirectory:
         config.directory,
         config.directory_attributes(),
         email_attribute=email_rule.source or "mail",
+        groups=config.groups,
     )
 
 
