@@ -1,12 +1,20 @@
 """InMemoryDirectory and InMemoryChangeFeed beyond the contracts: changing the directory,
-scripted read faults, and what the feed answers after each kind of change."""
+scripted read faults, what the feed answers after each kind of change, and the groups
+(flattening, direct members, the digest, group faults)."""
 
 from __future__ import annotations
 
 import pytest
 
 from webex_provisioner.errors import DirectoryError, DirectoryIncompleteError, DirectoryUnavailableError
-from webex_provisioner.testing.directory import InMemoryChangeFeed, InMemoryDirectory, directory_user
+from webex_provisioner.model.keys import normalize_dn
+from webex_provisioner.testing.directory import (
+    PEOPLE,
+    InMemoryChangeFeed,
+    InMemoryDirectory,
+    directory_user,
+    group_dn,
+)
 
 
 @pytest.fixture
@@ -147,3 +155,102 @@ def test_feed_faults_and_full_reads_that_fail(directory: InMemoryDirectory, feed
     with pytest.raises(DirectoryIncompleteError):
         feed.changes(None)
     assert feed.changes(None).full
+
+
+# -- groups -----------------------------------------------------------------------------------
+
+ANN, BOB, CY = (f"uid={name},{PEOPLE}" for name in ("ann", "bob", "cy"))
+
+
+def _nested_groups(directory: InMemoryDirectory) -> InMemoryDirectory:
+    """top holds ann and eng; eng holds bob and sre; sre holds cy and eng back (a cycle)."""
+    directory.put_group("top", group_dn("top"), members=[ANN], groups=[group_dn("eng")], cn="Top")
+    directory.put_group("eng", group_dn("eng"), members=[BOB], groups=[group_dn("sre")], selected=False)
+    directory.put_group("sre", group_dn("sre"), members=[CY], groups=[group_dn("ENG")], selected=False)
+    return directory
+
+
+def test_groups_are_flattened_with_cycles_cut_and_named(directory: InMemoryDirectory) -> None:
+    """Only selected groups are read; their members come through nested groups at any depth
+    (normalized), ``nested`` lists the groups flattened in and the cycle is named from the group
+    reached again back to it, DNs as the path gave them."""
+    read = _nested_groups(directory).read_groups()
+    (top,) = read.groups
+    assert top.members == {normalize_dn(dn) for dn in (ANN, BOB, CY)}
+    assert top.nested == (group_dn("eng"), group_dn("sre"))
+    assert top.cycles == (f"{group_dn('eng')} > {group_dn('sre')} > {group_dn('eng')}",)
+    assert top.attributes == {"cn": ("Top",)} and top.first("CN") == "Top"
+
+
+def test_direct_members_drop_member_groups() -> None:
+    """With ``groups_nested="direct"``, a member group is neither a member nor expanded, and
+    ``nested`` and ``cycles`` stay empty."""
+    (top,) = _nested_groups(InMemoryDirectory(groups_nested="direct")).read_groups().groups
+    assert (top.members, top.nested, top.cycles) == ({normalize_dn(ANN)}, (), ())
+
+
+def test_a_removed_nested_group_leaves_a_plain_member_dn(directory: InMemoryDirectory) -> None:
+    """A nested group removed from the directory stays listed in its parent (as LDAP without
+    referential integrity leaves it): its DN reads as a plain member, nothing is flattened."""
+    _nested_groups(directory).remove_group("eng")
+    (top,) = directory.read_groups().groups
+    assert top.members == {normalize_dn(ANN), normalize_dn(group_dn("eng"))} and top.nested == ()
+
+
+def test_group_changes_change_the_digest_and_user_changes_do_not(
+    directory: InMemoryDirectory, feed: InMemoryChangeFeed
+) -> None:
+    """Every group change (members added or removed, a rename, selection, attributes, removal)
+    gives a new digest; a user change does not, and the change feed sees no group change."""
+    _nested_groups(directory)
+    mark = feed.mark()
+    digests = [directory.group_digest()]
+    directory.change("a1", title="x")
+    assert directory.group_digest() == digests[0]
+    for change in (
+        lambda: directory.change_group("sre", add=["uid=dee,ou=people,dc=example,dc=com"]),
+        lambda: directory.change_group("sre", remove=["UID=dee, ou=people,dc=example,dc=com"]),
+        lambda: directory.change_group("top", dn=group_dn("top-renamed")),
+        lambda: directory.change_group("eng", selected=True),
+        lambda: directory.change_group("top", cn=None),
+        lambda: directory.remove_group("sre"),
+    ):
+        change()
+        digests.append(directory.group_digest())
+    assert len(set(digests)) == len(digests)
+    assert directory.read_groups().digest == digests[-1]
+    assert [u.anchor for u in feed.changes(mark).changed] == ["a1"]
+
+
+def test_change_group_edits_what_it_names(directory: InMemoryDirectory) -> None:
+    """``change_group`` adds and removes member DNs (compared normalized), replaces them all,
+    moves the group and removes an attribute given ``None``; unknown anchors are a KeyError."""
+    _nested_groups(directory)
+    changed = directory.change_group("top", add=[BOB], remove=[ANN.upper()], dn=group_dn("t2"), cn=None)
+    assert changed.members == (group_dn("eng"), BOB) and changed.dn == group_dn("t2")
+    assert changed.attributes == {}
+    assert directory.change_group("top", members=[CY]).members == (CY,)
+    found = directory.find_group("CN=T2, OU=groups, DC=example, DC=com")
+    assert found is not None and found.members == {normalize_dn(CY)}
+    with pytest.raises(KeyError, match="no group with anchor 'nope'"):
+        directory.change_group("nope", cn="x")
+    with pytest.raises(KeyError):
+        directory.remove_group("nope")
+
+
+def test_scripted_group_faults(directory: InMemoryDirectory) -> None:
+    """``fail_next`` makes the next group read, digest or lookup (of one key) raise; the calls
+    after it answer again, and reads and digests are counted."""
+    _nested_groups(directory)
+    directory.fail_next("read_groups", DirectoryIncompleteError("stopped"))
+    directory.fail_next("group_digest", DirectoryUnavailableError("down"))
+    directory.fail_next("find_group", DirectoryError("nope"), key="eng")
+    with pytest.raises(DirectoryIncompleteError, match="stopped"):
+        directory.read_groups()
+    with pytest.raises(DirectoryUnavailableError):
+        directory.group_digest()
+    assert directory.find_group("top") is not None
+    with pytest.raises(DirectoryError, match="nope"):
+        directory.find_group("eng")
+    assert directory.read_groups().groups and directory.group_digest()
+    assert (directory.group_reads, directory.digests, directory.pending_faults()) == (1, 1, 0)

@@ -12,17 +12,28 @@ from webex_provisioner.ports import (
     ChangeFeed,
     CountsRequests,
     DirectorySource,
+    GroupSource,
     MarkableFeed,
     WebexClient,
     WebexGroups,
 )
-from webex_provisioner.testing.contracts.directory import ChangeFeedContract, DirectorySourceContract
+from webex_provisioner.testing.contracts.directory import (
+    ChangeFeedContract,
+    DirectorySourceContract,
+    GroupSourceContract,
+)
 from webex_provisioner.testing.contracts.webex import (
     BulkCreatorContract,
     WebexClientContract,
     WebexGroupsContract,
 )
-from webex_provisioner.testing.directory import InMemoryChangeFeed, InMemoryDirectory, directory_user
+from webex_provisioner.testing.directory import (
+    PEOPLE,
+    InMemoryChangeFeed,
+    InMemoryDirectory,
+    directory_user,
+    group_dn,
+)
 from webex_provisioner.testing.webex import InMemoryWebex
 
 
@@ -41,6 +52,50 @@ def example_directory() -> InMemoryDirectory:
             directory_user("a-8", "jo@example.com", dn="cn=Jörg Müller,ou=people,dc=example,dc=com"),
         ]
     )
+
+
+def with_groups(directory: InMemoryDirectory) -> InMemoryDirectory:
+    """Groups of every kind: nested at two levels, a cycle, a diamond, a member DN that is no
+    entry, a nested group that is not selected, one without a name, one without members."""
+    ann, bob, cy, dee = (f"uid={name},{PEOPLE}" for name in ("ann", "bob", "cy", "dee"))
+    directory.put_group("g-eng", group_dn("Engineering"), members=[ann], groups=[group_dn("sre")], cn="eng")
+    directory.put_group("g-sre", group_dn("sre"), members=[bob], groups=[group_dn("engineering")], cn="sre")
+    directory.put_group(
+        "g-all",
+        group_dn("all"),
+        members=[cy, "uid=gone,ou=people,dc=example,dc=com"],
+        groups=[group_dn("engineering"), group_dn("ops"), group_dn("platform")],
+        cn="all",
+    )
+    directory.put_group("g-ops", group_dn("ops"), groups=[group_dn("platform")], selected=False, cn="ops")
+    directory.put_group("g-platform", group_dn("platform"), members=[dee], selected=False, cn="platform")
+    directory.put_group("g-noname", group_dn("noname"), members=[ann])
+    directory.put_group("g-empty", group_dn("empty"), cn="empty")
+    return directory
+
+
+class TestInMemoryGroups(GroupSourceContract):
+    """``InMemoryDirectory`` is a ``GroupSource`` (nested groups flattened)."""
+
+    @pytest.fixture
+    def groups(self) -> InMemoryDirectory:
+        return with_groups(example_directory())
+
+    @pytest.fixture
+    def change_group(self, groups: InMemoryDirectory) -> Callable[[], str]:
+        return lambda: groups.change_group("g-sre", add=["uid=eve,ou=people,dc=example,dc=com"]).anchor
+
+
+class TestInMemoryGroupsDirect(GroupSourceContract):
+    """``InMemoryDirectory`` is a ``GroupSource`` with direct members only."""
+
+    @pytest.fixture
+    def groups(self) -> InMemoryDirectory:
+        return with_groups(InMemoryDirectory(groups_nested="direct"))
+
+    @pytest.fixture
+    def change_group(self, groups: InMemoryDirectory) -> Callable[[], str]:
+        return lambda: groups.change_group("g-eng", cn="Engineering").anchor
 
 
 class TestInMemoryWebex(WebexClientContract, BulkCreatorContract, WebexGroupsContract):
@@ -115,12 +170,13 @@ def test_the_fakes_declare_their_capabilities() -> None:
     directory = InMemoryDirectory()
     client: WebexClient = webex
     bulk: BulkCreator = webex
-    groups: WebexGroups = webex
+    webex_groups: WebexGroups = webex
     counts: CountsRequests = webex
     source: DirectorySource = directory
+    groups: GroupSource = directory
     feed: ChangeFeed = InMemoryChangeFeed(directory)
     markable: MarkableFeed = InMemoryChangeFeed(directory)
     assert isinstance(client, BulkCreator) and isinstance(counts, CountsRequests) and bulk.max_batch == 100
-    assert isinstance(client, WebexGroups) and groups.max_members == 100
+    assert isinstance(client, WebexGroups) and webex_groups.max_members == 100
     assert isinstance(feed, MarkableFeed) and isinstance(markable, MarkableFeed)
-    assert source.probe()["vendor"] == "in-memory"
+    assert source.probe()["vendor"] == "in-memory" and isinstance(groups, GroupSource)

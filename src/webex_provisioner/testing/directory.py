@@ -11,6 +11,18 @@ read that loses its paging cookie does.
     start = feed.mark()
     directory.disable("a1")
     assert feed.changes(start).changed[0].disabled
+
+It holds groups too (the ``GroupSource`` port; testing/directory_groups.py says how they read):
+a test puts group entries (``put_group``: anchor, DN, member DNs of users and of groups, the
+attributes ``groups.name`` would read, whether ``groups:`` selects it), then changes or removes
+them. Group changes change the group digest and nothing else: they are not user changes, so
+the change feed does not see them (and a user change leaves the group digest alone).
+
+    ann = directory.get("a1").dn
+    directory.put_group("g1", group_dn("eng"), members=[ann], groups=[group_dn("sre")], cn="eng")
+    digest = directory.group_digest()
+    directory.change_group("g1", remove=[ann])
+    assert directory.group_digest() != digest
 """
 
 from __future__ import annotations
@@ -21,10 +33,28 @@ from collections.abc import Generator, Iterable, Sequence
 from dataclasses import replace
 
 from webex_provisioner.errors import DirectoryError, DirectoryIncompleteError
-from webex_provisioner.model import DirectoryUser
+from webex_provisioner.model import DirectoryGroup, DirectoryUser, GroupRead
 from webex_provisioner.model.keys import fold_email, normalize_dn
 from webex_provisioner.ports import ChangeSet
+from webex_provisioner.testing.directory_groups import (
+    GROUPS,
+    GroupBook,
+    Nesting,
+    StoredGroup,
+    group_dn,
+    member_list,
+)
 from webex_provisioner.testing.faults import FaultScript
+
+__all__ = [
+    "GROUPS",
+    "PEOPLE",
+    "InMemoryChangeFeed",
+    "InMemoryDirectory",
+    "StoredGroup",
+    "directory_user",
+    "group_dn",
+]
 
 PEOPLE = "ou=people,dc=example,dc=com"
 
@@ -60,14 +90,23 @@ class InMemoryDirectory:
     """A ``DirectorySource`` over users held in memory; see the module docstring.
 
     ``email_attribute`` is the attribute ``find_user`` matches an e-mail against (folded).
-    ``read_users`` yields the users in the order they were first put. Safe to share between
-    threads.
+    ``read_users`` yields the users in the order they were first put. ``groups_nested`` is
+    ``groups.nested``: how ``read_groups`` and ``find_group`` give a group's members. Safe to
+    share between threads.
     """
 
-    def __init__(self, users: Iterable[DirectoryUser] = (), *, email_attribute: str = "mail") -> None:
+    def __init__(
+        self,
+        users: Iterable[DirectoryUser] = (),
+        *,
+        email_attribute: str = "mail",
+        groups_nested: Nesting = "flatten",
+    ) -> None:
         self.email_attribute = email_attribute.lower()
         self.epoch = uuid.uuid4().hex[:12]  # tells this directory's watermarks from another's
         self.reads = 0
+        self.group_reads = 0
+        self.digests = 0
         self.open_reads = 0
         self.prepared: int | None = None
         self.closed = False
@@ -76,7 +115,11 @@ class InMemoryDirectory:
         self._version = 0
         self._changed: dict[str, int] = {}  # anchor -> version of its last change
         self._deleted: dict[str, int] = {}  # anchor -> version of its removal
-        self._faults = FaultScript("InMemoryDirectory", ("read_users", "find_user", "probe"))
+        self._groups = GroupBook(self.epoch, groups_nested)
+        self._faults = FaultScript(
+            "InMemoryDirectory",
+            ("read_users", "find_user", "probe", "read_groups", "group_digest", "find_group"),
+        )
         for user in users:
             self.put(user)
 
@@ -144,6 +187,95 @@ class InMemoryDirectory:
 
     def close(self) -> None:
         self.closed = True
+
+    # -- GroupSource --------------------------------------------------------------------------
+
+    def read_groups(self) -> GroupRead:
+        """The selected groups, in the order first put, and the group digest."""
+        with self._lock:
+            self._raise_fault("read_groups")
+            self.group_reads += 1
+            return self._groups.read()
+
+    def group_digest(self) -> str:
+        """Changes with every change to a group (and with nothing else)."""
+        with self._lock:
+            self._raise_fault("group_digest")
+            self.digests += 1
+            return self._groups.digest()
+
+    def find_group(self, key: str) -> DirectoryGroup | None:
+        """A group (selected or not) by anchor or DN (any spelling), read as ``read_groups``
+        reads it; ``None`` when there is none."""
+        with self._lock:
+            self._raise_fault("find_group", (key.strip(),))
+            return self._groups.find(key)
+
+    # -- changing the groups ------------------------------------------------------------------
+
+    def put_group(
+        self,
+        anchor: str,
+        dn: str,
+        *,
+        members: Iterable[str] = (),
+        groups: Iterable[str] = (),
+        selected: bool = True,
+        **attributes: Values,
+    ) -> StoredGroup:
+        """Add a group, or replace the one with its anchor: its DN, the DNs of its members that
+        are users (``members``) and groups (``groups``; a DN no stored group has reads as a
+        plain member), whether ``groups:`` selects it, and attributes by name (lower-cased)."""
+        values = {name: v for name, v in _values(attributes).items() if v}
+        group = StoredGroup(anchor, dn, values, member_list(members, groups), selected)
+        with self._lock:
+            return self._groups.put(group)
+
+    def change_group(
+        self,
+        anchor: str,
+        *,
+        dn: str | None = None,
+        members: Iterable[str] | None = None,
+        add: Iterable[str] = (),
+        remove: Iterable[str] = (),
+        selected: bool | None = None,
+        **attributes: Values,
+    ) -> StoredGroup:
+        """Change a group: a new ``dn`` (a rename or a move), all its member DNs (``members``), or
+        some (``add``, ``remove``: compared normalized), whether it is selected, attributes
+        (``None`` or ``()`` removes one)."""
+        with self._lock:
+            group = self._groups.get(anchor)
+            gone = {normalize_dn(dn) for dn in remove}
+            listed = group.members if members is None else tuple(members)
+            kept = [m for m in member_list(listed, add) if normalize_dn(m) not in gone]
+            values = {**group.attributes, **_values(attributes)}
+            return self._groups.put(
+                StoredGroup(
+                    anchor,
+                    dn or group.dn,
+                    {k: v for k, v in values.items() if v},
+                    tuple(kept),
+                    group.selected if selected is None else selected,
+                )
+            )
+
+    def remove_group(self, anchor: str) -> None:
+        """Delete a group (groups listing its DN keep it, as a plain member DN then)."""
+        with self._lock:
+            self._groups.remove(anchor)
+
+    def stored_groups(self) -> list[StoredGroup]:
+        """The group entries as stored (members unflattened), in the order first put."""
+        with self._lock:
+            return self._groups.stored()
+
+    @property
+    def group_version(self) -> int:
+        """How many changes the groups have seen."""
+        with self._lock:
+            return self._groups.version
 
     # -- changing the directory ---------------------------------------------------------------
 
@@ -228,10 +360,16 @@ class InMemoryDirectory:
     def fail_next(
         self, operation: str, error: DirectoryError, *, times: int = 1, key: str | None = None
     ) -> None:
-        """The next ``times`` calls of ``find_user`` (with ``key``, when given), ``probe`` or
-        ``read_users`` (before any user) raise ``error``."""
+        """The next ``times`` calls of ``find_user`` or ``find_group`` (with ``key``, when
+        given), ``probe``, ``read_users`` (before any user), ``read_groups`` or ``group_digest``
+        raise ``error``."""
         with self._lock:
             self._faults.add(operation, error, times=times, key=key)
+
+    def _raise_fault(self, operation: str, keys: Sequence[str] = ()) -> None:
+        fault = self._faults.take(operation, keys)
+        if fault is not None:
+            raise fault.raised()
 
     def pending_faults(self) -> int:
         with self._lock:
@@ -244,7 +382,10 @@ class InMemoryDirectory:
         return user
 
     def __repr__(self) -> str:
-        return f"InMemoryDirectory(users={len(self._users)}, version={self._version})"
+        return (
+            f"InMemoryDirectory(users={len(self._users)}, version={self._version}, "
+            f"groups={len(self._groups.stored())}, group_version={self._groups.version})"
+        )
 
 
 class InMemoryChangeFeed:

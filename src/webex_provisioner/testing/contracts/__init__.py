@@ -3,7 +3,8 @@ docstrings state. A test module subclasses one (``class TestMine(WebexClientCont
 provides the fixture the contract names (a client on a fresh organization, a directory, a
 store, ...); every fake and every adapter runs the same suite.
 
-* ``contracts.directory``: ``DirectorySourceContract``, ``ChangeFeedContract``;
+* ``contracts.directory``: ``DirectorySourceContract``, ``ChangeFeedContract``,
+  ``GroupSourceContract``;
 * ``contracts.webex``: ``WebexClientContract``, ``BulkCreatorContract``, ``WebexGroupsContract``;
 * ``contracts.state``: ``StateStoreContract``.
 """

@@ -13,6 +13,13 @@ some users, several with an e-mail) and may set ``email_attribute`` (default ``m
 ``ChangeFeedContract`` needs a ``feed`` fixture and a ``change`` fixture: a function that
 modifies one directory user of the feed's directory (so that the feed can see it) and returns
 its anchor.
+
+``GroupSourceContract`` needs a ``groups`` fixture, a ``GroupSource`` whose selection holds
+groups with members (nested groups and a cycle make it more telling), and a ``change_group``
+fixture: a function that changes one selected group (its members or its name attributes) and
+returns its anchor. It knows nothing of the groups either: it reads them and checks what any
+correct read implies (members flattened through nested groups are a superset of each nested
+group's members, a cycle starts and ends with the same group, ...).
 """
 
 from __future__ import annotations
@@ -23,9 +30,9 @@ from collections.abc import Callable, Mapping
 
 import pytest
 
-from webex_provisioner.model import DirectoryUser
+from webex_provisioner.model import DirectoryGroup, DirectoryUser, GroupRead
 from webex_provisioner.model.keys import fold_email, normalize_dn
-from webex_provisioner.ports import ChangeFeed, ChangeSet, DirectorySource, MarkableFeed
+from webex_provisioner.ports import ChangeFeed, ChangeSet, DirectorySource, GroupSource, MarkableFeed
 
 UNKNOWN_ANCHOR = "00000000-0000-4000-8000-00000000dead"
 _SEPARATOR = re.compile(r"(?<!\\),")
@@ -177,3 +184,125 @@ class ChangeFeedContract:
         anchor = change()
         answer = feed.changes(mark)
         assert not answer.full and anchor in {user.anchor for user in answer.changed}
+
+
+def _read_groups(source: GroupSource) -> GroupRead:
+    read = source.read_groups()
+    assert isinstance(read, GroupRead)
+    assert read.groups, "the contract needs a groups fixture selecting groups"
+    return read
+
+
+def _same_group(found: DirectoryGroup | None, group: DirectoryGroup, key: str) -> None:
+    """``found`` is ``group`` as ``read_groups`` gave it."""
+    assert found is not None, f"find_group({key!r}) found nothing; read_groups has {group.dn}"
+    assert (found.anchor, normalize_dn(found.dn)) == (group.anchor, normalize_dn(group.dn)), key
+    assert found.members == group.members, key
+    assert dict(found.attributes) == dict(group.attributes), key
+    assert {normalize_dn(dn) for dn in found.nested} == {normalize_dn(dn) for dn in group.nested}, key
+    assert len(found.cycles) == len(group.cycles), key
+
+
+def _loop(cycle: str) -> list[str]:
+    return [normalize_dn(dn) for dn in cycle.split(" > ")]
+
+
+class GroupSourceContract:
+    """What every ``GroupSource`` does. Needs ``groups`` (selecting groups with members) and
+    ``change_group`` (changes one selected group, returns its anchor) fixtures."""
+
+    def test_it_is_a_group_source(self, groups: GroupSource) -> None:
+        """The source declares the capability: ``isinstance(source, GroupSource)``."""
+        assert isinstance(groups, GroupSource)
+
+    def test_read_groups_gives_groups_with_unique_anchors(self, groups: GroupSource) -> None:
+        """``read_groups`` gives ``DirectoryGroup`` values, each with a DN and an anchor of its
+        own, some with members, and a digest as non-empty text."""
+        read = _read_groups(groups)
+        assert all(isinstance(g, DirectoryGroup) and g.anchor and g.dn for g in read.groups)
+        repeated = [anchor for anchor, n in Counter(g.anchor for g in read.groups).items() if n > 1]
+        assert repeated == []
+        assert any(g.members for g in read.groups), "the contract needs selected groups with members"
+        assert isinstance(read.digest, str) and read.digest
+
+    def test_members_are_normalized_dns_of_members_that_are_no_groups(self, groups: GroupSource) -> None:
+        """Members are normalized DNs; never the group itself, a group nested in it, or another
+        selected group (a member group is flattened or dropped, never a member)."""
+        read = _read_groups(groups)
+        selected = {normalize_dn(g.dn) for g in read.groups}
+        for group in read.groups:
+            assert all(isinstance(m, str) and m == normalize_dn(m) for m in group.members), group.dn
+            assert not group.members & selected, group.dn
+            assert not group.members & {normalize_dn(dn) for dn in group.nested}, group.dn
+
+    def test_names_are_lower_case_and_values_text(self, groups: GroupSource) -> None:
+        """Attribute names are lower case; values are tuples of text."""
+        for group in _read_groups(groups).groups:
+            for name, values in group.attributes.items():
+                assert name == name.lower(), (group.dn, name)
+                assert isinstance(values, tuple) and all(isinstance(v, str) for v in values), (group.dn, name)
+
+    def test_nested_groups_and_cycles_are_well_formed(self, groups: GroupSource) -> None:
+        """``nested`` names each flattened group once, never the group itself; each cycle is
+        ``A > ... > A``: it starts and ends with the same group, which is the group itself or one
+        flattened into it."""
+        for group in _read_groups(groups).groups:
+            nested = [normalize_dn(dn) for dn in group.nested]
+            assert len(nested) == len(set(nested)) and normalize_dn(group.dn) not in nested, group.dn
+            for cycle in group.cycles:
+                loop = _loop(cycle)
+                assert len(loop) >= 2 and loop[0] == loop[-1], cycle
+                assert set(loop) <= {normalize_dn(group.dn), *nested}, cycle
+
+    def test_flattened_members_include_every_nested_groups_members(self, groups: GroupSource) -> None:
+        """A group flattened into another brings all its members (and its own nested groups):
+        ``find_group`` of each nested group gives a subset of the outer group's."""
+        for group in _read_groups(groups).groups:
+            outer = {normalize_dn(group.dn), *(normalize_dn(dn) for dn in group.nested)}
+            for dn in group.nested:
+                inner = groups.find_group(dn)
+                assert inner is not None, f"{dn} is nested in {group.dn} but find_group finds nothing"
+                assert inner.members <= group.members, (group.dn, dn)
+                assert {normalize_dn(n) for n in inner.nested} <= outer, (group.dn, dn)
+
+    def test_find_group_by_anchor(self, groups: GroupSource) -> None:
+        """Every selected group's anchor finds that group, as ``read_groups`` gave it."""
+        for group in _read_groups(groups).groups:
+            _same_group(groups.find_group(group.anchor), group, group.anchor)
+
+    def test_find_group_by_dn_in_any_spelling(self, groups: GroupSource) -> None:
+        """A group's DN finds it, and so does another spelling of that DN (upper case, spaces
+        after the commas)."""
+        for group in _read_groups(groups).groups:
+            _same_group(groups.find_group(group.dn), group, group.dn)
+            other = respelled(group.dn)
+            if normalize_dn(other) == normalize_dn(group.dn):  # upper-casing may not round-trip
+                _same_group(groups.find_group(other), group, other)
+
+    def test_unknown_keys_find_no_group(self, groups: GroupSource) -> None:
+        """An unknown anchor or DN, and a blank key, give ``None``."""
+        parent = _SEPARATOR.split(_read_groups(groups).groups[0].dn, maxsplit=1)[-1]
+        for key in (UNKNOWN_ANCHOR, f"cn=no-such-group-at-all,{parent}", "", "  "):
+            assert groups.find_group(key) is None, key
+
+    def test_the_digest_is_stable_and_is_the_reads(self, groups: GroupSource) -> None:
+        """Unchanged groups give the same digest, from ``group_digest`` and from each
+        ``read_groups``, and the same groups."""
+        first = _read_groups(groups)
+        digest = groups.group_digest()
+        second = _read_groups(groups)
+        assert first.digest == digest == second.digest == groups.group_digest()
+        assert {g.anchor: g.members for g in first.groups} == {g.anchor: g.members for g in second.groups}
+
+    def test_the_digest_changes_when_a_group_changes(
+        self, groups: GroupSource, change_group: Callable[[], str]
+    ) -> None:
+        """After a selected group changes, ``group_digest`` differs from the last read's digest;
+        the next read gives the new digest and still holds the group."""
+        before = _read_groups(groups)
+        anchor = change_group()
+        digest = groups.group_digest()
+        assert digest != before.digest
+        after = _read_groups(groups)
+        assert after.digest == digest == groups.group_digest()
+        assert anchor in {g.anchor for g in after.groups}
