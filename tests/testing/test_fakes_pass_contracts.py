@@ -77,6 +77,8 @@ def with_groups(directory: InMemoryDirectory) -> InMemoryDirectory:
 class TestInMemoryGroups(GroupSourceContract):
     """``InMemoryDirectory`` is a ``GroupSource`` (nested groups flattened)."""
 
+    nesting = "flatten"
+
     @pytest.fixture
     def groups(self) -> InMemoryDirectory:
         return with_groups(example_directory())
@@ -88,6 +90,8 @@ class TestInMemoryGroups(GroupSourceContract):
 
 class TestInMemoryGroupsDirect(GroupSourceContract):
     """``InMemoryDirectory`` is a ``GroupSource`` with direct members only."""
+
+    nesting = "direct"
 
     @pytest.fixture
     def groups(self) -> InMemoryDirectory:

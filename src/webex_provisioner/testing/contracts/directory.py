@@ -209,7 +209,12 @@ def _loop(cycle: str) -> list[str]:
 
 class GroupSourceContract:
     """What every ``GroupSource`` does. Needs ``groups`` (selecting groups with members) and
-    ``change_group`` (changes one selected group, returns its anchor) fixtures."""
+    ``change_group`` (changes one selected group, returns its anchor) fixtures.
+
+    ``nesting`` says how the source was set up: ``"flatten"`` (then the selection must hold a
+    nested group), ``"direct"``, or ``None`` (not checked)."""
+
+    nesting: str | None = None
 
     def test_it_is_a_group_source(self, groups: GroupSource) -> None:
         """The source declares the capability: ``isinstance(source, GroupSource)``."""
@@ -253,6 +258,17 @@ class GroupSourceContract:
                 loop = _loop(cycle)
                 assert len(loop) >= 2 and loop[0] == loop[-1], cycle
                 assert set(loop) <= {normalize_dn(group.dn), *nested}, cycle
+
+    def test_nesting_is_as_set_up(self, groups: GroupSource) -> None:
+        """Flattening names nested groups (the fixture holds some); direct members only leave
+        ``nested`` and ``cycles`` empty everywhere."""
+        read = _read_groups(groups)
+        if self.nesting == "flatten":
+            assert any(g.nested for g in read.groups), "flattened, yet no group has a nested group"
+        elif self.nesting == "direct":
+            assert all(g.nested == () and g.cycles == () for g in read.groups)
+        else:
+            pytest.skip("the test class does not say how nested groups are read")
 
     def test_flattened_members_include_every_nested_groups_members(self, groups: GroupSource) -> None:
         """A group flattened into another brings all its members (and its own nested groups):
