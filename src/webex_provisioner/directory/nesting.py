@@ -31,6 +31,9 @@ IsGroup = Callable[[str], bool]
 ReadMembers = Callable[[str], Sequence[str] | None]
 """The member values of the group at a DN (as given), or ``None`` when it is no group (any more)."""
 
+Normalize = Callable[[str], str]
+"""``normalize_dn``, or a memo of it (a user is a member of many groups)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Flattened:
@@ -68,13 +71,19 @@ class _Walk:
 
 
 def flatten(
-    dn: str, values: Iterable[str], *, is_group: IsGroup, read_members: ReadMembers, nested: bool
+    dn: str,
+    values: Iterable[str],
+    *,
+    is_group: IsGroup,
+    read_members: ReadMembers,
+    nested: bool,
+    normalize: Normalize = normalize_dn,
 ) -> Flattened:
     """The members of the group at ``dn`` whose member values are ``values``; with ``nested``
     (``groups.nested: flatten``) through its nested groups (see the module docstring)."""
-    root = normalize_dn(dn)
+    root = normalize(dn)
     if not nested:
-        keys = {normalize_dn(value) for value in values}
+        keys = {normalize(value) for value in values}
         return Flattened(frozenset(k for k in keys if k != root and not is_group(k)))
     walk = _Walk(path=[], on_path=set(), expanded=set())
     walk.enter(root, dn)
@@ -85,7 +94,7 @@ def flatten(
             stack.pop()
             walk.leave()
             continue
-        key = normalize_dn(member)
+        key = normalize(member)
         if not is_group(key) and key != root:
             walk.members.add(key)
         elif key in walk.on_path:
