@@ -9,13 +9,16 @@ import ldap
 import pytest
 
 from tests.directory.helpers import ENGINEERING, MAPPED, SRE, config_for, dn
+from webex_provisioner.config import GroupsConfig
 from webex_provisioner.directory import LdapDirectory
+from webex_provisioner.model.keys import normalize_dn
 from webex_provisioner.sandbox import (
     SUFFIX,
     TARGETED_GROUP,
     Company,
     SandboxError,
     ThrowawaySlapd,
+    synthetic_groups_ldif,
     synthetic_ldif,
     write_ldif,
 )
@@ -130,6 +133,24 @@ def test_synthetic_users_load_in_bulk(tmp_path: Path) -> None:
     assert all(user.in_scope for user in users)
     assert sum(user.disabled for user in users) == 3
     assert {user.anchor for user in users} == {f"00000000-0000-4000-8000-{i:012d}" for i in range(300)}
+
+
+@pytest.mark.server
+def test_synthetic_groups_load_and_nest() -> None:
+    """synthetic_groups_ldif(n, k, users) makes n groups of k users each (wrapping around the
+    users), every nest_every-th group holding the next one as a nested group."""
+    with ThrowawaySlapd() as server:
+        server.load_ldif(synthetic_ldif(20, group=False))
+        server.load_ldif(synthetic_groups_ldif(6, 8, 20, nest_every=3))
+        server.start()
+        groups = GroupsConfig(base_dn=f"ou=groups,{SUFFIX}", filter="(cn=team*)")
+        with LdapDirectory(config_for(server), groups=groups, read_process=False) as directory:
+            read = {group.first("cn"): group for group in directory.read_groups().groups}
+    users = [normalize_dn(dn(f"user{i % 20:06d}")) for i in range(48)]
+    assert sorted(read) == [f"team{g:04d}" for g in range(6)]
+    assert read["team0002"].members == set(users[16:24]) and read["team0002"].nested == ()
+    assert read["team0003"].members == set(users[24:40])
+    assert read["team0003"].nested == (f"cn=team0004,ou=groups,{SUFFIX}",)
 
 
 def test_example_corp_has_what_the_tests_rely_on(company: Company) -> None:

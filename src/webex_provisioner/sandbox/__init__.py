@@ -10,6 +10,7 @@ from webex_provisioner.sandbox.company import (
     Person,
     company_ldif,
     example_corp,
+    synthetic_groups_ldif,
     synthetic_ldif,
     write_ldif,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "base_ldif",
     "company_ldif",
     "example_corp",
+    "synthetic_groups_ldif",
     "synthetic_ldif",
     "write_ldif",
 ]

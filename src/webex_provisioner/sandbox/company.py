@@ -17,7 +17,8 @@ renders it for ``ThrowawaySlapd.load_ldif``. The targeted group is
 * one in-scope person without mail (``amensah``) and one with an upper-case mail
   (``mgarcia``: ``Maria.GARCIA@Example.com``).
 
-``synthetic_ldif(n)`` streams N generated users (and a group of all of them) for benchmarks.
+``synthetic_ldif(n)`` streams N generated users (and a group of all of them) for benchmarks;
+``synthetic_groups_ldif`` many groups of them, some nested.
 """
 
 from __future__ import annotations
@@ -392,6 +393,22 @@ def synthetic_ldif(
                 f"member: uid=user{i:06d},{people}\n" for i in range(start, min(n, start + chunk * 10))
             )
         yield "\n"
+
+
+def synthetic_groups_ldif(
+    n: int, members: int, users: int, *, nest_every: int = 10, suffix: str = SUFFIX
+) -> Iterator[str]:
+    """Stream the LDIF of ``n`` groups ``cn=team0000,ou=groups,...`` (groupOfNames) for the users
+    of ``synthetic_ldif(users)``: group ``g`` lists ``members`` users from user ``g * members``
+    on (wrapping around), and every ``nest_every``-th group (0: none) also lists the next group
+    as a nested group. Load it with ``synthetic_ldif(users, group=False)``."""
+    people, groups = f"ou=people,{suffix}", f"ou=groups,{suffix}"
+    for g in range(n):
+        lines = [f"dn: cn=team{g:04d},{groups}\nobjectClass: groupOfNames\ncn: team{g:04d}\n"]
+        lines += [f"member: uid=user{(g * members + i) % users:06d},{people}\n" for i in range(members)]
+        if nest_every and g % nest_every == 0 and g + 1 < n:
+            lines.append(f"member: cn=team{g + 1:04d},{groups}\n")
+        yield "".join(lines) + "\n"
 
 
 def write_ldif(path: str | Path, chunks: Iterable[str]) -> Path:
