@@ -173,7 +173,9 @@ class GroupSource(Protocol):
 
     def group_digest(self) -> str:
         """The digest ``read_groups`` would give, computed cheaply (no members read): equal to
-        the last one, nothing about the selected groups or their nested groups changed."""
+        the last one, nothing about the selected groups or their nested groups changed. A
+        different one says only that something may have (another group changed, or the source
+        cannot vouch for a recent change): it never stays equal across a change."""
         ...
 
     def find_group(self, key: str) -> DirectoryGroup | None:

@@ -97,6 +97,18 @@ def test_a_dns_entry_that_is_no_group_stops_the_read(
         source.read_groups()
 
 
+def test_a_selection_base_that_does_not_exist_is_named(shared_slapd: ThrowawaySlapd) -> None:
+    """A ``groups.base_dn`` that does not exist raises ``DirectoryError`` naming the base and
+    the setting to fix (not ``directory.base_dn``, which exists)."""
+    with (
+        directory(shared_slapd, base_dn=f"ou=nowhere,{SUFFIX}", filter="(cn=*)") as source,
+        pytest.raises(
+            DirectoryError, match=r"ou=nowhere,dc=example,dc=com .*does not exist.*fix groups.base_dn\."
+        ),
+    ):
+        source.read_groups()
+
+
 def test_find_group_reads_any_group_by_dn_or_anchor(shared_slapd: ThrowawaySlapd) -> None:
     """``find_group`` finds a group that is not selected, by DN and by anchor, flattened as a
     read would; a user's DN is no group."""

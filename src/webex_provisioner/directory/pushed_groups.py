@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+import ldap
 import structlog
 
 from webex_provisioner.config import DirectoryConfig, GroupsConfig
@@ -93,14 +94,14 @@ class PushedGroups:
 
     # -- internals ----------------------------------------------------------------------------
 
-    def contexts(self, conn: Connection) -> tuple[str, ...]:
+    def _naming_contexts(self, conn: Connection) -> tuple[str, ...]:
         """The naming contexts the selected groups and their nested groups are listed in."""
         if self._contexts is None:
             self._contexts = group_contexts(conn, self._bases)
         return self._contexts
 
     def _listing(self, conn: Connection) -> GroupListing:
-        return list_groups(conn, self.config, self.contexts(conn), self._settings)
+        return list_groups(conn, self.config, self._naming_contexts(conn), self._settings)
 
     def _reader(self, conn: Connection, listing: GroupListing) -> GroupReader:
         return GroupReader(
@@ -113,7 +114,18 @@ class PushedGroups:
             return
         base = self.groups.base_dn or self.config.base_dn
         query = self.groups.selection_filter(self.config.group_filter, self.config.type)
-        yield from conn.search_all(base, query, self.attributes, what="the groups selected for Webex")
+        try:
+            yield from conn.search_all(base, query, self.attributes, what="the groups selected for Webex")
+        except DirectoryError as exc:
+            if not isinstance(exc.__cause__, ldap.NO_SUCH_OBJECT):
+                raise
+            setting = (
+                "groups.base_dn" if self.groups.base_dn else "groups.base_dn (default: directory.base_dn)"
+            )
+            raise DirectoryError(
+                f"the base {base} of the groups selected for Webex does not exist at {self.config.url} "
+                f"(or the bind DN cannot see it); fix {setting}. No group was read"
+            ) from exc
 
     def _listed_group(self, conn: Connection, dn: str) -> Entry:
         config = self.config
@@ -139,7 +151,7 @@ class PushedGroups:
         if by_anchor is None:
             return None
         query = all_of(config.group_filter, by_anchor)
-        for context in self.contexts(conn):
+        for context in self._naming_contexts(conn):
             found = conn.search_few(context, query, self.attributes, what="the directory group", limit=2)
             if found:
                 return found[0]
