@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import ldap
 import pytest
 import yaml
 from click.testing import CliRunner, Result
@@ -35,7 +36,9 @@ SERVER_FIXTURES = frozenset(
         "shared_slapd",
         "own_slapd",
         "emulator",
+        "clean_emulator",
         "world",
+        "shared_world",
         "samba_dc",
         "tree",
         "ad_world",
@@ -102,13 +105,30 @@ def own_slapd(slapd: ThrowawaySlapd) -> ThrowawaySlapd:
 
 @pytest.fixture
 def emulator() -> Iterator[EmulatorServer]:
-    """A fresh, empty Webex emulator on a free loopback port."""
+    """A fresh, empty Webex emulator on a free loopback port, of the test's own (free to stop and
+    start again). Stopping one takes 0.2 s: tests that do not stop it use ``clean_emulator``."""
     server = EmulatorServer(org_id=ORG_ID, token=WEBEX_TOKEN)
     server.start()
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def module_emulator() -> Iterator[EmulatorServer]:
+    """One Webex emulator per test module."""
+    with EmulatorServer(org_id=ORG_ID, token=WEBEX_TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+def clean_emulator(module_emulator: EmulatorServer) -> EmulatorServer:
+    """The module's emulator, reset: no users, no faults, only the configured token, an empty
+    request log (answers to requests of an earlier test are not logged). As good as a fresh one
+    for a test that does not stop it."""
+    module_emulator.reset()
+    return module_emulator
 
 
 def merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -189,5 +209,31 @@ class World:
 
 
 @pytest.fixture
-def world(slapd: ThrowawaySlapd, emulator: EmulatorServer, tmp_path: Path, corp: Company) -> World:
-    return World(slapd, emulator, tmp_path, corp)
+def world(slapd: ThrowawaySlapd, clean_emulator: EmulatorServer, tmp_path: Path, corp: Company) -> World:
+    """Example Corp in a slapd of the test's own (free to change, stop or restart), the module's
+    emulator reset, and a state of the test's own."""
+    return World(slapd, clean_emulator, tmp_path, corp)
+
+
+def context_csn(slapd: ThrowawaySlapd) -> list[bytes]:
+    """Where the directory's content stands (syncprov's contextCSN): any write changes it."""
+    conn = slapd.connect()
+    try:
+        [(_, attributes)] = conn.search_s(slapd.suffix, ldap.SCOPE_BASE, attrlist=["contextCSN"])
+    finally:
+        conn.unbind_s()
+    return list(attributes.get("contextCSN", []))
+
+
+@pytest.fixture
+def shared_world(
+    shared_slapd: ThrowawaySlapd, clean_emulator: EmulatorServer, tmp_path: Path, company: Company
+) -> Iterator[World]:
+    """``World`` on the module's slapd, for tests that only read the directory: the module's
+    emulator reset and a state of the test's own. A test that changes the shared directory
+    fails here (it must use ``world``)."""
+    before = context_csn(shared_slapd)
+    yield World(shared_slapd, clean_emulator, tmp_path, company)
+    assert context_csn(shared_slapd) == before, (
+        "this test changed the module's shared slapd: use the world fixture (a slapd of its own)"
+    )

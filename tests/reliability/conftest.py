@@ -20,19 +20,23 @@ CLIENT_SECRET = "client-secret-7d3e9a51"
 REFRESH_TOKEN = "refresh-token-initial-4b8c2f"
 
 
-@pytest.fixture
-def oauth_emulator() -> Iterator[EmulatorServer]:
+@pytest.fixture(scope="module")
+def module_oauth_emulator() -> Iterator[EmulatorServer]:
     """An emulator without a static token: bearer tokens come from POST /v1/access_token only."""
-    server = EmulatorServer(
+    with EmulatorServer(
         org_id=ORG_ID,
         oauth_clients={CLIENT_ID: CLIENT_SECRET},
         refresh_tokens=[REFRESH_TOKEN],
-    )
-    server.start()
-    try:
+    ) as server:
         yield server
-    finally:
-        server.stop()
+
+
+@pytest.fixture
+def oauth_emulator(module_oauth_emulator: EmulatorServer) -> EmulatorServer:
+    """The module's OAuth emulator, reset: no users, nothing issued, only the initial refresh
+    token valid, an empty request log."""
+    module_oauth_emulator.reset()
+    return module_oauth_emulator
 
 
 @pytest.fixture
