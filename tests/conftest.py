@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,7 @@ SERVER_FIXTURES = frozenset(
         "scim",
         "oauth_emulator",
         "oauth_world",
+        "shared_oauth_world",
         "postgres_admin_url",
         "postgres_database_url",
         "postgres_url",
@@ -232,8 +234,15 @@ def shared_world(
     """``World`` on the module's slapd, for tests that only read the directory: the module's
     emulator reset and a state of the test's own. A test that changes the shared directory
     fails here (it must use ``world``)."""
-    before = context_csn(shared_slapd)
-    yield World(shared_slapd, clean_emulator, tmp_path, company)
-    assert context_csn(shared_slapd) == before, (
-        "this test changed the module's shared slapd: use the world fixture (a slapd of its own)"
+    with left_unchanged(shared_slapd):
+        yield World(shared_slapd, clean_emulator, tmp_path, company)
+
+
+@contextmanager
+def left_unchanged(slapd: ThrowawaySlapd) -> Iterator[None]:
+    """Fail if the block changed the directory of ``slapd`` (a slapd shared by a test module)."""
+    before = context_csn(slapd)
+    yield
+    assert context_csn(slapd) == before, (
+        "this test changed the module's shared slapd: use a slapd of its own (the world fixture)"
     )

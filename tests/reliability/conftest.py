@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import World
+from tests.conftest import World, left_unchanged
 from webex_provisioner.emulator import EmulatorServer
 from webex_provisioner.emulator.faults import Decision
 from webex_provisioner.sandbox.company import Company
@@ -43,8 +43,21 @@ def oauth_emulator(module_oauth_emulator: EmulatorServer) -> EmulatorServer:
 def oauth_world(
     slapd: ThrowawaySlapd, oauth_emulator: EmulatorServer, tmp_path: Path, corp: Company
 ) -> World:
-    """Example Corp and the OAuth emulator, with webex.oauth configured from ${VAR}s."""
-    world = World(slapd, oauth_emulator, tmp_path, corp)
+    """Example Corp in a slapd of the test's own and the OAuth emulator, with webex.oauth
+    configured from ${VAR}s."""
+    return with_oauth(World(slapd, oauth_emulator, tmp_path, corp))
+
+
+@pytest.fixture
+def shared_oauth_world(
+    shared_slapd: ThrowawaySlapd, oauth_emulator: EmulatorServer, tmp_path: Path, company: Company
+) -> Iterator[World]:
+    """``oauth_world`` on the module's slapd, for tests that leave the directory as it is."""
+    with left_unchanged(shared_slapd):
+        yield with_oauth(World(shared_slapd, oauth_emulator, tmp_path, company))
+
+
+def with_oauth(world: World) -> World:
     world.env.update(WEBEX_CLIENT_SECRET=CLIENT_SECRET, WEBEX_REFRESH_TOKEN=REFRESH_TOKEN)
     world.configure(
         webex={
