@@ -91,16 +91,18 @@ def test_sync_status_users_round_trip(shared_world: World) -> None:
     assert world.cli("users", "show", "nobody@example.com").exit_code == 1
 
 
-def test_status_shows_the_users_whose_last_action_failed(shared_world: World) -> None:
-    """A write Webex refused shows in status (its user and Webex's error) until a later cycle
-    applies it. (The rule itself, on the fakes: tests/engine/test_lifecycle_rules.py::
-    test_failed_write_is_recorded_and_retried_next_cycle.)"""
+def test_sync_and_status_show_a_write_webex_refused(shared_world: World) -> None:
+    """A write Webex refused is listed in sync --json's failures, and shows in status (its user
+    and Webex's error) until a later cycle applies it. (The rule itself, on the fakes:
+    tests/engine/test_lifecycle_rules.py::test_failed_write_is_recorded_and_retried_next_cycle.)"""
     world = shared_world
     world.configure(webex={"concurrency": 1})
     world.sync()
     world.configure(mapping={**world.raw["mapping"], "displayName": "{{ sn }}, {{ givenName }}"})
     world.emulator.faults.fail_next(1, status=400)  # the first PATCH of the updates
-    assert world.cli("sync").exit_code == 3
+    result = world.cli("sync", "--json")
+    assert result.exit_code == 3, result.output
+    assert [f["action"] for f in json.loads(result.stdout)["failures"]] == ["update"]
     failing = json.loads(world.cli("status", "--json").stdout)["failing_users"]
     assert len(failing) == 1 and "injected failure" in failing[0]["last_error"]
     assert world.sync().applied is not None
