@@ -49,6 +49,7 @@ def test_directory_dying_mid_read_deprovisions_nobody(world: World, monkeypatch:
 
 def test_emptied_group_is_held_then_approved(world: World) -> None:
     """Emptying the targeted group holds every deprovision (exit 4); plan and status show them;
+    --full --discard-held applies none of them (still wanted, the full read holds them again);
     --approve-held applies them; nothing else was blocked meanwhile."""
     world.sync()
     before = active_count(world)
@@ -63,6 +64,9 @@ def test_emptied_group_is_held_then_approved(world: World) -> None:
     assert len(status["held"]) == before - 1
     plan = json.loads(world.cli("plan", "--json").stdout)
     assert len(plan["held_from_earlier_cycles"]) == before - 1
+    result = world.cli("sync", "--full", "--discard-held")
+    assert result.exit_code == EXIT_HELD, result.output
+    assert active_count(world) == before
     result = world.cli("sync", "--approve-held")
     assert result.exit_code == EXIT_OK, result.output
     assert active_count(world) == 1
