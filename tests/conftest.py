@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+import ldap
 import pytest
 import yaml
 from click.testing import CliRunner, Result
@@ -35,7 +37,9 @@ SERVER_FIXTURES = frozenset(
         "shared_slapd",
         "own_slapd",
         "emulator",
+        "clean_emulator",
         "world",
+        "shared_world",
         "samba_dc",
         "tree",
         "ad_world",
@@ -47,6 +51,7 @@ SERVER_FIXTURES = frozenset(
         "scim",
         "oauth_emulator",
         "oauth_world",
+        "shared_oauth_world",
         "postgres_admin_url",
         "postgres_database_url",
         "postgres_url",
@@ -102,13 +107,30 @@ def own_slapd(slapd: ThrowawaySlapd) -> ThrowawaySlapd:
 
 @pytest.fixture
 def emulator() -> Iterator[EmulatorServer]:
-    """A fresh, empty Webex emulator on a free loopback port."""
+    """A fresh, empty Webex emulator on a free loopback port, of the test's own (free to stop and
+    start again). Stopping one takes 0.2 s: tests that do not stop it use ``clean_emulator``."""
     server = EmulatorServer(org_id=ORG_ID, token=WEBEX_TOKEN)
     server.start()
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def module_emulator() -> Iterator[EmulatorServer]:
+    """One Webex emulator per test module."""
+    with EmulatorServer(org_id=ORG_ID, token=WEBEX_TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+def clean_emulator(module_emulator: EmulatorServer) -> EmulatorServer:
+    """The module's emulator, reset: no users, no faults, only the configured token, an empty
+    request log (answers to requests of an earlier test are not logged). As good as a fresh one
+    for a test that does not stop it."""
+    module_emulator.reset()
+    return module_emulator
 
 
 def merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -189,5 +211,38 @@ class World:
 
 
 @pytest.fixture
-def world(slapd: ThrowawaySlapd, emulator: EmulatorServer, tmp_path: Path, corp: Company) -> World:
-    return World(slapd, emulator, tmp_path, corp)
+def world(slapd: ThrowawaySlapd, clean_emulator: EmulatorServer, tmp_path: Path, corp: Company) -> World:
+    """Example Corp in a slapd of the test's own (free to change, stop or restart), the module's
+    emulator reset, and a state of the test's own."""
+    return World(slapd, clean_emulator, tmp_path, corp)
+
+
+def context_csn(slapd: ThrowawaySlapd) -> list[bytes]:
+    """Where the directory's content stands (syncprov's contextCSN): any write changes it."""
+    conn = slapd.connect()
+    try:
+        [(_, attributes)] = conn.search_s(slapd.suffix, ldap.SCOPE_BASE, attrlist=["contextCSN"])
+    finally:
+        conn.unbind_s()
+    return list(attributes.get("contextCSN", []))
+
+
+@pytest.fixture
+def shared_world(
+    shared_slapd: ThrowawaySlapd, clean_emulator: EmulatorServer, tmp_path: Path, company: Company
+) -> Iterator[World]:
+    """``World`` on the module's slapd, for tests that only read the directory: the module's
+    emulator reset and a state of the test's own. A test that changes the shared directory
+    fails here (it must use ``world``)."""
+    with left_unchanged(shared_slapd):
+        yield World(shared_slapd, clean_emulator, tmp_path, company)
+
+
+@contextmanager
+def left_unchanged(slapd: ThrowawaySlapd) -> Iterator[None]:
+    """Fail if the block changed the directory of ``slapd`` (a slapd shared by a test module)."""
+    before = context_csn(slapd)
+    yield
+    assert context_csn(slapd) == before, (
+        "this test changed the module's shared slapd: use a slapd of its own (the world fixture)"
+    )

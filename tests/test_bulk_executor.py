@@ -1,5 +1,8 @@
 """Creates in SCIM Bulk requests (``webex.bulk: true``): the same outcomes and records as single
-creates, and the no-duplicate rules inside a Bulk request."""
+creates, and the no-duplicate rules inside a Bulk request, against slapd and the emulator over
+HTTP (the module's slapd: these tests only read it), or Webex's per-operation answers scripted
+through httpx.MockTransport. The executor's batches and a refused create inside a Bulk request
+run on the in-memory fakes: tests/engine/test_bulk_creates.py."""
 
 from __future__ import annotations
 
@@ -11,15 +14,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ORG_ID, WEBEX_TOKEN, World
+from tests.conftest import World
 from tests.webex.webex_fakes import BASE, make_config, page, user_resource
-from webex_provisioner.config import WebexConfig
-from webex_provisioner.emulator import EmulatorServer
 from webex_provisioner.engine.executor import Executor, user_sender
 from webex_provisioner.engine.wiring import open_engine
 from webex_provisioner.model import Action, ActionKind, Outcome, Reason, WebexUser
 from webex_provisioner.service.lease import cycle_lock
-from webex_provisioner.state import SqliteStateStore, open_state_store
+from webex_provisioner.state import SqliteStateStore
 from webex_provisioner.webex import ScimWebexClient
 
 pytestmark = pytest.mark.timeout(120)
@@ -55,7 +56,8 @@ def create_action(i: int, domain: str = "bulk.example.com") -> Action:
     )
 
 
-def test_bulk_sync_creates_every_user_in_bulk_requests(world: World) -> None:
+def test_bulk_sync_creates_every_user_in_bulk_requests(shared_world: World) -> None:
+    world = shared_world
     """With webex.bulk, a first sync creates every enabled user in scope through /Bulk (no single
     POST), links each one, and the next sync has nothing to do."""
     world.configure(webex={"bulk": True})
@@ -73,28 +75,8 @@ def test_bulk_sync_creates_every_user_in_bulk_requests(world: World) -> None:
     assert world.sync().plan.actions == ()
 
 
-def test_bulk_requests_hold_at_most_100_creates(emulator: EmulatorServer, tmp_path: Any) -> None:
-    """250 creates go out as Bulk requests of at most 100 operations; each create is recorded with
-    the Webex id the emulator gave it."""
-    config = WebexConfig(org_id=ORG_ID, url=emulator.url, token=WEBEX_TOKEN, concurrency=2)
-    store = open_state_store(f"sqlite:///{tmp_path / 'state.db'}")
-    with ScimWebexClient(config) as client:
-        sender = user_sender(
-            client, {}, cycle_id="c1", clock=lambda: datetime.now(UTC), bulk=True, managed=None
-        )
-        executor = Executor(sender, store, cycle_id="c1", concurrency=2)
-        result = executor.apply([create_action(i) for i in range(250)])
-    links = {link.anchor: link for link in store.links()}
-    store.close()
-    assert result.counts == Counter({("create", "applied"): 250})
-    bulks = [entry for entry in emulator.request_log if entry[1].endswith("/Bulk")]
-    assert len(bulks) == 3
-    ids = {u["userName"]: u["id"] for u in emulator.users()}
-    assert len(ids) == 250
-    assert all(links[f"anchor-{i:04d}"].webex_id == ids[f"user{i:04d}@bulk.example.com"] for i in range(250))
-
-
-def test_a_409_inside_a_bulk_links_the_existing_user(world: World) -> None:
+def test_a_409_inside_a_bulk_links_the_existing_user(shared_world: World) -> None:
+    world = shared_world
     """A user created in Webex by someone else after planning answers 409 inside the Bulk request:
     it is looked up and linked, the others are created, nothing is duplicated."""
     world.configure(webex={"bulk": True})
@@ -117,7 +99,8 @@ def test_a_409_inside_a_bulk_links_the_existing_user(world: World) -> None:
     assert requests_to(world, "POST", "/Users") == 0
 
 
-def test_a_lost_bulk_answer_is_resolved_by_lookup(world: World) -> None:
+def test_a_lost_bulk_answer_is_resolved_by_lookup(shared_world: World) -> None:
+    world = shared_world
     """A Bulk request applied by Webex whose answer is lost: each of its creates is looked up by
     e-mail and linked, none is sent again, nothing is duplicated."""
     world.configure(webex={"bulk": True})
@@ -132,21 +115,6 @@ def test_a_lost_bulk_answer_is_resolved_by_lookup(world: World) -> None:
         details = {entry.detail for entry in engine.store.audit(limit=500) if entry.action == "create"}
     assert details == {"create outcome unknown (Bulk): found and linked"}
     assert world.sync().plan.actions == ()
-
-
-def test_a_mixed_bulk_fails_only_the_refused_user(world: World) -> None:
-    """One create of a Bulk request is refused (its e-mail belongs to another organization: 409,
-    and no such user here): that user fails with the reason, the others are created."""
-    world.configure(webex={"bulk": True})
-    taken = world.person_mail("enovak")
-    world.emulator.reserve_user_name(taken)
-    report = world.sync()
-    assert report.applied is not None
-    assert [(a.email, a.kind.value) for a, _ in report.applied.failures] == [(taken, "create")]
-    assert "409" in report.applied.failures[0][1]
-    assert report.exit_code == 3
-    assert taken.lower() not in user_names(world)
-    assert report.applied.counts[("create", "applied")] == len(user_names(world)) > 0
 
 
 def _scripted_webex(calls: list[tuple[str, str]]) -> httpx.MockTransport:

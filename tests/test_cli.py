@@ -1,4 +1,5 @@
-"""The command line: documented, exit codes as promised, secrets never printed."""
+"""The command line end to end against slapd and the emulator: documented, exit codes as promised,
+secrets never printed. Tests that leave the directory as it is share the module's slapd."""
 
 from __future__ import annotations
 
@@ -54,7 +55,8 @@ def test_missing_config_file_exits_2(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "--config" in result.output
 
 
-def test_check_reports_directory_and_webex(world: World) -> None:
+def test_check_reports_directory_and_webex(shared_world: World) -> None:
+    world = shared_world
     """check reports the server, the scope size and the Webex organization, and exits 0."""
     result = world.cli("check", "--json")
     assert result.exit_code == 0, result.output
@@ -72,7 +74,8 @@ def test_check_with_directory_down_exits_1(world: World) -> None:
     assert "ldap://127.0.0.1" in result.output
 
 
-def test_sync_status_users_round_trip(world: World) -> None:
+def test_sync_status_users_round_trip(shared_world: World) -> None:
+    world = shared_world
     """sync, then status and users list/show reflect the cycle; users show includes history."""
     result = world.cli("sync", "--json")
     assert result.exit_code == 3, result.output  # the user without mail is reported
@@ -88,7 +91,26 @@ def test_sync_status_users_round_trip(world: World) -> None:
     assert world.cli("users", "show", "nobody@example.com").exit_code == 1
 
 
-def test_sync_one_user_touches_only_that_user(world: World) -> None:
+def test_sync_and_status_show_a_write_webex_refused(shared_world: World) -> None:
+    """A write Webex refused is listed in sync --json's failures, and shows in status (its user
+    and Webex's error) until a later cycle applies it. (The rule itself, on the fakes:
+    tests/engine/test_lifecycle_rules.py::test_failed_write_is_recorded_and_retried_next_cycle.)"""
+    world = shared_world
+    world.configure(webex={"concurrency": 1})
+    world.sync()
+    world.configure(mapping={**world.raw["mapping"], "displayName": "{{ sn }}, {{ givenName }}"})
+    world.emulator.faults.fail_next(1, status=400)  # the first PATCH of the updates
+    result = world.cli("sync", "--json")
+    assert result.exit_code == 3, result.output
+    assert [f["action"] for f in json.loads(result.stdout)["failures"]] == ["update"]
+    failing = json.loads(world.cli("status", "--json").stdout)["failing_users"]
+    assert len(failing) == 1 and "injected failure" in failing[0]["last_error"]
+    assert world.sync().applied is not None
+    assert json.loads(world.cli("status", "--json").stdout)["failing_users"] == []
+
+
+def test_sync_one_user_touches_only_that_user(shared_world: World) -> None:
+    world = shared_world
     """sync --user provisions exactly the named user."""
     result = world.cli("sync", "--user", "eva.novak@example.com", "--json")
     assert result.exit_code == 0, result.output
@@ -116,14 +138,16 @@ def test_secrets_never_appear_in_output_logs_or_audit(world: World, tmp_path: Pa
         assert secret.encode() not in state
 
 
-def test_audit_log_and_state_are_private(world: World, tmp_path: Path) -> None:
+def test_audit_log_and_state_are_private(shared_world: World, tmp_path: Path) -> None:
+    world = shared_world
     """The audit log and the state database are created readable by the owner only."""
     world.sync()
     for name in ("audit.log", "state.db"):
         assert (tmp_path / name).stat().st_mode & 0o077 == 0, name
 
 
-def test_second_sync_waits_for_the_lock(world: World) -> None:
+def test_second_sync_waits_for_the_lock(shared_world: World) -> None:
+    world = shared_world
     """A sync while another instance holds the lock exits 1 and names the holder."""
     store = open_state_store(world.config.state)
     try:
@@ -137,12 +161,14 @@ def test_second_sync_waits_for_the_lock(world: World) -> None:
 
 
 @pytest.mark.parametrize("args", [["sync", "--approve-held", "--discard-held"]])
-def test_contradictory_options_are_a_usage_error(world: World, args: list[str]) -> None:
+def test_contradictory_options_are_a_usage_error(shared_world: World, args: list[str]) -> None:
+    world = shared_world
     """Options that exclude each other exit 2."""
     assert world.cli(*args).exit_code == 2
 
 
-def test_a_refused_bind_is_recorded_as_a_failed_cycle(world: World) -> None:
+def test_a_refused_bind_is_recorded_as_a_failed_cycle(shared_world: World) -> None:
+    world = shared_world
     """A sync whose directory bind is refused exits 1 and shows in status as a failed cycle."""
     world.env["LDAP_PASSWORD"] = "not-the-password"
     result = world.cli("sync")

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import World
-from webex_provisioner.directory import LdapDirectory
+from tests.engine.fakes_world import FakeWorld, person
 from webex_provisioner.engine.memory import YOUNG_THRESHOLD, spaced_collections
 from webex_provisioner.model import DirectoryUser
+from webex_provisioner.testing.directory import InMemoryDirectory
 
 
 def test_thresholds_and_frozen_objects_come_back_after_the_block() -> None:
@@ -42,18 +42,16 @@ def test_cyclic_garbage_made_inside_is_still_collected() -> None:
         assert gc.collect() >= 1000
 
 
-def test_a_cycle_reads_the_directory_with_collections_spaced(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_cycle_reads_the_directory_with_collections_spaced(monkeypatch: pytest.MonkeyPatch) -> None:
     """``Cycle.run`` holds the spaced collector while it reads and plans."""
     seen: list[int] = []
-    read_users = LdapDirectory.read_users
+    read_users = InMemoryDirectory.read_users
 
-    def recording(self: LdapDirectory) -> Iterator[DirectoryUser]:
+    def recording(self: InMemoryDirectory) -> Iterator[DirectoryUser]:
         seen.append(gc.get_threshold()[0])
         yield from read_users(self)
 
-    monkeypatch.setattr(LdapDirectory, "read_users", recording)
-    world.sync()
+    monkeypatch.setattr(InMemoryDirectory, "read_users", recording)
+    FakeWorld(person("ann"), person("bob")).sync()
     assert seen and all(threshold >= YOUNG_THRESHOLD for threshold in seen)
     assert gc.get_threshold()[0] < YOUNG_THRESHOLD

@@ -1,4 +1,6 @@
-"""No duplicates, ever: races, lost answers and conflicts on create resolve to one Webex user."""
+"""No duplicates, ever: races, lost answers and conflicts on create resolve to one Webex user,
+through real HTTP to the emulator (the module's slapd: these tests only read it). The same rules
+on the in-memory fakes: tests/engine/test_cycle_on_fakes.py."""
 
 from __future__ import annotations
 
@@ -31,7 +33,8 @@ class BlindLookups(ScimWebexClient):
         return super().find_by_email(email)
 
 
-def test_409_on_create_becomes_a_link(world: World) -> None:
+def test_409_on_create_becomes_a_link(shared_world: World) -> None:
+    world = shared_world
     """A user created in Webex by someone else between the lookup and the create is linked, not duplicated."""
     existing = world.emulator.add_user(
         {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "Eva.Novak@example.com"}
@@ -50,7 +53,8 @@ def test_409_on_create_becomes_a_link(world: World) -> None:
     assert store_links["eva.novak@example.com"].webex_id == existing["id"]
 
 
-def test_lost_answers_on_create_are_resolved_by_lookup(world: World) -> None:
+def test_lost_answers_on_create_are_resolved_by_lookup(shared_world: World) -> None:
+    world = shared_world
     """Creates applied by Webex whose answers are lost are found by e-mail and linked: no duplicate."""
     world.configure(webex={"concurrency": 2, "max_retries": 5})
     world.emulator.faults.lose_response_next(6)

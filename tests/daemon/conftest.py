@@ -1,4 +1,4 @@
-"""Fixtures of the daemon tests: the emulator and `run` (the slapds of Example Corp: tests/conftest.py)."""
+"""Fixtures of the daemon tests: `run` (the slapds of Example Corp and the emulators: tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ORG_ID, WEBEX_TOKEN
 from tests.daemon.helpers import DaemonProcess, daemon_config
 from webex_provisioner.emulator import EmulatorServer
 from webex_provisioner.sandbox import Company, ThrowawaySlapd
-
-
-@pytest.fixture(scope="module")
-def module_emulator() -> Iterator[EmulatorServer]:
-    with EmulatorServer(org_id=ORG_ID, token=WEBEX_TOKEN) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

@@ -16,12 +16,16 @@ pytestmark = pytest.mark.timeout(120)
 
 
 def test_approve_held_while_run_is_active_is_applied_by_the_running_instance(
-    tmp_path: Path, own_slapd: ThrowawaySlapd, own_emulator: EmulatorServer, company: Company
+    tmp_path: Path, own_slapd: ThrowawaySlapd, clean_emulator: EmulatorServer, company: Company
 ) -> None:
     """With run active, sync --approve-held records the approval (exit 0) and the running
     instance applies the held deprovisions in its next cycle; nothing is applied twice."""
     daemon = new_daemon(
-        tmp_path, own_slapd, own_emulator, company, safety={"max_deprovisions": {"count": 1, "percent": None}}
+        tmp_path,
+        own_slapd,
+        clean_emulator,
+        company,
+        safety={"max_deprovisions": {"count": 1, "percent": None}},
     ).start()
     try:
         daemon.wait_healthy()
@@ -29,13 +33,13 @@ def test_approve_held_while_run_is_active_is_applied_by_the_running_instance(
         for person in leavers:
             own_slapd.delete(person.dn)
         daemon.wait_until(lambda: len(json.loads(daemon.cli("status", "--json").stdout)["held"]) == 2, "held")
-        assert all(webex_user(own_emulator, p.mail or "")["active"] for p in leavers)  # type: ignore[index]
+        assert all(webex_user(clean_emulator, p.mail or "")["active"] for p in leavers)  # type: ignore[index]
         approved = daemon.cli("sync", "--approve-held")
         assert approved.returncode == 0, approved.stderr
         assert "approved 2 held deprovision(s)" in approved.stdout
         own_slapd.modify(company.person("ahart").dn, {"title": "Wakes the daemon"})  # a change: a cycle runs
         daemon.wait_until(
-            lambda: not any(webex_user(own_emulator, p.mail or "")["active"] for p in leavers),  # type: ignore[index]
+            lambda: not any(webex_user(clean_emulator, p.mail or "")["active"] for p in leavers),  # type: ignore[index]
             "the approved deprovisions applied",
         )
         assert json.loads(daemon.cli("status", "--json").stdout)["held"] == []

@@ -1,5 +1,8 @@
 """``sync`` without ``--full`` is incremental once a watermark is stored: it reads what changed
-(content sync with a session log here), and falls back to a full read only when it must."""
+(content sync with a session log here), and falls back to a full read only when it must. These
+tests prove the LDAP feed with the engine and the command line, against slapd and the emulator;
+what the engine does with any feed's changes runs on the in-memory fakes
+(tests/engine/test_incremental.py, tests/engine/test_cycle_on_fakes.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +12,6 @@ from typing import Any
 from tests.conftest import World
 from webex_provisioner.directory import LdapDirectory
 from webex_provisioner.directory.changes import open_change_feed
-from webex_provisioner.engine.wiring import open_engine, open_feed
-from webex_provisioner.sandbox.company import WITHOUT_MAIL
-from webex_provisioner.service.lease import cycle_lock
 
 PEOPLE = "ou=people,dc=example,dc=com"
 GROUPS = "ou=groups,dc=example,dc=com"
@@ -69,42 +69,6 @@ def test_group_change_seen_by_a_new_process_is_applied(world: World) -> None:
     assert actions(report) == [("disable", world.person_mail("ptaylor"), "left_scope")]
 
 
-def test_configuration_change_makes_the_next_sync_full(world: World) -> None:
-    """A changed mapping invalidates the watermark: the next sync reads (and updates) everyone."""
-    sync(world)
-    world.configure(mapping={**world.raw["mapping"], "department": "employeeNumber"})
-    report = sync(world)
-    assert report["kind"] == "full"
-    assert sum(1 for a in actions(report) if a[0] == "update") > 50
-
-
-def test_failed_update_is_retried_by_the_next_incremental_sync(world: World) -> None:
-    """An update Webex refused is tried again by the next sync, though nothing changed since."""
-    sync(world)
-    world.slapd.modify(f"uid=wchang,{PEOPLE}", {"title": "Escalations Lead"})
-    world.emulator.faults.fail_next(1, status=400)
-    first = sync(world)
-    assert first["kind"] == "incremental" and [f["action"] for f in first["failures"]] == ["update"]
-    second = sync(world)
-    assert second["kind"] == "incremental" and second["failures"] == []
-    assert (world.webex_user(world.person_mail("wchang")) or {})["title"] == "Escalations Lead"
-
-
-def test_held_deprovisions_stay_held_then_apply_on_approval(world: World) -> None:
-    """Deletes beyond the guard are held by an incremental sync, stay held, and apply on approval."""
-    world.configure(safety={"max_deprovisions": {"count": 1, "percent": None}})
-    sync(world)
-    for uid in ("fahmed", "sbrennan"):
-        world.slapd.delete(f"uid={uid},{PEOPLE}")
-    held = world.cli("sync")
-    assert held.exit_code == 4, held.output
-    again = sync(world)
-    assert again["kind"] == "incremental" and len(again["plan"]["held"]) == 2
-    approved = sync(world, "--approve-held")
-    assert sorted(a[0] for a in actions(approved)) == ["disable", "disable"]
-    assert all(not (world.webex_user(world.person_mail(u)) or {})["active"] for u in ("fahmed", "sbrennan"))
-
-
 def test_shared_email_is_a_conflict_in_an_incremental_sync(world: World) -> None:
     """A user changed to another user's e-mail is reported with that user as a conflict, not applied."""
     sync(world)
@@ -116,32 +80,8 @@ def test_shared_email_is_a_conflict_in_an_incremental_sync(world: World) -> None
     assert conflicts == {world.corp.person("jdavis").entry_uuid, world.corp.person("tbakker").entry_uuid}
 
 
-def test_deprovisions_of_small_incremental_cycles_share_the_guard(world: World) -> None:
-    """Many small incremental cycles of one daemon together stay within safety.max_deprovisions."""
-    world.configure(safety={"max_deprovisions": {"count": 1, "percent": None}})
-    with open_engine(world.config) as engine, cycle_lock(engine.store, "test"):
-        cycle, feed = engine.cycle(), open_feed(world.config, engine.directory)
-        assert feed is not None
-        cycle.run(apply=True, feed=feed)
-        world.slapd.delete(f"uid=ejones,{PEOPLE}")
-        first = cycle.run(apply=True, feed=feed)
-        world.slapd.delete(f"uid=lfischer,{PEOPLE}")
-        second = cycle.run(apply=True, feed=feed)
-        feed.close()
-    assert [a.kind.value for a in first.plan.actions] == ["disable"] and not first.plan.held
-    assert not second.plan.actions and [a.kind.value for a in second.plan.held] == ["disable"]
-
-
-def test_reset_makes_the_next_sync_full(world: World) -> None:
-    """After 'reset' drops the links, the next sync reads everyone and links them again."""
-    sync(world)
-    assert world.cli("reset", "--yes").exit_code == 0
-    report = sync(world)
-    assert report["kind"] == "full"
-    assert sum(1 for a in actions(report) if a[0] == "link") > 50
-
-
-def test_forgotten_link_is_matched_again_by_an_incremental_sync(world: World) -> None:
+def test_forgotten_link_is_matched_again_by_an_incremental_sync(shared_world: World) -> None:
+    world = shared_world
     """A link dropped by 'users forget' is re-made by the next (incremental) sync, by e-mail."""
     sync(world)
     email = world.person_mail("rsato")
@@ -149,23 +89,6 @@ def test_forgotten_link_is_matched_again_by_an_incremental_sync(world: World) ->
     report = sync(world)
     assert report["kind"] == "incremental"
     assert actions(report) == [("link", email, "matched_existing")]
-
-
-def test_users_left_alone_stay_reported_by_incremental_cycles(world: World) -> None:
-    """A user reported by a full cycle (no e-mail) stays reported, exit 3, by the incremental
-    cycles after it until it is fixed; then it is provisioned and the report is clean."""
-    first = world.cli("sync", "--json")
-    assert first.exit_code == 3, first.output
-    again = world.cli("sync", "--json")
-    data = json.loads(again.stdout)
-    assert data["kind"] == "incremental" and again.exit_code == 3
-    assert [p["anchor"] for p in data["plan"]["problems"]] == [world.corp.person(WITHOUT_MAIL).entry_uuid]
-    world.slapd.modify(world.corp.person(WITHOUT_MAIL).dn, {"mail": [b"akosua.mensah@example.com"]})
-    fixed = world.cli("sync", "--json")
-    data = json.loads(fixed.stdout)
-    assert data["kind"] == "incremental" and fixed.exit_code == 0, fixed.output
-    assert data["plan"]["problems"] == []
-    assert world.webex_user("akosua.mensah@example.com") is not None
 
 
 def test_a_full_read_labels_with_the_membership_of_its_watermark(world: World) -> None:

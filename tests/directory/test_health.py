@@ -28,9 +28,10 @@ def consume(users: Iterator[DirectoryUser], into: list[DirectoryUser]) -> None:
         into.append(user)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def limited_slapd(company: Company) -> Iterator[ThrowawaySlapd]:
-    """Example Corp behind a server-wide size limit of 10 entries (the root DN is exempt)."""
+    """Example Corp behind a server-wide size limit of 10 entries (the root DN is exempt), one
+    for the module: its tests only read it."""
     with ThrowawaySlapd(sizelimit=10) as server:
         server.load_ldif(company.ldif())
         server.start()

@@ -1,6 +1,8 @@
 """The cycle on the in-memory fakes of every port: the lifecycle, the no-duplicate rules, the
-guards and the bookkeeping between cycles, each in milliseconds (the same behaviour is proven
-end to end against slapd and the emulator in tests/test_lifecycle.py and friends)."""
+guards and the bookkeeping between cycles, each in milliseconds. The other modules of
+tests/engine/ take each group further; one test of each group runs end to end against slapd and
+the emulator in tests/test_lifecycle.py, tests/test_no_duplicates.py, tests/test_safety.py and
+tests/daemon/test_incremental_sync.py."""
 
 from __future__ import annotations
 

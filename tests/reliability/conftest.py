@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import World
+from tests.conftest import World, left_unchanged
 from webex_provisioner.emulator import EmulatorServer
 from webex_provisioner.emulator.faults import Decision
 from webex_provisioner.sandbox.company import Company
@@ -20,27 +20,44 @@ CLIENT_SECRET = "client-secret-7d3e9a51"
 REFRESH_TOKEN = "refresh-token-initial-4b8c2f"
 
 
-@pytest.fixture
-def oauth_emulator() -> Iterator[EmulatorServer]:
+@pytest.fixture(scope="module")
+def module_oauth_emulator() -> Iterator[EmulatorServer]:
     """An emulator without a static token: bearer tokens come from POST /v1/access_token only."""
-    server = EmulatorServer(
+    with EmulatorServer(
         org_id=ORG_ID,
         oauth_clients={CLIENT_ID: CLIENT_SECRET},
         refresh_tokens=[REFRESH_TOKEN],
-    )
-    server.start()
-    try:
+    ) as server:
         yield server
-    finally:
-        server.stop()
+
+
+@pytest.fixture
+def oauth_emulator(module_oauth_emulator: EmulatorServer) -> EmulatorServer:
+    """The module's OAuth emulator, reset: no users, nothing issued, only the initial refresh
+    token valid, an empty request log."""
+    module_oauth_emulator.reset()
+    return module_oauth_emulator
 
 
 @pytest.fixture
 def oauth_world(
     slapd: ThrowawaySlapd, oauth_emulator: EmulatorServer, tmp_path: Path, corp: Company
 ) -> World:
-    """Example Corp and the OAuth emulator, with webex.oauth configured from ${VAR}s."""
-    world = World(slapd, oauth_emulator, tmp_path, corp)
+    """Example Corp in a slapd of the test's own and the OAuth emulator, with webex.oauth
+    configured from ${VAR}s."""
+    return with_oauth(World(slapd, oauth_emulator, tmp_path, corp))
+
+
+@pytest.fixture
+def shared_oauth_world(
+    shared_slapd: ThrowawaySlapd, oauth_emulator: EmulatorServer, tmp_path: Path, company: Company
+) -> Iterator[World]:
+    """``oauth_world`` on the module's slapd, for tests that leave the directory as it is."""
+    with left_unchanged(shared_slapd):
+        yield with_oauth(World(shared_slapd, oauth_emulator, tmp_path, company))
+
+
+def with_oauth(world: World) -> World:
     world.env.update(WEBEX_CLIENT_SECRET=CLIENT_SECRET, WEBEX_REFRESH_TOKEN=REFRESH_TOKEN)
     world.configure(
         webex={

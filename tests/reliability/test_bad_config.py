@@ -13,10 +13,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from tests.conftest import WEBEX_TOKEN
 from webex_provisioner.cli import cli
 from webex_provisioner.emulator import EmulatorServer
 from webex_provisioner.engine.report import EXIT_FAILED, EXIT_USAGE
-from webex_provisioner.sandbox.company import example_corp
 from webex_provisioner.sandbox.demo import ORG_ID
 from webex_provisioner.sandbox.slapd import ThrowawaySlapd
 
@@ -79,29 +79,28 @@ EXPECTED = (
 )
 
 
-@pytest.mark.server
 @pytest.mark.parametrize("command", ["check", "plan", "sync"])
 def test_every_problem_is_reported_at_once_and_nothing_is_contacted(
-    tmp_path: Path, listener: socket.socket, command: str
+    tmp_path: Path, listener: socket.socket, clean_emulator: EmulatorServer, command: str
 ) -> None:
     """A configuration with an unknown key, a wrong type, a missing key, a broken LDAP filter, a
     broken template, an unset ${VAR} and a bad state URL: exit 2, every problem listed with its
     key and fix, and neither the directory nor Webex (both at valid URLs) contacted."""
-    with EmulatorServer(org_id=ORG_ID, token="t-unused-1") as webex:
-        raw = {
-            **BROKEN,
-            "directory": {**BROKEN["directory"], "url": f"ldap://127.0.0.1:{listener.getsockname()[1]}"},
-            "webex": {**BROKEN["webex"], "url": webex.url},
-        }
-        config = tmp_path / "c.yaml"
-        config.write_text(yaml.safe_dump(raw))
-        code, stdout, stderr = run(config, command, env={"LDAP_PASSWORD": "pw-123456"})
-        assert code == EXIT_USAGE
-        assert stdout == ""
-        assert f"the configuration is invalid ({len(EXPECTED)} problem(s))" in stderr
-        for fragment in EXPECTED:
-            assert fragment in stderr, fragment
-        assert webex.request_log == []
+    webex = clean_emulator
+    raw = {
+        **BROKEN,
+        "directory": {**BROKEN["directory"], "url": f"ldap://127.0.0.1:{listener.getsockname()[1]}"},
+        "webex": {**BROKEN["webex"], "url": webex.url},
+    }
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    code, stdout, stderr = run(config, command, env={"LDAP_PASSWORD": "pw-123456"})
+    assert code == EXIT_USAGE
+    assert stdout == ""
+    assert f"the configuration is invalid ({len(EXPECTED)} problem(s))" in stderr
+    for fragment in EXPECTED:
+        assert fragment in stderr, fragment
+    assert webex.request_log == []
     assert not connected(listener)
 
 
@@ -145,26 +144,25 @@ def test_check_reports_unreachable_urls(tmp_path: Path) -> None:
     assert webex_url in result["webex"]["error"] and "webex.url" in result["webex"]["error"]
 
 
-@pytest.mark.server
-def test_check_of_a_valid_setup_passes(tmp_path: Path) -> None:
+def test_check_of_a_valid_setup_passes(
+    tmp_path: Path, shared_slapd: ThrowawaySlapd, clean_emulator: EmulatorServer
+) -> None:
     """The same command with servers that answer exits 0 (so the failures above are the URLs')."""
-    with ThrowawaySlapd() as slapd, EmulatorServer(org_id=ORG_ID, token="t-123456") as webex:
-        slapd.load_ldif(example_corp().ldif())
-        slapd.start()
-        config = tmp_path / "c.yaml"
-        config.write_text(
-            yaml.safe_dump(
-                {
-                    "directory": {
-                        "url": slapd.uri,
-                        "bind_dn": slapd.root_dn,
-                        "bind_password": slapd.root_pw,
-                        "base_dn": slapd.suffix,
-                    },
-                    "webex": {"org_id": ORG_ID, "token": "t-123456", "url": webex.url},
-                    "state": f"sqlite:///{tmp_path / 'state.db'}",
-                }
-            )
+    slapd, webex = shared_slapd, clean_emulator
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "directory": {
+                    "url": slapd.uri,
+                    "bind_dn": slapd.root_dn,
+                    "bind_password": slapd.root_pw,
+                    "base_dn": slapd.suffix,
+                },
+                "webex": {"org_id": ORG_ID, "token": WEBEX_TOKEN, "url": webex.url},
+                "state": f"sqlite:///{tmp_path / 'state.db'}",
+            }
         )
-        code, stdout, _ = run(config, "check", "--json")
+    )
+    code, stdout, _ = run(config, "check", "--json")
     assert code == 0, stdout

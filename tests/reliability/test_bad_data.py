@@ -76,9 +76,10 @@ def test_each_bad_entry_is_reported_and_skipped_while_the_rest_is_provisioned(wo
     "key",
     ["*", "*)(mail=*", "eva.novak@example.com)(|(mail=*", "uid=*,ou=people,dc=example,dc=com", "\\2a"],
 )
-def test_user_keys_are_escaped_not_interpreted(world: World, key: str) -> None:
+def test_user_keys_are_escaped_not_interpreted(shared_world: World, key: str) -> None:
     """A --user key made of LDAP filter syntax matches nobody (it is escaped, never spliced into
     a filter): exit 1, 'no directory user', nothing created."""
+    world = shared_world
     result = world.cli("sync", "--user", key)
     assert result.exit_code == EXIT_FAILED
     assert "no directory user and no link matches" in result.output

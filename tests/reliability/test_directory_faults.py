@@ -54,10 +54,11 @@ def test_slapd_restarting_mid_read_fails_the_cycle_and_deprovisions_nobody(
 
 
 def test_a_reader_process_dying_fails_the_cycle_and_deprovisions_nobody(
-    world: World, monkeypatch: pytest.MonkeyPatch
+    shared_world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The reader process of a full read killed (here as soon as it started): sync exits 1
     saying the read is incomplete, sends no write to Webex; the next sync has nothing to do."""
+    world = shared_world
     world.configure(directory={"read_process": True})
     world.sync()
     before = writes(world)
@@ -82,9 +83,10 @@ def test_a_reader_process_dying_fails_the_cycle_and_deprovisions_nobody(
     assert json.loads(result.stdout)["plan"]["actions"] == []
 
 
-def test_wrong_bind_password_fails_clearly_and_deprovisions_nobody(world: World) -> None:
+def test_wrong_bind_password_fails_clearly_and_deprovisions_nobody(shared_world: World) -> None:
     """A wrong bind password: sync exits 1 naming the bind DN and the settings to fix, never the
     password; Webex gets no write."""
+    world = shared_world
     world.sync()
     before = writes(world)
     world.env["LDAP_PASSWORD"] = "not-the-password-6e1f"

@@ -35,11 +35,11 @@ def token_requests(world: World) -> int:
 
 
 def test_oauth_token_expiring_mid_cycle_is_renewed_and_the_cycle_completes(
-    oauth_world: World, monkeypatch: pytest.MonkeyPatch
+    shared_oauth_world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Access tokens expire after the 10th write: the next request gets 401, the client renews
     the token with the refresh grant and the cycle completes with no failure."""
-    world = oauth_world
+    world = shared_oauth_world
     expired = at_writes(world.emulator, monkeypatch, {10}, world.emulator.expire_access_tokens)
     report = world.sync()
     assert expired() == 1
@@ -69,10 +69,10 @@ def test_rotated_refresh_token_is_stored_and_used_by_the_next_run(oauth_world: W
     assert again is not None and again not in (rotated, REFRESH_TOKEN)
 
 
-def test_read_only_commands_keep_the_rotated_refresh_token(oauth_world: World) -> None:
+def test_read_only_commands_keep_the_rotated_refresh_token(shared_oauth_world: World) -> None:
     """plan (before any sync) and check renew the access token, which rotates the refresh token:
     they store the new one, so the sync after them still authenticates."""
-    world = oauth_world
+    world = shared_oauth_world
     assert world.cli("plan", "--json").exit_code == 3  # Example Corp's user without mail
     after_plan = stored_refresh_token(world)
     assert after_plan is not None and after_plan != REFRESH_TOKEN
@@ -85,12 +85,12 @@ def test_read_only_commands_keep_the_rotated_refresh_token(oauth_world: World) -
 
 
 def test_revoked_refresh_token_stops_the_cycle_with_advice(
-    oauth_world: World, monkeypatch: pytest.MonkeyPatch
+    shared_oauth_world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The refresh token revoked and the access token expired after the 10th write: the cycle
     stops (exit 1) saying to re-authorize and set webex.oauth.refresh_token; what was applied
     before is recorded."""
-    world = oauth_world
+    world = shared_oauth_world
     world.configure(webex={"concurrency": 4})
     authority = world.emulator.emulator.auth
     issued: list[str] = []
@@ -116,11 +116,12 @@ def test_revoked_refresh_token_stops_the_cycle_with_advice(
 
 
 def test_static_token_revoked_mid_cycle_stops_the_cycle(
-    world: World, monkeypatch: pytest.MonkeyPatch
+    shared_world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The static token revoked after the 10th write: the cycle stops (exit 1) with a message saying
     the token was refused (expired or revoked), rather than failing each remaining user; what was
     applied before is recorded, and a later run with a valid token finishes the job."""
+    world = shared_world
     world.configure(webex={"concurrency": 4})
     at_writes(world.emulator, monkeypatch, {10}, lambda: world.emulator.revoke(WEBEX_TOKEN))
     result = world.cli("sync", "--json")

@@ -16,9 +16,10 @@ def _statuses(world: World, status: int) -> int:
     return sum(1 for _method, _path, code in world.emulator.request_log if code == status)
 
 
-def test_429_storm_is_waited_out_and_the_cycle_finishes(world: World) -> None:
+def test_429_storm_is_waited_out_and_the_cycle_finishes(shared_world: World) -> None:
     """Webex allowing 25 requests/s to 8 workers answers a storm of 429s; the engine honours
     Retry-After, finishes the cycle with no failure, and every user ends correct."""
+    world = shared_world
     world.configure(webex={"concurrency": 8, "max_retries": 8})
     world.emulator.faults.rate_limit = 25
     report = world.sync()
@@ -29,10 +30,11 @@ def test_429_storm_is_waited_out_and_the_cycle_finishes(world: World) -> None:
     assert_converged(world)
 
 
-def test_five_percent_503_converges_without_duplicates(world: World) -> None:
+def test_five_percent_503_converges_without_duplicates(shared_world: World) -> None:
     """With 5 % of requests answered 503 (seeded, one worker: the same requests fail every run,
     among them several creates), the cycle finishes with no failure: reads and updates are
     retried, a create answered 503 is looked up by e-mail before it is sent again."""
+    world = shared_world
     world.configure(webex={"concurrency": 1, "max_retries": 8})
     world.emulator.faults.seed(3)
     world.emulator.faults.fail_rate = 0.05
@@ -46,10 +48,11 @@ def test_five_percent_503_converges_without_duplicates(world: World) -> None:
 
 
 def test_create_failing_twice_is_looked_up_before_each_resend(
-    world: World, monkeypatch: pytest.MonkeyPatch
+    shared_world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A create answered 503 twice in a row (outcome unknown each time) is looked up by e-mail
     before each resend, and the user is created exactly once."""
+    world = shared_world
     at_writes(world.emulator, monkeypatch, {1, 2}, lambda: world.emulator.faults.fail_next(1))
     result = world.cli("sync", "--user", "eva.novak@example.com", "--json")
     assert result.exit_code == 0, result.output
@@ -66,9 +69,10 @@ def test_create_failing_twice_is_looked_up_before_each_resend(
     assert [u["userName"] for u in world.emulator.users()] == ["eva.novak@example.com"]
 
 
-def test_slow_answers_and_timeouts_converge_without_duplicates(world: World) -> None:
+def test_slow_answers_and_timeouts_converge_without_duplicates(shared_world: World) -> None:
     """Every answer slowed by 20 ms, and 6 creates applied by Webex whose answers come after the
     client's timeout: the timed-out creates are found by e-mail and linked, never sent twice."""
+    world = shared_world
     world.configure(webex={"concurrency": 4, "timeout": 0.5})
     world.emulator.faults.latency_ms = 20
     world.emulator.faults.lose_response_next(6, status=504, delay=1.5)

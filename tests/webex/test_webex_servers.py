@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -31,22 +32,28 @@ def _scim2_server() -> Iterator[Server]:
     yield Server("scim2-server", scim2_client, False)
 
 
-def _emulator() -> Iterator[Server]:
+@pytest.fixture(scope="module")
+def module_emulator() -> Iterator[Any]:
+    """One emulator for the module; each test starts from it reset (an empty organization)."""
     emulator = pytest.importorskip("webex_provisioner.emulator")
     if not hasattr(emulator, "EmulatorServer"):
         pytest.skip("webex_provisioner.emulator.EmulatorServer is not available yet")
-    server = emulator.EmulatorServer(org_id=ORG, token=TOKEN)
-    server.start()
-    try:
-        config = make_config(url=server.url)
-        yield Server("emulator", lambda: ScimWebexClient(config), True)
-    finally:
-        server.stop()
+    with emulator.EmulatorServer(org_id=ORG, token=TOKEN) as running:
+        yield running
+
+
+def _emulator(running: Any) -> Iterator[Server]:
+    running.reset()
+    config = make_config(url=running.url)
+    yield Server("emulator", lambda: ScimWebexClient(config), True)
 
 
 @pytest.fixture(params=["emulator", "scim2-server"])
 def server(request: pytest.FixtureRequest) -> Iterator[Server]:
-    yield from (_emulator() if request.param == "emulator" else _scim2_server())
+    if request.param == "emulator":
+        yield from _emulator(request.getfixturevalue("module_emulator"))
+    else:
+        yield from _scim2_server()
 
 
 @pytest.fixture
