@@ -60,18 +60,12 @@ class SqlBase:
         self._engine.dispose()
 
     @contextmanager
-    def _transaction(self, what: str, *, write: bool = False, snapshot: bool = False) -> Iterator[Connection]:
+    def _transaction(self, what: str, *, write: bool = False) -> Iterator[Connection]:
         """A connection in a transaction, committed at the end; any database error inside becomes a
-        ``StateError`` saying it could not ``what`` on this database (password masked).
-
-        ``snapshot``: every statement sees the database as of the first one (PostgreSQL's
-        REPEATABLE READ; a SQLite transaction always does), for reads spanning several tables.
-        """
+        ``StateError`` saying it could not ``what`` on this database (password masked)."""
         with translating(what, self._where, self._password), self._engine.connect() as conn:
             if write:
                 conn.execution_options(**{WRITE_OPTION: True})
-            if snapshot and conn.dialect.name == "postgresql":
-                conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():
                 yield conn
 

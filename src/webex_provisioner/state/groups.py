@@ -8,12 +8,24 @@ saving a link replaces its member set by writing only the difference.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Iterator, Sequence
-from itertools import groupby
-from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, bindparam, delete, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    RowMapping,
+    Select,
+    Text,
+    bindparam,
+    cast,
+    delete,
+    func,
+    select,
+    text,
+)
 
 from webex_provisioner.model import GroupAction, GroupLink
 from webex_provisioner.ports import Record
@@ -25,44 +37,55 @@ IN_CHUNK = 500
 """Values per ``IN (...)`` list: well under SQLite's and PostgreSQL's parameter limits."""
 
 _CLEAR_MEMBERS = delete(group_members).where(group_members.c.group_anchor == bindparam("group"))
-_REMOVE_MEMBER = delete(group_members).where(
-    group_members.c.group_anchor == bindparam("group"), group_members.c.user_anchor == bindparam("user")
-)
-_MEMBERS = select(group_members.c.group_anchor, group_members.c.user_anchor)
+_PAIRS = {
+    # (WHERE true: SQLite would read the ON of an upsert after a bare FROM as a join's.)
+    "sqlite": "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:pairs) "
+    "WHERE true",
+    "postgresql": "SELECT p ->> 0, p ->> 1 FROM json_array_elements(CAST(:pairs AS json)) AS p",
+}
+"""The rows (group anchor, user anchor) of the JSON array of pairs ``:pairs``, per dialect: the
+member rows a batch adds or removes cross in one parameter, not in a statement each."""
+_ADD_MEMBERS = {
+    dialect: text(f"INSERT INTO group_members (group_anchor, user_anchor) {pairs} ON CONFLICT DO NOTHING")
+    for dialect, pairs in _PAIRS.items()
+}
+_REMOVE_MEMBERS = {
+    dialect: text(f"DELETE FROM group_members WHERE (group_anchor, user_anchor) IN ({pairs})")  # noqa: S608
+    for dialect, pairs in _PAIRS.items()
+}
 
 
 class SqlGroups(SqlBase):
     """The group links with their managed members, and the held group actions."""
 
     def group_links(self) -> Iterator[GroupLink]:
-        """Every group link, by anchor, with its members: one query for the links (streamed) and
-        one for every member row, grouped here, both seeing the same moment."""
-        with self._transaction("read the group links", snapshot=True) as conn:
-            members = _members_by_group(conn, _MEMBERS)
-            stmt = select(group_links).order_by(group_links.c.anchor)
-            result = conn.execute(stmt.execution_options(yield_per=STREAM_BATCH)).mappings()
-            for row in result:
-                yield codec.group_link(row, members.pop(row["anchor"], ()))
+        """Every group link, by anchor, with its members, streamed: one query, each link's
+        members aggregated by the database into one JSON array."""
+        stmt = self._with_members.order_by(group_links.c.anchor).execution_options(yield_per=STREAM_BATCH)
+        with self._transaction("read the group links") as conn:
+            yield from map(_group_link, conn.execute(stmt).mappings())
 
     def get_group_link(self, anchor: str) -> GroupLink | None:
-        found = self._group_links_where(group_links.c.anchor == anchor, f"read the group link of {anchor}")
-        return found[0] if found else None
+        stmt = self._with_members.where(group_links.c.anchor == anchor)
+        with self._transaction(f"read the group link of {anchor}") as conn:
+            row = conn.execute(stmt).mappings().first()
+        return None if row is None else _group_link(row)
 
     def groups_of(self, user_anchor: str) -> list[GroupLink]:
         """The group links whose managed members include ``user_anchor``, by anchor, with their
         members."""
         mine = select(group_members.c.group_anchor).where(group_members.c.user_anchor == user_anchor)
-        return self._group_links_where(
-            group_links.c.anchor.in_(mine), f"read the groups user anchor {user_anchor} was made member of"
-        )
+        stmt = self._with_members.where(group_links.c.anchor.in_(mine)).order_by(group_links.c.anchor)
+        with self._transaction(f"read the groups user anchor {user_anchor} was made member of") as conn:
+            return [_group_link(row) for row in conn.execute(stmt).mappings()]
 
-    def _group_links_where(self, where: ColumnElement[bool], what: str) -> list[GroupLink]:
-        """The group links matching ``where`` (on ``group_links``), by anchor, with their members."""
-        anchors = select(group_links.c.anchor).where(where)
-        with self._transaction(what, snapshot=True) as conn:
-            members = _members_by_group(conn, _MEMBERS.where(group_members.c.group_anchor.in_(anchors)))
-            rows = conn.execute(select(group_links).where(where).order_by(group_links.c.anchor)).mappings()
-            return [codec.group_link(row, members.get(row["anchor"], ())) for row in rows]
+    @functools.cached_property
+    def _with_members(self) -> Select[Any]:
+        """The group links with a ``members`` column: the user anchors of their member rows as a
+        JSON array (text; ``[]`` or NULL when there is none)."""
+        members = select(members_json(self._engine.dialect.name))
+        of_link = members.where(group_members.c.group_anchor == group_links.c.anchor).scalar_subquery()
+        return select(group_links, of_link.label("members"))
 
     # -- held group actions -------------------------------------------------------------------------
 
@@ -78,16 +101,25 @@ class SqlGroups(SqlBase):
             return [codec.group_action(row) for row in conn.execute(stmt).mappings()]
 
 
-def _members_by_group(conn: Connection, query: Select[tuple[str, str]]) -> dict[str, frozenset[str]]:
-    """The user anchors of ``query``'s member rows, by group anchor."""
-    rows = conn.execute(query.order_by(group_members.c.group_anchor))
-    return {group: frozenset(map(itemgetter(1), pairs)) for group, pairs in groupby(rows, itemgetter(0))}
+def members_json(dialect: str) -> ColumnElement[Any]:
+    """The aggregate of ``group_members.user_anchor`` as a JSON array, in text: the database
+    builds it, so that a link's members cross as one value instead of a row each."""
+    user = group_members.c.user_anchor
+    return func.json_group_array(user) if dialect == "sqlite" else cast(func.json_agg(user), Text)
 
 
-def member_writes(conn: Connection, batch: Sequence[Record], insert_members: Any) -> None:
+def _anchors(members: str | None) -> list[str]:
+    """The user anchors of a ``members_json`` value (``None`` when there were no rows)."""
+    return json.loads(members) if members else []
+
+
+def _group_link(row: RowMapping) -> GroupLink:
+    return codec.group_link(row, _anchors(row["members"]))
+
+
+def member_writes(conn: Connection, batch: Sequence[Record]) -> None:
     """Leave in ``group_members`` the members of the group links ``batch`` saves last, and none
-    of those it drops last, writing only the rows that change. ``insert_members`` is the
-    dialect's ``INSERT ... ON CONFLICT DO NOTHING`` of member rows."""
+    of those it drops last, writing only the rows that change."""
     final: dict[str, frozenset[str] | None] = {}  # group anchor -> members after the batch
     for rec in batch:
         if rec.drop_group is not None:
@@ -99,20 +131,25 @@ def member_writes(conn: Connection, batch: Sequence[Record], insert_members: Any
     cleared = [{"group": anchor} for anchor, members in final.items() if members is None]
     saved = {anchor: members for anchor, members in final.items() if members is not None}
     stored = _stored_members(conn, sorted(saved))
-    removed, added = [], []
-    for anchor, members in sorted(saved.items()):
+    removed: list[tuple[str, str]] = []
+    added: list[tuple[str, str]] = []
+    for anchor, members in sorted(saved.items()):  # in key order: the index takes them faster
         before = stored.get(anchor, frozenset())
-        removed += [{"group": anchor, "user": user} for user in sorted(before - members)]
-        added += [{"group_anchor": anchor, "user_anchor": user} for user in sorted(members - before)]
-    for statement, params in ((_CLEAR_MEMBERS, cleared), (_REMOVE_MEMBER, removed), (insert_members, added)):
-        if params:
-            conn.execute(statement, params)
+        removed += ((anchor, user) for user in sorted(before - members))
+        added += ((anchor, user) for user in sorted(members - before))
+    if cleared:
+        conn.execute(_CLEAR_MEMBERS, cleared)
+    for statements, pairs in ((_REMOVE_MEMBERS, removed), (_ADD_MEMBERS, added)):
+        if pairs:
+            conn.execute(statements[conn.dialect.name], {"pairs": json.dumps(pairs, separators=(",", ":"))})
 
 
 def _stored_members(conn: Connection, anchors: Sequence[str]) -> dict[str, frozenset[str]]:
-    """The stored members of the groups ``anchors`` (sorted), by group anchor."""
+    """The stored members of the groups ``anchors``, by group anchor."""
+    group = group_members.c.group_anchor
+    query = select(group, members_json(conn.dialect.name)).group_by(group)
     found: dict[str, frozenset[str]] = {}
     for start in range(0, len(anchors), IN_CHUNK):
-        chunk = anchors[start : start + IN_CHUNK]
-        found.update(_members_by_group(conn, _MEMBERS.where(group_members.c.group_anchor.in_(chunk))))
+        rows = conn.execute(query.where(group.in_(anchors[start : start + IN_CHUNK])))
+        found.update((anchor, frozenset(_anchors(members))) for anchor, members in rows)
     return found

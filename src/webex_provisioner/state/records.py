@@ -24,7 +24,7 @@ from webex_provisioner.ports import Record
 from webex_provisioner.state import codec
 from webex_provisioner.state.base import SqlBase
 from webex_provisioner.state.groups import IN_CHUNK, member_writes
-from webex_provisioner.state.schema import audit, group_links, group_members, links
+from webex_provisioner.state.schema import audit, group_links, links
 
 _DROP_LINK = delete(links).where(links.c.anchor == bindparam("drop_anchor"))
 _DROP_GROUP = delete(group_links).where(group_links.c.anchor == bindparam("drop_anchor"))
@@ -58,7 +58,7 @@ class SqlRecords(SqlBase):
                 conn.execute(insert(audit), [codec.audit_row(r.audit) for r in batch])
                 for statement, group in itertools.groupby(self._link_writes(batch), key=lambda w: w[0]):
                     conn.execute(statement, [params for _, params in group])
-                member_writes(conn, batch, self._insert_members)
+                member_writes(conn, batch)
         except StateError as exc:
             if isinstance(exc.__cause__, IntegrityError):
                 self._explain_taken_webex_id(batch, exc.__cause__)
@@ -84,10 +84,6 @@ class SqlRecords(SqlBase):
     @functools.cached_property
     def _save_group(self) -> Any:
         return self._upsert_keeping_created(group_links)
-
-    @functools.cached_property
-    def _insert_members(self) -> Any:
-        return self._dialect_insert(group_members).on_conflict_do_nothing()
 
     def _upsert_keeping_created(self, table: Table) -> Any:
         """``INSERT ... ON CONFLICT (anchor) DO UPDATE`` of every column but ``created_at``."""
