@@ -13,7 +13,7 @@ from tests.state.state_helpers import T0, link, save
 from webex_provisioner.model import ActionKind, Problem, ProblemKind
 from webex_provisioner.state import head_revision, open_state_store
 from webex_provisioner.state.migrations import alembic_config, current_revision
-from webex_provisioner.testing.contracts.groups import HELD
+from webex_provisioner.testing.contracts.group_holds import HELD
 from webex_provisioner.testing.contracts.samples import group_link, save_group
 
 GROUP_TABLES = {"group_links", "group_members", "held_group_actions"}

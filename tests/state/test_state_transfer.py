@@ -27,7 +27,7 @@ from webex_provisioner.model.keys import fingerprint
 from webex_provisioner.ports import Record, StateStore, StoredRefreshToken
 from webex_provisioner.state import SqliteStateStore, open_state_store
 from webex_provisioner.state.transfer import export_state, import_state
-from webex_provisioner.testing.contracts.groups import HELD
+from webex_provisioner.testing.contracts.group_holds import HELD
 from webex_provisioner.testing.contracts.samples import group_link, save_group
 
 

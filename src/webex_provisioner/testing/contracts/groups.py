@@ -1,6 +1,5 @@
-"""The group part of the state contract: the links of Webex groups with the members this tool
-manages, written by ``record`` with the links of users; the held group actions; problems that
-say what they are about.
+"""The group links part of the state contract: the links of Webex groups with the members this
+tool manages, written by ``record`` with the links of users.
 
 ``GroupStateStore`` names what a store offers for groups, as ``ports.GroupStore`` states it; it
 stands for ``ports.StateStore`` here until that protocol includes ``GroupStore``.
@@ -17,13 +16,8 @@ import pytest
 
 from webex_provisioner.errors import StateError
 from webex_provisioner.model import (
-    ActionKind,
     GroupAction,
     GroupLink,
-    Member,
-    Problem,
-    ProblemKind,
-    Reason,
 )
 from webex_provisioner.ports import Record, StateStore
 from webex_provisioner.testing.contracts.samples import (
@@ -67,36 +61,9 @@ class GroupStateStore(StateStore, Protocol):
         ...
 
 
-HELD = [
-    GroupAction(
-        ActionKind.REMOVE_MEMBERS,
-        Reason.LEFT_GROUP,
-        "group-1",
-        "Team 1",
-        "cn=team1,ou=Groups,dc=example,dc=com",
-        "webex-group-1",
-        members=(Member("anchor-2", "b@example.com"), Member("anchor-1", "ä@example.com")),
-        detail="two left",
-    ),
-    GroupAction(
-        ActionKind.DELETE_GROUP, Reason.LEFT_SELECTION, "group-2", "Ünïcode ✓", webex_id="webex-group-2"
-    ),
-    GroupAction(
-        ActionKind.CREATE_GROUP,
-        Reason.GROUP_SELECTED,
-        "group-3",
-        "Team 3",
-        "cn=team3,dc=example",
-        members=(Member("anchor-3", "c@example.com"),),
-        old_name="Old team 3",
-        skipped=4,
-    ),
-]
-
-
-class GroupStoreContract:
+class GroupLinksContract:
     """Group links with their members, written by ``record`` all or nothing and in order; a Webex
-    group id linked to one group anchor at most; held group actions; problems keep their resource."""
+    group id linked to one group anchor at most."""
 
     def test_an_empty_store_has_no_group_links(self, store: GroupStateStore) -> None:
         """An empty store has no group link: none listed, read, or holding a user; nothing held."""
@@ -369,51 +336,3 @@ class GroupStoreContract:
         again = store.get_group_link("group-1")
 
         assert again is not None and again.members == {"anchor-1", "anchor-2"}
-
-    # -- held group actions -------------------------------------------------------------------------
-
-    def test_held_group_actions_round_trip_exactly_and_in_order(self, store: GroupStateStore) -> None:
-        """``hold_groups`` then ``held_groups`` gives back the same group actions (members as
-        ``Member`` tuples in their order, old name, skipped count, absent Webex ids), in order."""
-        store.hold_groups(HELD, "cycle-1")
-
-        assert store.held_groups() == HELD
-
-    def test_hold_groups_replaces_and_an_empty_hold_clears(self, store: GroupStateStore) -> None:
-        """Each ``hold_groups`` replaces the held group actions; holding none clears them; the
-        held user actions are kept apart."""
-        store.hold_groups(HELD, "cycle-1")
-        store.hold_groups(HELD[1:2], "cycle-2")
-        assert store.held_groups() == HELD[1:2]
-
-        store.hold([], "cycle-3")
-        assert store.held_groups() == HELD[1:2]
-        store.hold_groups([], "cycle-3")
-        assert store.held_groups() == []
-
-    def test_held_group_actions_are_the_callers_own(self, store: GroupStateStore) -> None:
-        """Changing the list handed to ``hold_groups``, or the one ``held_groups`` returned,
-        changes nothing stored."""
-        handed = list(HELD)
-        store.hold_groups(handed, "cycle-1")
-        handed.clear()
-        store.held_groups().clear()
-
-        assert store.held_groups() == HELD
-
-    # -- problems ---------------------------------------------------------------------------------
-
-    def test_open_problems_keep_their_resource(self, store: GroupStateStore) -> None:
-        """Open problems about users and about groups read back with their resource, in order; a
-        problem that names none is about a user."""
-        problems = [
-            Problem(ProblemKind.CONFLICT, "group-1", "cn=team1,dc=example", "Team 1", "name taken", "group"),
-            Problem(ProblemKind.INVALID, "a1", "uid=a,dc=example", None, "no e-mail"),
-            Problem(ProblemKind.PROTECTED, "group-2", "cn=team2,dc=example", "Admins", "", resource="group"),
-        ]
-        store.set_open_problems(problems)
-
-        got = store.open_problems()
-
-        assert got == problems
-        assert [p.resource for p in got] == ["group", "user", "group"]
