@@ -112,3 +112,29 @@ def give_to_unprivileged(path: Path, mode: int) -> None:
     if os.geteuid() == 0:
         os.chown(path, NOBODY, NOBODY)
     path.chmod(mode)
+
+
+def fill_group_links(engine: Engine, groups: int, members: int) -> None:
+    """Insert ``groups`` group links (``bulk-group-N``) of ``members`` members each straight into
+    the tables; the members are taken from 20,000 user anchors, so users share groups."""
+    links = text(
+        """
+        WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < :groups)
+        INSERT INTO group_links (anchor, webex_id, name, name_lower, dn, dn_lower, created_at, updated_at)
+        SELECT 'bulk-group-' || i, 'webex-group-' || i, 'Group ' || i, 'group ' || i,
+               'cn=group' || i || ',ou=groups,dc=example', 'cn=group' || i || ',ou=groups,dc=example',
+               :at, :at
+        FROM g
+        """
+    ).bindparams(bindparam("at", type_=UtcDateTime()), bindparam("groups"))
+    member_rows = text(
+        """
+        WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < :groups),
+                       m(j) AS (SELECT 1 UNION ALL SELECT j + 1 FROM m WHERE j < :members)
+        INSERT INTO group_members (group_anchor, user_anchor)
+        SELECT 'bulk-group-' || i, 'bulk-' || ((i * 37 + j) % 20000) FROM g, m
+        """
+    )
+    with engine.begin() as conn:
+        conn.execute(links, {"groups": groups, "at": T0})
+        conn.execute(member_rows, {"groups": groups, "members": members})

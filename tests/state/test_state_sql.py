@@ -134,7 +134,7 @@ def test_bookkeeping_lives_in_typed_tables_not_in_watermarks(
     assert rows == {
         "baseline": [(1, "token-1")],
         "retry_anchors": [(0, "a2"), (1, "a1")],
-        "open_problems": [(0, "invalid", "a1", "uid=a", None, "no e-mail")],
+        "open_problems": [(0, "invalid", "a1", "uid=a", None, "no e-mail", "user")],
         "approvals": [("a3", "delete")],
         "watermarks": [],
     }

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from tests.state.state_helpers import T0, entry, link
 from webex_provisioner.errors import StateError
@@ -26,6 +27,8 @@ from webex_provisioner.model.keys import fingerprint
 from webex_provisioner.ports import Record, StateStore, StoredRefreshToken
 from webex_provisioner.state import SqliteStateStore, open_state_store
 from webex_provisioner.state.transfer import export_state, import_state
+from webex_provisioner.testing.contracts.group_holds import HELD
+from webex_provisioner.testing.contracts.samples import group_link, save_group
 
 
 def fill(store: SqliteStateStore, n: int = 250) -> None:
@@ -49,7 +52,14 @@ def fill(store: SqliteStateStore, n: int = 250) -> None:
     store.set_watermark("directory.content_sync.cookie", "rid=000,csn=1")
     store.set_baseline("digest:feed")
     store.set_retry_anchors(["anchor-3", "anchor-2"])
-    store.set_open_problems([Problem(ProblemKind.CONFLICT, "anchor-9", "uid=x", None, "taken")])
+    store.set_open_problems(
+        [
+            Problem(ProblemKind.CONFLICT, "anchor-9", "uid=x", None, "taken"),
+            Problem(ProblemKind.CONFLICT, "group-9", "cn=g9", "Team", "name taken", resource="group"),
+        ]
+    )
+    store.record([save_group(group_link(g, *range(g, g + 30), last_error=f"error {g}")) for g in range(6)])
+    store.hold_groups(HELD, "c1")
     store.set_approvals([("anchor-1", ActionKind.DISABLE)])
     store.save_refresh_token(StoredRefreshToken("rotated", "digest-of-configured", T0))
     store.hold(
@@ -79,6 +89,8 @@ def snapshot(store: StateStore) -> tuple[object, ...]:
         store.open_problems(),
         store.approvals(),
         store.refresh_token(),
+        list(store.group_links()),
+        store.held_groups(),
     )
 
 
@@ -86,13 +98,14 @@ def snapshot(store: StateStore) -> tuple[object, ...]:
 def test_export_from_sqlite_import_into_postgresql_preserves_everything(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    """Every link, cycle, audit entry, watermark, held action and piece of bookkeeping arrives
-    unchanged in PostgreSQL."""
+    """Every link of a user or a group (with its members), cycle, audit entry, watermark, held
+    action of a user or a group and piece of bookkeeping arrives unchanged in PostgreSQL."""
     source = SqliteStateStore(tmp_path / "state.db")
     fill(source)
     counts = export_state(source, tmp_path / "state.jsonl")
-    assert counts["links"] == 250 and counts["audit"] == 251
-    assert (counts["baseline"], counts["retry_anchors"], counts["open_problems"]) == (1, 2, 1)
+    assert counts["links"] == 250 and counts["audit"] == 257
+    assert (counts["baseline"], counts["retry_anchors"], counts["open_problems"]) == (1, 2, 2)
+    assert (counts["group_links"], counts["group_members"], counts["held_group_actions"]) == (6, 180, 3)
     assert (counts["approvals"], counts["refresh_tokens"], counts["watermarks"]) == (1, 1, 1)
     assert (tmp_path / "state.jsonl").stat().st_mode & 0o077 == 0
     target = open_state_store(postgres_url)
@@ -117,6 +130,25 @@ def test_import_refuses_a_store_with_links_unless_replace(tmp_path: Path) -> Non
         import_state(target, tmp_path / "x.jsonl")
     import_state(target, tmp_path / "x.jsonl", replace=True)
     assert {x.anchor for x in target.links()} == {f"anchor-{i}" for i in range(5)}
+    source.close()
+    target.close()
+
+
+def test_import_refuses_a_store_with_group_links_unless_replace(tmp_path: Path) -> None:
+    """A store that has group links (and no user link) is not empty: importing into it is refused;
+    --replace empties it, group links and members included."""
+    source = SqliteStateStore(tmp_path / "a.db")
+    fill(source, 5)
+    export_state(source, tmp_path / "x.jsonl")
+    target = SqliteStateStore(tmp_path / "b.db")
+    target.record([save_group(group_link("other", 1, 2))])
+    with pytest.raises(StateError, match=r"already has 0 link\(s\) and 1 group link"):
+        import_state(target, tmp_path / "x.jsonl")
+
+    import_state(target, tmp_path / "x.jsonl", replace=True)
+
+    assert target.get_group_link("group-other") is None
+    assert [g.anchor for g in target.groups_of("anchor-1")] == ["group-0", "group-1"]
     source.close()
     target.close()
 
@@ -238,5 +270,57 @@ def test_an_export_of_this_version_keeps_watermarks_as_they_are(tmp_path: Path) 
     import_state(target, tmp_path / "x.jsonl")
 
     assert (target.get_watermark("cycle.baseline"), target.baseline()) == ("kept as a watermark", None)
+    source.close()
+    target.close()
+
+
+PROBLEM_0005 = {"kind": "conflict", "anchor": "a2", "dn": "uid=b", "email": None, "detail": "x"}
+
+
+def _export_of_revision_0005(path: Path) -> None:
+    """An export as revision 0005 wrote it: no group tables, open problems without a resource."""
+    rows = [
+        {"format": "webex-provisioner-state", "version": 1, "schema_revision": "0005"},
+        {"table": "open_problems", "row": {**PROBLEM_0005, "position": 0, "email": "b@x", "detail": ""}},
+        {"table": "open_problems", "row": {**PROBLEM_0005, "position": 1, "anchor": "a1", "kind": "invalid"}},
+        {"table": "approvals", "row": {"anchor": "a1", "kind": "delete"}},
+    ]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+
+
+def test_an_export_of_revision_0005_imports_its_problems_as_problems_of_users(tmp_path: Path) -> None:
+    """An export made before the group tables imports: its open problems, which name no resource,
+    are about users, and there are no group links."""
+    _export_of_revision_0005(tmp_path / "old.jsonl")
+    store = SqliteStateStore(tmp_path / "new.db")
+
+    counts = import_state(store, tmp_path / "old.jsonl")
+
+    assert {table: n for table, n in counts.items() if n} == {"open_problems": 2, "approvals": 1}
+    assert store.open_problems() == [
+        Problem(ProblemKind.CONFLICT, "a2", "uid=b", "b@x", "", resource="user"),
+        Problem(ProblemKind.INVALID, "a1", "uid=b", None, "x", resource="user"),
+    ]
+    assert (list(store.group_links()), store.held_groups()) == ([], [])
+    store.close()
+
+
+def test_imported_group_links_get_the_lookup_keys_of_this_version(tmp_path: Path) -> None:
+    """The name and DN keys of an imported group link are computed again, whatever the export held."""
+    source = SqliteStateStore(tmp_path / "a.db")
+    source.record([save_group(group_link(1, 1, name=" Sales Team ", dn="CN=Sales, OU=Groups,DC=example"))])
+    export_state(source, tmp_path / "x.jsonl")
+    lines = (tmp_path / "x.jsonl").read_text(encoding="utf-8").splitlines()
+    edited = [line.replace('"name_lower": "sales team"', '"name_lower": "stale"') for line in lines]
+    assert edited != lines
+    (tmp_path / "x.jsonl").write_text("\n".join(edited) + "\n", encoding="utf-8")
+    target = SqliteStateStore(tmp_path / "b.db")
+
+    import_state(target, tmp_path / "x.jsonl")
+
+    with target._transaction("look at the keys") as conn:
+        keys = conn.execute(text("SELECT name_lower, dn_lower FROM group_links")).all()
+    assert [tuple(row) for row in keys] == [("sales team", "cn=sales,ou=groups,dc=example")]
+    assert target.get_group_link("group-1") == source.get_group_link("group-1")
     source.close()
     target.close()

@@ -1,19 +1,19 @@
 """``SqlBase``: what every part of ``SqlStateStore`` shares: the engine, the masked URL, the
 transactions that translate errors, and the schema migration when a store opens.
 
-Each concern of the store (``links``, ``cycle_log``, ``lease``, ``bookkeeping``, ``rows``) is a
-mixin on this base; ``sql.SqlStateStore`` puts them together.
+Each concern of the store (``links``, ``groups``, ``records``, ``cycle_log``, ``lease``,
+``bookkeeping``, ``rows``) is a mixin on this base; ``sql.SqlStateStore`` puts them together.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Connection, Engine, Table
+from sqlalchemy import Connection, Engine, Table, delete, insert
 from sqlalchemy.dialects import postgresql, sqlite
 
 from webex_provisioner.errors import StateError, StateLockedError
@@ -68,6 +68,13 @@ class SqlBase:
                 conn.execution_options(**{WRITE_OPTION: True})
             with conn.begin():
                 yield conn
+
+    def _replace_rows(self, table: Table, rows: Sequence[dict[str, Any]], what: str) -> None:
+        """Empty ``table`` and insert ``rows``, in one transaction."""
+        with self._transaction(what, write=True) as conn:
+            conn.execute(delete(table))
+            if rows:
+                conn.execute(insert(table), list(rows))
 
     def _upsert(self, table: Table, values: dict[str, Any], *, keep: tuple[str, ...] = ()) -> Any:
         """``INSERT ... ON CONFLICT (primary key) DO UPDATE``: one row of ``table`` replaced by

@@ -10,9 +10,8 @@ empty collection leaves it empty.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
 
-from sqlalchemy import Table, delete, insert, select
+from sqlalchemy import delete, select
 
 from webex_provisioner.model import Action, ActionKind, Problem
 from webex_provisioner.ports import StoredRefreshToken
@@ -24,13 +23,6 @@ _BASELINE_ROW = 1
 
 class SqlBookkeeping(SqlBase):
     """Watermarks, the baseline, retries, open problems, held actions, approvals, a refresh token."""
-
-    def _replace_rows(self, table: Table, rows: Sequence[dict[str, Any]], what: str) -> None:
-        """Empty ``table`` and insert ``rows``, in one transaction."""
-        with self._transaction(what, write=True) as conn:
-            conn.execute(delete(table))
-            if rows:
-                conn.execute(insert(table), list(rows))
 
     # -- watermarks and the baseline -------------------------------------------------------------
 

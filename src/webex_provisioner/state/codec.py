@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,9 +16,12 @@ from webex_provisioner.model import (
     Change,
     CycleKind,
     CycleRecord,
+    GroupAction,
+    GroupLink,
     InstanceRecord,
     Link,
     LinkState,
+    Member,
     Outcome,
     Problem,
     ProblemKind,
@@ -259,6 +262,7 @@ def problem_row(problem: Problem, position: int) -> dict[str, Any]:
         "dn": problem.dn,
         "email": problem.email,
         "detail": problem.detail,
+        "resource": problem.resource,
     }
 
 
@@ -268,5 +272,79 @@ def problem(row: RowMapping) -> Problem:
         anchor=row["anchor"],
         dn=row["dn"],
         email=row["email"],
+        detail=row["detail"],
+        resource=row["resource"],
+    )
+
+
+# -- Webex groups ---------------------------------------------------------------------------------
+
+
+def name_key(name: str) -> str:
+    """The form Webex group names are compared in (case-insensitively): blanks around dropped,
+    lower case."""
+    return name.strip().lower()
+
+
+def group_keys(name: str, dn: str) -> dict[str, str]:
+    """The lookup keys a group link's row derives from its name and DN."""
+    return {"name_lower": name_key(name), "dn_lower": normalize_dn(dn)}
+
+
+def group_link_row(link: GroupLink, time: datetime) -> dict[str, Any]:
+    """The ``group_links`` row of ``link`` saved at ``time`` (its members go to ``group_members``)."""
+    return {
+        "anchor": link.anchor,
+        "webex_id": link.webex_id,
+        "name": link.name,
+        "dn": link.dn,
+        **group_keys(link.name, link.dn),
+        "created_at": link.created_at or time,
+        "updated_at": time,
+        "last_error": link.last_error,
+    }
+
+
+def group_link(row: RowMapping, members: Iterable[str]) -> GroupLink:
+    return GroupLink(
+        anchor=row["anchor"],
+        webex_id=row["webex_id"],
+        name=row["name"],
+        dn=row["dn"],
+        members=frozenset(members),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        last_error=row["last_error"],
+    )
+
+
+def held_group_row(action: GroupAction, cycle_id: str, position: int) -> dict[str, Any]:
+    return {
+        "position": position,
+        "cycle_id": cycle_id,
+        "kind": action.kind.value,
+        "reason": action.reason.value,
+        "anchor": action.anchor,
+        "name": action.name,
+        "dn": action.dn,
+        "webex_id": action.webex_id,
+        "members": [[member.anchor, member.email] for member in action.members],
+        "old_name": action.old_name,
+        "skipped": action.skipped,
+        "detail": action.detail,
+    }
+
+
+def group_action(row: RowMapping) -> GroupAction:
+    return GroupAction(
+        kind=ActionKind(row["kind"]),
+        reason=Reason(row["reason"]),
+        anchor=row["anchor"],
+        name=row["name"],
+        dn=row["dn"],
+        webex_id=row["webex_id"],
+        members=tuple(Member(anchor, email) for anchor, email in row["members"]),
+        old_name=row["old_name"],
+        skipped=int(row["skipped"]),
         detail=row["detail"],
     )

@@ -19,7 +19,10 @@ from webex_provisioner.state.schema import (
     audit,
     baseline,
     cycles,
+    group_links,
+    group_members,
     held_actions,
+    held_group_actions,
     links,
     open_problems,
     refresh_tokens,
@@ -38,6 +41,9 @@ TRANSFER_TABLES = (
     open_problems,
     approvals,
     refresh_tokens,
+    group_links,
+    group_members,
+    held_group_actions,
 )
 """What an export holds: everything but the cycle lock and the running instances."""
 
@@ -63,9 +69,11 @@ class SqlRows(SqlBase):
     ) -> dict[str, int]:
         """Insert exported rows in one transaction; counts by table.
 
-        Refuses a store that already has links unless ``replace``, which empties it first.
-        Autoincrement ids are not carried over (the order of rows is); the links' lookup keys and
-        fingerprints are computed again, as ``record`` does, whatever the export held.
+        Refuses a store that already has links (of users or groups) unless ``replace``, which
+        empties it first. Autoincrement ids are not carried over (the order of rows is); the
+        links' lookup keys and fingerprints are computed again, as ``record`` does, whatever the
+        export held; an open problem that names no resource (an export before 0006_groups) is
+        about a user.
         """
         by_name = {table.name: table for table in TRANSFER_TABLES}
         counts = dict.fromkeys(by_name, 0)
@@ -87,15 +95,19 @@ class SqlRows(SqlBase):
         return counts
 
     def _make_room(self, conn: Connection, *, replace: bool) -> None:
-        existing = conn.execute(select(func.count()).select_from(links)).scalar_one()
-        if existing and not replace:
+        users, groups = (_count(conn, table) for table in (links, group_links))
+        if (users or groups) and not replace:
             raise StateError(
-                f"the state database {self._where} already has {existing} link(s); import into an "
-                "empty database, or pass --replace to drop its contents first"
+                f"the state database {self._where} already has {users} link(s) and {groups} group "
+                "link(s); import into an empty database, or pass --replace to drop its contents first"
             )
         if replace:
             for table in reversed(TRANSFER_TABLES):
                 conn.execute(table.delete())
+
+
+def _count(conn: Connection, table: Table) -> int:
+    return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
 
 def _importable(name: str, row: dict[str, Any]) -> dict[str, Any]:
@@ -109,7 +121,21 @@ def _importable(name: str, row: dict[str, Any]) -> dict[str, Any]:
                 "was it edited by hand? Fix or remove that line"
             )
         return {**row, **codec.link_keys(email, dn, applied)}
+    if name == "group_links":
+        return {**row, **_group_keys(row)}
+    if name == "open_problems":
+        return {"resource": "user", **row}
     return row
+
+
+def _group_keys(row: dict[str, Any]) -> dict[str, str]:
+    name, dn = row.get("name"), row.get("dn")
+    if not isinstance(name, str) or not isinstance(dn, str):
+        raise StateError(
+            f"the export holds a group link without a name or a DN: {row!r}; was it edited by hand? "
+            "Fix or remove that line"
+        )
+    return codec.group_keys(name, dn)
 
 
 def _flush(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:

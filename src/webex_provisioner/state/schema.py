@@ -4,8 +4,11 @@ The migrations in ``migrations/versions`` create these tables; a test checks tha
 Datetimes are stored in UTC and always come back timezone-aware; mappings are stored as JSON text.
 
 What one cycle leaves for the next has a table per kind (``baseline``, ``retry_anchors``,
-``open_problems``, ``held_actions``, ``approvals``, ``refresh_tokens``); ``watermarks`` holds the
-change feeds' positions only.
+``open_problems``, ``held_actions``, ``held_group_actions``, ``approvals``, ``refresh_tokens``);
+``watermarks`` holds the change feeds' positions only.
+
+Webex groups have ``group_links`` (one row per linked directory group) and ``group_members`` (the
+users this tool made members of each, by anchor: the memberships it manages).
 """
 
 from __future__ import annotations
@@ -194,6 +197,7 @@ open_problems = Table(
     Column("dn", Text, nullable=False),
     Column("email", String(320)),
     Column("detail", Text, nullable=False),
+    Column("resource", String(16), nullable=False, server_default="user"),
 )
 
 approvals = Table(
@@ -214,3 +218,45 @@ refresh_tokens = Table(
 )
 """A rotated refresh token (``value``, as Webex sent it) and the digest of the configured token it
 replaced (``replaces``; empty when unknown), under ``WEBEX_REFRESH_TOKEN``."""
+
+group_links = Table(
+    "group_links",
+    metadata,
+    Column("anchor", String(255), primary_key=True),
+    Column("webex_id", String(255), nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("name_lower", Text, nullable=False, index=True),
+    Column("dn", Text, nullable=False),
+    Column("dn_lower", Text, nullable=False, index=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("last_error", Text),
+)
+"""A directory group's anchor bound to a Webex group; ``name_lower`` and ``dn_lower`` are its lookup
+keys (``codec.group_keys``)."""
+
+group_members = Table(
+    "group_members",
+    metadata,
+    Column("group_anchor", String(255), primary_key=True),
+    Column("user_anchor", String(255), primary_key=True, index=True),
+)
+"""The members of each linked group that this tool made (user anchors): the only ones it removes."""
+
+held_group_actions = Table(
+    "held_group_actions",
+    metadata,
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("cycle_id", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("reason", String(64), nullable=False),
+    Column("anchor", String(255), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("dn", Text, nullable=False),
+    Column("webex_id", String(255)),
+    Column("members", JsonText, nullable=False),
+    Column("old_name", Text),
+    Column("skipped", Integer, nullable=False),
+    Column("detail", Text, nullable=False),
+)
+"""Actions on Webex groups a guard held, in order; ``members`` is a JSON list of [anchor, e-mail]."""

@@ -5,7 +5,9 @@ port promises is written once in portable SQL (``INSERT ... ON CONFLICT`` exists
 module per concern:
 
 * ``base``: the engine, transactions that translate errors, migrating when a store opens;
-* ``links``: the links and the records that write them (``LinkStore``);
+* ``links``: the links of users (``LinkStore``);
+* ``groups``: the links of groups with their managed members, and held group actions;
+* ``records``: ``record``, writing audit entries with the user and group links they change;
 * ``cycle_log``: the cycles and the audit trail (``CycleLog``);
 * ``lease``: the cycle lock and the announced instances (``Lease``);
 * ``bookkeeping``: watermarks, the baseline, retries, open problems, held actions, approvals and
@@ -17,15 +19,17 @@ from __future__ import annotations
 
 from webex_provisioner.state.bookkeeping import SqlBookkeeping
 from webex_provisioner.state.cycle_log import SqlCycleLog
+from webex_provisioner.state.groups import SqlGroups
 from webex_provisioner.state.lease import CYCLE_LOCK, SqlLease
 from webex_provisioner.state.links import SqlLinks
+from webex_provisioner.state.records import SqlRecords
 from webex_provisioner.state.rows import TRANSFER_TABLES, SqlRows
 
 __all__ = ["CYCLE_LOCK", "TRANSFER_TABLES", "SqlStateStore"]
 
 
-class SqlStateStore(SqlLinks, SqlCycleLog, SqlLease, SqlBookkeeping, SqlRows):
-    """Links, cycles, the audit trail, the lease and the bookkeeping in SQL.
+class SqlStateStore(SqlLinks, SqlGroups, SqlRecords, SqlCycleLog, SqlLease, SqlBookkeeping, SqlRows):
+    """Links of users and groups, cycles, the audit trail, the lease and the bookkeeping in SQL.
 
     Opening a store migrates its schema. Datetimes come back timezone-aware in UTC; a naive one is
     refused (``StateError``), writing nothing.

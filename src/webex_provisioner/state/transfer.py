@@ -5,7 +5,9 @@ row (``{"table": ..., "row": {...}}``), so that 100,000 links stream through in 
 Datetimes travel as ISO 8601 strings in UTC. The cycle lock and the instances are never exported.
 
 An export of schema revision 0004 or earlier (its header says which) kept the bookkeeping as five
-watermark rows; importing it converts them as migration 0005 does (``bookkeeping_rows``).
+watermark rows; importing it converts them as migration 0005 does (``bookkeeping_rows``). An
+export made before 0006_groups has no group tables, and its open problems, which name no
+resource, are about users (as the migration makes them).
 """
 
 from __future__ import annotations

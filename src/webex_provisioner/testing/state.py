@@ -1,8 +1,9 @@
 """``InMemoryStateStore``: the whole ``StateStore`` port in memory, with the SQL store's rules.
 
-A Webex id is linked to one anchor at most (a batch that would break that raises ``StateError``
-naming both anchors and writes nothing), records apply in order, the store keeps ``created_at``,
-``updated_at`` and the fingerprint as the port says, and the lock expires. Like
+A Webex id (of a user, or of a group) is linked to one anchor at most (a batch that would break
+that raises ``StateError`` naming both anchors and writes nothing), records apply in order, the
+store keeps ``created_at``, ``updated_at`` and the fingerprint as the port says, a saved group
+link's members replace those stored, and the lock expires. Like
 ``SqlStateStore``, the lock and the instances take an optional ``now`` so that tests need not wait.
 
 Thread-safe (one lock around everything). Values come back as copies or immutable values:
@@ -17,20 +18,34 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from webex_provisioner.model import Action, ActionKind, AuditEntry, CycleRecord, InstanceRecord, Link, Problem
+from webex_provisioner.model import (
+    Action,
+    ActionKind,
+    AuditEntry,
+    CycleRecord,
+    GroupAction,
+    GroupLink,
+    InstanceRecord,
+    Link,
+    Problem,
+)
 from webex_provisioner.model.keys import fingerprint, fold_email, normalize_dn
 from webex_provisioner.ports import Record, StoredRefreshToken
+from webex_provisioner.testing.state_batch import Bindings
 from webex_provisioner.testing.state_values import (
     action_copy,
     aware,
     cycle_copy,
+    group_action_copy,
+    group_link_in,
     instance_in,
     link_copy,
     stolen_id_error,
+    taken_group_id_error,
 )
 
 if TYPE_CHECKING:
-    from webex_provisioner.ports import StateStore
+    from webex_provisioner.testing.contracts.groups import GroupStateStore
 
 WHERE = "in-memory state"
 
@@ -44,49 +59,17 @@ class _Stored:
     dn_key: str
 
 
-class _Batch:
-    """The links as a batch of records leaves them, staged over the stored ones."""
-
-    def __init__(self, links: dict[str, _Stored], owners: dict[str, str]) -> None:
-        self._links, self._owners = links, owners
-        self.links: dict[str, _Stored | None] = {}  # anchor -> link after the batch (None: dropped)
-        self.owners: dict[str, str | None] = {}  # Webex id -> anchor after the batch (None: free)
-
-    def link(self, anchor: str) -> _Stored | None:
-        return self.links[anchor] if anchor in self.links else self._links.get(anchor)
-
-    def owner(self, webex_id: str) -> str | None:
-        return self.owners[webex_id] if webex_id in self.owners else self._owners.get(webex_id)
-
-    def drop(self, anchor: str) -> None:
-        if (old := self.link(anchor)) is not None:
-            self.links[anchor] = None
-            if self.owner(old.link.webex_id) == anchor:
-                self.owners[old.link.webex_id] = None
-
-    def save(self, link: Link, time: datetime) -> None:
-        previous = self.link(link.anchor)
-        if previous is not None:
-            self.drop(link.anchor)
-        created = previous.link.created_at if previous is not None else aware(link.created_at, WHERE) or time
-        stored = link_copy(
-            link,
-            created_at=created,
-            updated_at=time,
-            deprovisioned_at=aware(link.deprovisioned_at, WHERE),
-            fingerprint=fingerprint(link.applied),
-        )
-        self.links[link.anchor] = _Stored(stored, fold_email(link.email), normalize_dn(link.dn))
-        self.owners[link.webex_id] = link.anchor
-
-
 class InMemoryStateStore:
-    """Links, cycles, the audit trail, the lease and the bookkeeping, in this process's memory."""
+    """Links of users and groups, cycles, the audit trail, the lease and the bookkeeping, in this
+    process's memory."""
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._links: dict[str, _Stored] = {}
         self._owners: dict[str, str] = {}  # Webex id -> anchor
+        self._groups: dict[str, GroupLink] = {}
+        self._group_owners: dict[str, str] = {}  # Webex group id -> group anchor
+        self._held_groups: tuple[GroupAction, ...] = ()
         self._audit: list[AuditEntry] = []
         self._cycles: dict[str, CycleRecord] = {}
         self._lock_holder: tuple[str, datetime] | None = None  # (owner, expires at)
@@ -135,37 +118,63 @@ class InMemoryStateStore:
             return [link_copy(link) for link in sorted(found, key=lambda link: link.anchor)]
 
     def record(self, records: Iterable[Record]) -> None:
-        """Write audit entries and their link changes, all or nothing, in order (each record's
-        ``drop_link`` before its ``save_link``)."""
+        """Write audit entries and their link changes (users' and groups'), all or nothing, in
+        order (each record's drops before its saves)."""
         batch = list(records)
         with self._lock:
-            staged = _Batch(self._links, self._owners)
-            entries = []
-            for rec in batch:
-                time = aware(rec.audit.time, WHERE)
-                entries.append(replace(rec.audit, time=time))
-                if rec.drop_link is not None:
-                    staged.drop(rec.drop_link)
-                link = rec.save_link
-                if link is not None:
-                    other = staged.owner(link.webex_id)
-                    if other is not None and other != link.anchor:
-                        raise stolen_id_error(WHERE, link, other, len(batch))
-                    staged.save(link, time)
-            self._apply(staged)
+            users = Bindings(self._links, self._owners, lambda stored: stored.link.webex_id)
+            groups = Bindings(self._groups, self._group_owners, lambda group: group.webex_id)
+            entries = [self._stage(rec, users, groups, len(batch)) for rec in batch]
+            users.apply()
+            groups.apply()
             self._audit.extend(entries)
 
-    def _apply(self, staged: _Batch) -> None:
-        for anchor, stored in staged.links.items():
-            if stored is None:
-                self._links.pop(anchor, None)
-            else:
-                self._links[anchor] = stored
-        for webex_id, owner in staged.owners.items():
-            if owner is None:
-                self._owners.pop(webex_id, None)
-            else:
-                self._owners[webex_id] = owner
+    @staticmethod
+    def _stage(rec: Record, users: Bindings[_Stored], groups: Bindings[GroupLink], size: int) -> AuditEntry:
+        """Stage what ``rec`` does to the links; its audit entry, with its time in UTC."""
+        time = aware(rec.audit.time, WHERE)
+        if rec.drop_link is not None:
+            users.drop(rec.drop_link)
+        if (link := rec.save_link) is not None:
+            other = users.owner(link.webex_id)
+            if other is not None and other != link.anchor:
+                raise stolen_id_error(WHERE, link, other, size)
+            users.put(link.anchor, _stored(link, users.get(link.anchor), time))
+        if rec.drop_group is not None:
+            groups.drop(rec.drop_group)
+        if (group := rec.save_group) is not None:
+            other = groups.owner(group.webex_id)
+            if other is not None and other != group.anchor:
+                raise taken_group_id_error(WHERE, group, other, size)
+            groups.put(group.anchor, group_link_in(group, groups.get(group.anchor), time, WHERE))
+        return replace(rec.audit, time=time)
+
+    # -- group links -------------------------------------------------------------------------------
+
+    def group_links(self) -> Iterator[GroupLink]:
+        """Every group link, by anchor, with its members, as stored when called."""
+        with self._lock:
+            found = [self._groups[anchor] for anchor in sorted(self._groups)]
+        return iter(found)
+
+    def get_group_link(self, anchor: str) -> GroupLink | None:
+        with self._lock:
+            return self._groups.get(anchor)
+
+    def groups_of(self, user_anchor: str) -> list[GroupLink]:
+        """The group links whose managed members include ``user_anchor``, by anchor."""
+        with self._lock:
+            return [self._groups[a] for a in sorted(self._groups) if user_anchor in self._groups[a].members]
+
+    def hold_groups(self, actions: Sequence[GroupAction], cycle_id: str) -> None:
+        """Replace the held group actions with these."""
+        kept = tuple(group_action_copy(action) for action in actions)
+        with self._lock:
+            self._held_groups = kept
+
+    def held_groups(self) -> list[GroupAction]:
+        with self._lock:
+            return list(self._held_groups)
 
     # -- cycles and audit --------------------------------------------------------------------------
 
@@ -299,11 +308,25 @@ class InMemoryStateStore:
             self._refresh = stored
 
 
+def _stored(link: Link, previous: _Stored | None, time: datetime) -> _Stored:
+    """``link`` as saved at ``time`` over ``previous``: its ``created_at`` kept, the fingerprint
+    of what was applied, its own copy of it, its lookup keys."""
+    created = aware(link.created_at, WHERE)
+    stored = link_copy(
+        link,
+        created_at=previous.link.created_at if previous is not None else created or time,
+        updated_at=time,
+        deprovisioned_at=aware(link.deprovisioned_at, WHERE),
+        fingerprint=fingerprint(link.applied),
+    )
+    return _Stored(stored, fold_email(link.email), normalize_dn(link.dn))
+
+
 def _now(now: datetime | None) -> datetime:
     return datetime.now(UTC) if now is None else aware(now, WHERE)
 
 
 if TYPE_CHECKING:
 
-    def _implements_the_port(store: InMemoryStateStore) -> StateStore:
-        return store  # mypy checks that the fake is a whole StateStore
+    def _implements_the_port(store: InMemoryStateStore) -> GroupStateStore:
+        return store  # mypy checks that the fake is a whole StateStore, with the group links

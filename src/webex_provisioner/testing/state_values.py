@@ -1,5 +1,6 @@
 """How ``InMemoryStateStore`` keeps values as the SQL store does: datetimes in UTC (a naive one
-refused), mappings copied in and out, and the refusal of a Webex id linked to another anchor."""
+refused), mappings copied in and out, collections made immutable, and the refusal of a Webex id
+linked to another anchor."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, overload
 
 from webex_provisioner.errors import StateError
-from webex_provisioner.model import Action, CycleRecord, InstanceRecord, Link
+from webex_provisioner.model import Action, CycleRecord, GroupAction, GroupLink, InstanceRecord, Link
 
 
 @overload
@@ -37,6 +38,23 @@ def action_copy(action: Action) -> Action:
     return replace(action, desired=dict(action.desired))
 
 
+def group_action_copy(action: GroupAction) -> GroupAction:
+    """``action`` with its members as a tuple of its own."""
+    return replace(action, members=tuple(action.members))
+
+
+def group_link_in(link: GroupLink, previous: GroupLink | None, time: datetime, where: str) -> GroupLink:
+    """``link`` as saved at ``time`` over ``previous``: its ``created_at`` kept from the first
+    save, ``updated_at`` the save's time, its members a frozenset of its own."""
+    created = aware(link.created_at, where)
+    return replace(
+        link,
+        members=frozenset(link.members),
+        created_at=previous.created_at if previous is not None else created or time,
+        updated_at=time,
+    )
+
+
 def cycle_copy(cycle: CycleRecord, where: str) -> CycleRecord:
     """``cycle`` with its own counts and its times in UTC."""
     return replace(
@@ -63,4 +81,14 @@ def stolen_id_error(where: str, link: Link, other: str, batch: int) -> StateErro
         f"{where}: refusing to link anchor {link.anchor} to Webex user {link.webex_id}, which is "
         f"linked to anchor {other}; nothing of this batch of {batch} record(s) was written. If the "
         f"link of {other} is wrong, remove it with `webex-provisioner users forget {other}`"
+    )
+
+
+def taken_group_id_error(where: str, link: GroupLink, other: str, batch: int) -> StateError:
+    """The refusal to link group ``link.anchor`` to a Webex group linked to group anchor ``other``."""
+    return StateError(
+        f"{where}: refusing to link group anchor {link.anchor} to Webex group {link.webex_id}, which "
+        f"is linked to group anchor {other}; nothing of this batch of {batch} record(s) was written. "
+        "Two directory groups cannot share one Webex group: give them different names (groups.name) "
+        "or leave one of them out of groups:"
     )

@@ -29,6 +29,8 @@ _PG_ADVISORY_KEY = 0x5745_4258  # "WEBX"
 
 
 _REVISION_FILE = re.compile(r"^(\d{4})_\w+\.py$")
+_REVISION_ID = re.compile(r"^revision\s*=\s*[\"']([^\"']+)[\"']", re.MULTILINE)
+_DOWN_REVISION = re.compile(r"^down_revision\b[^=]*=\s*(?:[\"']([^\"']+)[\"']|None)", re.MULTILINE)
 
 
 def alembic_config() -> Config:
@@ -40,16 +42,31 @@ def alembic_config() -> Config:
     return config
 
 
+def _declared(path: Path) -> tuple[str, str | None]:
+    """The ``revision`` and ``down_revision`` a migration script declares (read as text)."""
+    script = path.read_text(encoding="utf-8")
+    revision, down = _REVISION_ID.search(script), _DOWN_REVISION.search(script)
+    if revision is None or down is None:  # pragma: no cover - a malformed script in the package
+        raise StateError(f"the state migration {path} declares no revision or down_revision; reinstall")
+    return revision.group(1), down.group(1)
+
+
 @cache
 def _revisions() -> tuple[str, frozenset[str]]:
-    """(head, every revision) from the names of the files in ``versions/`` (``0003_what.py``:
-    revisions are numbered in order, see ``revision``)."""
-    known = frozenset(
-        match.group(1) for path in (HERE / "versions").iterdir() if (match := _REVISION_FILE.match(path.name))
-    )
-    if not known:  # pragma: no cover - the package always ships 0001
+    """(head, every revision) declared by the scripts in ``versions/`` (``0006_what.py``), read
+    as text so that opening an up-to-date database never imports alembic. A revision id is what
+    its script declares (``0005``, ``0006_groups``); the head is the one no other script revises."""
+    scripts = [path for path in (HERE / "versions").iterdir() if _REVISION_FILE.match(path.name)]
+    revises = dict(_declared(path) for path in scripts)
+    if not revises:  # pragma: no cover - the package always ships 0001
         raise StateError(f"no state migrations found in {HERE}; reinstall webex-provisioner")
-    return max(known), known
+    heads = sorted(set(revises) - set(revises.values()))
+    if len(heads) != 1:  # pragma: no cover - a packaging mistake, caught by the migration tests
+        raise StateError(
+            f"the state migrations in {HERE} have {len(heads)} heads ({', '.join(heads)}) instead of "
+            "one; set their down_revision so that each revises the one before it"
+        )
+    return heads[0], frozenset(revises)
 
 
 def _stored_revision(conn: Connection) -> str | None:
@@ -103,12 +120,18 @@ def migrate(engine: Engine, *, where: str | None = None) -> None:
                 raise translate(exc, "open it and bring its schema up to date", where) from exc
 
 
+def _last_number() -> int:  # pragma: no cover - a developer tool
+    """The highest number a script in ``versions/`` starts with."""
+    names = (_REVISION_FILE.match(path.name) for path in (HERE / "versions").iterdir())
+    return max(int(match.group(1)) for match in names if match)
+
+
 def revision(message: str) -> None:  # pragma: no cover - a developer tool
     """Write a new, empty migration script into ``versions/`` (for developers)."""
     from alembic import command  # noqa: PLC0415 - see above
     from alembic.util.exc import CommandError  # noqa: PLC0415
 
     try:
-        command.revision(alembic_config(), message=message, rev_id=f"{int(head_revision()) + 1:04d}")
+        command.revision(alembic_config(), message=message, rev_id=f"{_last_number() + 1:04d}")
     except CommandError as exc:
         raise StateError(f"could not write a new migration: {exc}") from exc

@@ -1,4 +1,5 @@
-"""Sample values for the contract suites: links, audit entries and the records that carry them.
+"""Sample values for the contract suites: links of users and groups, audit entries and the records
+that carry them.
 
 Every time is timezone-aware (UTC), from ``T0`` on, so that tests never depend on the clock.
 """
@@ -9,7 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from webex_provisioner.model import AuditEntry, Link, Outcome
+from webex_provisioner.model import AuditEntry, GroupLink, Link, Outcome
 from webex_provisioner.model.keys import fingerprint
 from webex_provisioner.ports import Record
 
@@ -57,3 +58,27 @@ def save(item: Link, *, at: datetime = T0) -> Record:
 def drop(anchor: str, *, at: datetime = T0) -> Record:
     """The record dropping the link of ``anchor``, at ``at``."""
     return Record(audit=entry(anchor, at=at, action="delete"), drop_link=anchor)
+
+
+def group_link(n: int | str, *members: int | str, **changes: Any) -> GroupLink:
+    """The link of directory group ``group-N`` (``cn=team{n},ou=Groups,...``) to Webex group
+    ``webex-group-N`` named ``Team {n}``, managing the members ``anchor-M`` of ``members``."""
+    base = GroupLink(
+        anchor=f"group-{n}",
+        webex_id=f"webex-group-{n}",
+        name=f"Team {n}",
+        dn=f"cn=team{n},ou=Groups,dc=example,dc=com",
+        members=frozenset(f"anchor-{m}" for m in members),
+    )
+    return replace(base, **changes)
+
+
+def save_group(item: GroupLink, *, at: datetime = T0) -> Record:
+    """The record saving the group link ``item``, at ``at``."""
+    audit = entry(item.anchor, at=at, action="create_group", webex_id=item.webex_id, email=item.name)
+    return Record(audit=audit, save_group=item)
+
+
+def drop_group(anchor: str, *, at: datetime = T0) -> Record:
+    """The record dropping the group link of ``anchor``, at ``at``."""
+    return Record(audit=entry(anchor, at=at, action="delete_group"), drop_group=anchor)

@@ -20,12 +20,21 @@ import pytest
 from webex_provisioner.ports import StateStore
 from webex_provisioner.testing.contracts.bookkeeping import BookkeepingContract
 from webex_provisioner.testing.contracts.cycle_log import CycleLogContract
+from webex_provisioner.testing.contracts.group_holds import GroupBookkeepingContract
+from webex_provisioner.testing.contracts.groups import GroupLinksContract
 from webex_provisioner.testing.contracts.lease import LeaseContract
 from webex_provisioner.testing.contracts.links import LinkStoreContract
 
 
-class StateStoreContract(LinkStoreContract, CycleLogContract, LeaseContract, BookkeepingContract):
-    """The contract of ``StateStore``: its links, cycle log, lease and bookkeeping."""
+class StateStoreContract(
+    LinkStoreContract,
+    GroupLinksContract,
+    CycleLogContract,
+    LeaseContract,
+    BookkeepingContract,
+    GroupBookkeepingContract,
+):
+    """The contract of ``StateStore``: its links of users and groups, cycle log, lease and bookkeeping."""
 
     @pytest.fixture
     def store(self) -> StateStore:
