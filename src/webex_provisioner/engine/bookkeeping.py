@@ -19,7 +19,7 @@ import structlog
 
 from webex_provisioner.config import Config
 from webex_provisioner.model import ActionKind, Plan, Problem
-from webex_provisioner.ports import Bookkeeping, ChangeFeed
+from webex_provisioner.ports import Bookkeeping, ChangeFeed, StateStore
 from webex_provisioner.rules.carryover import (
     MAX_RETRIES,
     anchors_to_retry,
@@ -115,19 +115,25 @@ def carry_open_problems(
     return result.carried
 
 
-def approve_held_later(store: Bookkeeping) -> int:
+def held_keys(store: StateStore) -> set[tuple[str, ActionKind]]:
+    """(anchor, kind) of every held action, of users and of groups."""
+    held = {(a.anchor, a.kind) for a in store.held()}
+    return held | {(a.anchor, a.kind) for a in store.held_groups()}
+
+
+def approve_held_later(store: StateStore) -> int:
     """Approve the actions held now, for the instance running cycles (``run``) to apply in its
     next cycle, each re-checked then; returns how many."""
-    held = [(a.anchor, a.kind) for a in store.held()]
+    held = held_keys(store)
     store.set_approvals(held)
     return len(held)
 
 
-def approved_held(store: Bookkeeping, *, everything: bool, apply: bool) -> set[tuple[str, ActionKind]]:
+def approved_held(store: StateStore, *, everything: bool, apply: bool) -> set[tuple[str, ActionKind]]:
     """The held actions approved for this cycle: all of them with ``everything``
     (``--approve-held``), else those approved by ``approve_held_later`` and still held. A stored
     approval is used (and forgotten) by the first cycle that applies."""
-    held = {(a.anchor, a.kind) for a in store.held()}
+    held = held_keys(store)
     if everything:
         return held
     if not apply:

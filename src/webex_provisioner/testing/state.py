@@ -45,7 +45,7 @@ from webex_provisioner.testing.state_values import (
 )
 
 if TYPE_CHECKING:
-    from webex_provisioner.testing.contracts.groups import GroupStateStore
+    from webex_provisioner.ports import StateStore as _Port
 
 WHERE = "in-memory state"
 
@@ -328,5 +328,5 @@ def _now(now: datetime | None) -> datetime:
 
 if TYPE_CHECKING:
 
-    def _implements_the_port(store: InMemoryStateStore) -> GroupStateStore:
+    def _implements_the_port(store: InMemoryStateStore) -> _Port:
         return store  # mypy checks that the fake is a whole StateStore, with the group links

@@ -4,7 +4,7 @@ problems that say what they are about."""
 from __future__ import annotations
 
 from webex_provisioner.model import ActionKind, GroupAction, Member, Problem, ProblemKind, Reason
-from webex_provisioner.testing.contracts.groups import GroupStateStore
+from webex_provisioner.ports import StateStore
 
 HELD = [
     GroupAction(
@@ -37,14 +37,14 @@ class GroupBookkeepingContract:
     """Held group actions are replaced as a whole and read back in order; problems keep their
     resource."""
 
-    def test_held_group_actions_round_trip_exactly_and_in_order(self, store: GroupStateStore) -> None:
+    def test_held_group_actions_round_trip_exactly_and_in_order(self, store: StateStore) -> None:
         """``hold_groups`` then ``held_groups`` gives back the same group actions (members as
         ``Member`` tuples in their order, old name, skipped count, absent Webex ids), in order."""
         store.hold_groups(HELD, "cycle-1")
 
         assert store.held_groups() == HELD
 
-    def test_hold_groups_replaces_and_an_empty_hold_clears(self, store: GroupStateStore) -> None:
+    def test_hold_groups_replaces_and_an_empty_hold_clears(self, store: StateStore) -> None:
         """Each ``hold_groups`` replaces the held group actions; holding none clears them; the
         held user actions are kept apart."""
         store.hold_groups(HELD, "cycle-1")
@@ -56,7 +56,7 @@ class GroupBookkeepingContract:
         store.hold_groups([], "cycle-3")
         assert store.held_groups() == []
 
-    def test_held_group_actions_are_the_callers_own(self, store: GroupStateStore) -> None:
+    def test_held_group_actions_are_the_callers_own(self, store: StateStore) -> None:
         """Changing the list handed to ``hold_groups``, or the one ``held_groups`` returned,
         changes nothing stored."""
         handed = list(HELD)
@@ -66,7 +66,7 @@ class GroupBookkeepingContract:
 
         assert store.held_groups() == HELD
 
-    def test_open_problems_keep_their_resource(self, store: GroupStateStore) -> None:
+    def test_open_problems_keep_their_resource(self, store: StateStore) -> None:
         """Open problems about users and about groups read back with their resource, in order; a
         problem that names none is about a user."""
         problems = [

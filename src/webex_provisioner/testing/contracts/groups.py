@@ -1,24 +1,18 @@
 """The group links part of the state contract: the links of Webex groups with the members this
 tool manages, written by ``record`` with the links of users.
 
-``GroupStateStore`` names what a store offers for groups, as ``ports.GroupStore`` states it; it
-stands for ``ports.StateStore`` here until that protocol includes ``GroupStore``.
+``ports.GroupStore`` states what a store offers for groups.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Protocol, cast
+from typing import cast
 
 import pytest
 
 from webex_provisioner.errors import StateError
-from webex_provisioner.model import (
-    GroupAction,
-    GroupLink,
-)
 from webex_provisioner.ports import Record, StateStore
 from webex_provisioner.testing.contracts.samples import (
     T0,
@@ -33,46 +27,18 @@ from webex_provisioner.testing.contracts.samples import (
 )
 
 
-class GroupStateStore(StateStore, Protocol):
-    """A ``StateStore`` that keeps the links of Webex groups (``ports.GroupStore``).
-
-    A group link is written only through ``record`` (``save_group`` / ``drop_group``), with the
-    rules of user links: a Webex group id is linked to one group anchor at most, ``created_at``
-    is kept from the first save and ``updated_at`` is the saving record's time. Saving a group
-    link replaces its members; dropping it forgets them.
-    """
-
-    def group_links(self) -> Iterator[GroupLink]:
-        """Every group link, by anchor, with its members."""
-        ...
-
-    def get_group_link(self, anchor: str) -> GroupLink | None: ...
-
-    def groups_of(self, user_anchor: str) -> list[GroupLink]:
-        """The group links whose members include ``user_anchor``, by anchor, with their members."""
-        ...
-
-    def hold_groups(self, actions: Sequence[GroupAction], cycle_id: str) -> None:
-        """Replace the held group actions with these."""
-        ...
-
-    def held_groups(self) -> list[GroupAction]:
-        """The held group actions, in the order they were held."""
-        ...
-
-
 class GroupLinksContract:
     """Group links with their members, written by ``record`` all or nothing and in order; a Webex
     group id linked to one group anchor at most."""
 
-    def test_an_empty_store_has_no_group_links(self, store: GroupStateStore) -> None:
+    def test_an_empty_store_has_no_group_links(self, store: StateStore) -> None:
         """An empty store has no group link: none listed, read, or holding a user; nothing held."""
         assert list(store.group_links()) == []
         assert store.get_group_link("group-1") is None
         assert store.groups_of("anchor-1") == []
         assert store.held_groups() == []
 
-    def test_a_saved_group_link_reads_back_with_its_members(self, store: GroupStateStore) -> None:
+    def test_a_saved_group_link_reads_back_with_its_members(self, store: StateStore) -> None:
         """A saved group link reads back equal, members included, its times in UTC, ``created_at``
         its own and ``updated_at`` the record's time; a link without members has none."""
         paris = timezone(timedelta(hours=2))
@@ -87,7 +53,7 @@ class GroupLinksContract:
         assert got is not None and got.created_at is not None and got.created_at.tzinfo == UTC
         assert store.get_group_link("group-2") == replace(group_link(2), created_at=T0, updated_at=T0)
 
-    def test_created_at_is_kept_from_the_first_save(self, store: GroupStateStore) -> None:
+    def test_created_at_is_kept_from_the_first_save(self, store: StateStore) -> None:
         """A group link's ``created_at`` is its first record's time (when it has none) and survives
         later saves; ``updated_at`` is the time of the record that last saved it."""
         store.record([save_group(group_link(1), at=T0)])
@@ -98,7 +64,7 @@ class GroupLinksContract:
         assert got is not None
         assert (got.name, got.created_at, got.updated_at) == ("Renamed", T0, later(60))
 
-    def test_saving_a_group_link_again_replaces_its_members(self, store: GroupStateStore) -> None:
+    def test_saving_a_group_link_again_replaces_its_members(self, store: StateStore) -> None:
         """Saving a group link again replaces it and its member set (members added, removed,
         kept), never duplicating it; other groups' members are left alone."""
         store.record([save_group(group_link(1, 1, 2, 3)), save_group(group_link(2, 1, 2))])
@@ -113,7 +79,7 @@ class GroupLinksContract:
         emptied = store.get_group_link("group-1")
         assert emptied is not None and emptied.members == frozenset()
 
-    def test_member_anchors_of_any_text_are_kept_exactly(self, store: GroupStateStore) -> None:
+    def test_member_anchors_of_any_text_are_kept_exactly(self, store: StateStore) -> None:
         """Member anchors with quotes, backslashes, blanks, non-ASCII or JSON-looking text are
         saved, replaced and read back exactly (a user anchor is the directory's text)."""
         odd = frozenset({'quote"d', "back\\slash", "Ünïcode ✓", "[1, 2]", " spaced ", "null", "a,b"})
@@ -126,7 +92,7 @@ class GroupLinksContract:
         assert [g.anchor for g in store.groups_of('quote"d')] == ["group-1"]
         assert store.groups_of("null") == []
 
-    def test_drop_group_removes_the_link_and_its_members(self, store: GroupStateStore) -> None:
+    def test_drop_group_removes_the_link_and_its_members(self, store: StateStore) -> None:
         """A record's ``drop_group`` deletes that group link and its members, and no other;
         dropping a group anchor without a link is no error; a group saved again after its drop
         starts afresh."""
@@ -143,9 +109,7 @@ class GroupLinksContract:
             group_link(1, 3), created_at=later(9), updated_at=later(9)
         )
 
-    def test_a_webex_group_linked_to_another_anchor_is_refused_naming_both(
-        self, store: GroupStateStore
-    ) -> None:
+    def test_a_webex_group_linked_to_another_anchor_is_refused_naming_both(self, store: StateStore) -> None:
         """Saving a group link to a Webex group linked to another group anchor raises
         ``StateError`` naming both anchors and the Webex group; the stored link is left as it was."""
         store.record([save_group(group_link(1, 1))])
@@ -159,7 +123,7 @@ class GroupLinksContract:
         assert store.get_group_link("group-2") is None
         assert store.groups_of("anchor-2") == []
 
-    def test_a_refused_group_writes_nothing_of_the_batch(self, store: GroupStateStore) -> None:
+    def test_a_refused_group_writes_nothing_of_the_batch(self, store: StateStore) -> None:
         """When a group link of a batch is refused, none of the batch's user links, group links,
         members, drops or audit entries is written."""
         store.record([save(link(1)), save_group(group_link(1, 1))])
@@ -180,7 +144,7 @@ class GroupLinksContract:
         assert store.groups_of("anchor-2") == []
         assert len(store.audit(limit=100)) == 2
 
-    def test_a_refused_user_link_writes_no_group_of_the_batch(self, store: GroupStateStore) -> None:
+    def test_a_refused_user_link_writes_no_group_of_the_batch(self, store: StateStore) -> None:
         """When a user link of a batch is refused, the batch's group links and members are not
         written either."""
         store.record([save(link(1))])
@@ -192,7 +156,7 @@ class GroupLinksContract:
         assert store.groups_of("anchor-1") == []
 
     def test_two_group_anchors_taking_one_webex_group_in_one_batch_are_refused(
-        self, store: GroupStateStore
+        self, store: StateStore
     ) -> None:
         """Two saves of one batch giving one Webex group to two group anchors are refused, the
         later anchor named first."""
@@ -205,7 +169,7 @@ class GroupLinksContract:
         assert store.audit() == []
 
     def test_group_records_apply_in_order_so_a_freed_webex_group_can_be_reused(
-        self, store: GroupStateStore
+        self, store: StateStore
     ) -> None:
         """Records apply in order: a Webex group an earlier record released (moved off or dropped)
         may be linked by a later one; in one record, ``drop_group`` applies before ``save_group``."""
@@ -229,7 +193,7 @@ class GroupLinksContract:
             "group-4": ("webex-group-3", group_link(4, 4).members),
         }
 
-    def test_user_and_group_records_in_one_batch_apply_in_order(self, store: GroupStateStore) -> None:
+    def test_user_and_group_records_in_one_batch_apply_in_order(self, store: StateStore) -> None:
         """One batch mixing user and group records applies each in order: a group saved, dropped
         and saved again ends with its last members; a user link dropped then saved again is
         there; the audit entries are all written."""
@@ -257,7 +221,7 @@ class GroupLinksContract:
         }
         assert len(store.audit(limit=100)) == 9
 
-    def test_user_and_group_webex_ids_are_apart(self, store: GroupStateStore) -> None:
+    def test_user_and_group_webex_ids_are_apart(self, store: StateStore) -> None:
         """A Webex group id and a Webex user id are never confused: equal strings do not conflict,
         and an anchor may name a user link and a group link at once."""
         store.record([save(link(1, webex_id="same-id")), save_group(group_link(1, webex_id="same-id"))])
@@ -269,7 +233,7 @@ class GroupLinksContract:
             ("group-1", "same-id"),
         ]
 
-    def test_group_links_lists_every_link_by_anchor_with_its_members(self, store: GroupStateStore) -> None:
+    def test_group_links_lists_every_link_by_anchor_with_its_members(self, store: StateStore) -> None:
         """``group_links()`` yields every group link ordered by anchor, each with its own members."""
         store.record([save_group(group_link(n, n, n + 1)) for n in (3, 1, 2)])
 
@@ -278,7 +242,7 @@ class GroupLinksContract:
         assert [g.anchor for g in got] == ["group-1", "group-2", "group-3"]
         assert [g.members for g in got] == [group_link(n, n, n + 1).members for n in (1, 2, 3)]
 
-    def test_group_links_can_be_read_while_the_store_records(self, store: GroupStateStore) -> None:
+    def test_group_links_can_be_read_while_the_store_records(self, store: StateStore) -> None:
         """A record made while ``group_links()`` is being read succeeds, and the read still finishes
         with the members each link had."""
         store.record([save_group(group_link(n, n)) for n in range(5)])
@@ -294,7 +258,7 @@ class GroupLinksContract:
         ]
         assert store.get_group_link("group-99") is not None
 
-    def test_groups_of_lists_the_groups_a_user_was_made_member_of(self, store: GroupStateStore) -> None:
+    def test_groups_of_lists_the_groups_a_user_was_made_member_of(self, store: StateStore) -> None:
         """``groups_of`` gives the group links whose members include the user, by anchor, with all
         their members; it follows saves and drops, and knows no user it never saw."""
         store.record([save_group(group_link(3, 1, 2)), save_group(group_link(1, 1))])
@@ -311,7 +275,7 @@ class GroupLinksContract:
         assert store.groups_of("group-2") == []
 
     def test_a_naive_datetime_in_a_group_link_is_refused_and_nothing_is_written(
-        self, store: GroupStateStore
+        self, store: StateStore
     ) -> None:
         """A group link with a naive ``created_at`` is refused with ``StateError``; nothing of the
         batch is written."""
@@ -322,7 +286,7 @@ class GroupLinksContract:
 
         assert (store.count_links(), list(store.group_links()), store.audit()) == (0, [], [])
 
-    def test_group_links_read_or_handed_in_are_the_callers_own(self, store: GroupStateStore) -> None:
+    def test_group_links_read_or_handed_in_are_the_callers_own(self, store: StateStore) -> None:
         """Changing the member set handed to ``record`` changes nothing stored, and the members
         read back cannot be changed (or changing them changes nothing stored)."""
         members = {"anchor-1", "anchor-2"}
