@@ -83,8 +83,9 @@ class GroupPhase:
         """Add the group actions (and the group problems) to the users' ``plan``. ``links`` are
         every user link before this cycle (``None``: read them here); ``moved`` the new DNs of
         users whose entry moved."""
-        if self._nothing_changed(plan, moved):
-            return GroupsPlanned(plan)
+        if self._nothing_changed(plan, moved):  # the groups' problems still stand: report them again
+            earlier = tuple(p for p in self._store.open_problems() if p.resource == "group")
+            return GroupsPlanned(replace(plan, problems=(*plan.problems, *earlier)))
         read = self._directory.read_groups()
         group_links = {link.anchor: link for link in self._store.group_links()}
         users = links if links is not None else {link.anchor: link for link in self._store.links()}
@@ -147,13 +148,12 @@ class GroupPhase:
         return result
 
     def _remember(self, planned: GroupsPlanned, result: ApplyResult) -> None:
-        """Store the digest only when every group was left in step (nothing failed, held or
-        waiting); otherwise forget it, so that the next cycle reads the groups again."""
+        """Store the digest only when every group was left in step (nothing failed, held or left
+        to do); otherwise forget it, so that the next cycle reads the groups again. (The groups'
+        problems are kept with the open problems and reported again while nothing changes.)"""
         plan = planned.plan
-        problems = any(p.resource == "group" for p in plan.problems)
-        in_step = not (result.failures or plan.held_groups or problems) and result.recorded == len(
-            plan.groups
-        )
+        done = result.recorded == len(plan.groups)
+        in_step = done and not (result.failures or plan.held_groups)
         if planned.digest is None:
             return
         self._store.set_watermark(DIGEST, planned.digest if in_step else None)

@@ -82,8 +82,11 @@ def carry_problems(
 ) -> OpenProblems:
     """A full cycle starts afresh; an incremental one carries the earlier problems of the users
     it did not re-read (``reread``: the anchors it read or saw deleted). Protected users are not
-    problems to carry."""
-    carried = tuple(p for p in earlier if p.anchor not in reread) if incremental else ()
+    problems to carry; the groups' problems are carried by the groups phase, which knows whether
+    the groups changed."""
+    carried = (
+        tuple(p for p in earlier if p.resource == "user" and p.anchor not in reread) if incremental else ()
+    )
     now = tuple(p for p in current if p.kind is not ProblemKind.PROTECTED)
     return OpenProblems(stored=(*now, *carried), carried=carried)
 
