@@ -61,3 +61,14 @@ def test_a_mixed_bulk_fails_only_the_refused_user() -> None:
     assert world.emails() == {"ann@example.com", "cy@example.com"}
     assert report.applied.counts[("create", "applied")] == 2
     assert world.webex.calls_of("find_by_email").count("bob@example.com") == 2  # planned, then after the 409
+
+
+def test_bulk_auto_sends_many_creates_in_bulk_and_a_few_singly() -> None:
+    """webex.bulk: auto (the default) uses Bulk requests from 100 creates in a cycle, single
+    requests below."""
+    few = FakeWorld(*[person(f"f{i}") for i in range(5)])
+    few.sync()
+    assert len(few.webex.calls_of("create_user")) == 5 and not few.webex.calls_of("create_users")
+    many = FakeWorld(*[person(f"m{i:03d}") for i in range(120)])
+    many.sync()
+    assert len(many.webex.calls_of("create_users")) == 120 and not many.webex.calls_of("create_user")

@@ -131,7 +131,9 @@ class WebexConfig(_Section):
     timeout: float = Field(default=30.0, gt=0)
     max_retries: int = Field(default=5, ge=0, le=50)
     max_retry_wait: float = Field(default=120.0, gt=0)
-    bulk: bool = False
+    bulk: bool | Literal["auto"] = "auto"
+    """Creates in SCIM Bulk requests: always (``true``), never (``false``), or when a cycle has at
+    least ``BULK_AUTO_FROM`` of them (``auto``)."""
     ca_file: Path | None = None
     tls_verify: bool = True
 

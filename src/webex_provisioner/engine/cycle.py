@@ -62,6 +62,15 @@ HELD_DETAIL = (
 )
 
 
+BULK_AUTO_FROM = 100
+"""With ``webex.bulk: auto``, a cycle with this many creates or more sends them in Bulk requests."""
+
+
+def uses_bulk(setting: bool | str, creates: int) -> bool:
+    """Whether creates go in Bulk requests (``webex.bulk``: true, false, or auto)."""
+    return setting is True or (setting == "auto" and creates >= BULK_AUTO_FROM)
+
+
 def plan_options(config: Config, mapping: CompiledMapping) -> PlanOptions:
     """The planner's switches, from ``provisioning:`` and the mapping."""
     p = config.provisioning
@@ -338,7 +347,7 @@ class Cycle:
             links,
             cycle_id=cycle_id,
             clock=self._clock,
-            bulk=self._config.webex.bulk,
+            bulk=uses_bulk(self._config.webex.bulk, sum(1 for a in actions if a.kind is ActionKind.CREATE)),
             managed=self._options.managed,
         )
         executor = Executor(
