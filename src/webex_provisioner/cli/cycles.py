@@ -229,6 +229,9 @@ def status(ctx: Context, limit: int, as_json: bool) -> None:
                 "last_success_at": last.isoformat() if last else None,
                 "last_success_age_seconds": round(age, 1) if age is not None else None,
                 "held": plan_json(Plan(held=tuple(found.held)))["held"],
+                "held_group_actions": plan_json(Plan(held_groups=tuple(found.held_groups)))[
+                    "held_group_actions"
+                ],
                 "failing_users": [link_json(link) for link in found.failing],
                 "running": found.owner,
                 "instances": [instance_json(i) for i in found.instances],
@@ -245,8 +248,8 @@ def status(ctx: Context, limit: int, as_json: bool) -> None:
         console.print(f"A cycle is running now ({found.owner}).")
     if found.instances:
         console.print(instances_table(found.instances))
-    if found.held:
-        console.print(render_plan(Plan(held=tuple(found.held))))
+    if found.held or found.held_groups:
+        console.print(render_plan(Plan(held=tuple(found.held), held_groups=tuple(found.held_groups))))
     if found.failing:
         console.print(links_table(found.failing))
 

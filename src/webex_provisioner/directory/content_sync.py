@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import cast
 
 from webex_provisioner.directory.connection import Connection
+from webex_provisioner.directory.dn import is_under, normalize_dn
 from webex_provisioner.directory.feed import Fetched, LdapChangeFeed, Position
 from webex_provisioner.directory.persist import ChangeListener
 from webex_provisioner.directory.syncrepl import SyncConnection
@@ -95,5 +96,11 @@ class ContentSyncFeed(LdapChangeFeed):
         ]
         searches += [
             (base, self.config.group_filter, position.get(GROUPS + base)) for base in self._bases or []
+        ]
+        watched = {normalize_dn(base) for base in self._bases or []}
+        searches += [  # the pushed groups' changes wake the daemon too (its groups phase reads them)
+            (base, self.config.group_filter, None)
+            for base in self.directory.pushed_group_bases
+            if not any(is_under(base, w) for w in watched)
         ]
         return searches

@@ -232,6 +232,11 @@ class LdapDirectory:
 
     # -- GroupSource ----------------------------------------------------------------------------
 
+    @property
+    def pushed_group_bases(self) -> tuple[str, ...]:
+        """Where the groups ``groups:`` selects are (none without ``groups:``)."""
+        return () if self._groups is None else self._groups.bases
+
     def read_groups(self) -> GroupRead:
         """Every group ``groups:`` selects, with its members, and the digest (see
         ``directory/pushed_groups.py``). Raises ``DirectoryIncompleteError`` when the read stops

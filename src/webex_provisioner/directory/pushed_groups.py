@@ -63,6 +63,11 @@ class PushedGroups:
             sort_keys=True,
         )
 
+    @property
+    def bases(self) -> tuple[str, ...]:
+        """Where the selected groups are: ``groups.base_dn``, or the DNs of ``groups.dns``."""
+        return self._bases
+
     def digest(self, conn: Connection) -> str:
         """The digest of the groups now (one listing; no member read)."""
         return self._listing(conn).digest

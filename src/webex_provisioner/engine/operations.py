@@ -18,6 +18,7 @@ from webex_provisioner.model import (
     AuditEntry,
     CycleRecord,
     DirectoryGroup,
+    GroupAction,
     GroupLink,
     InstanceRecord,
     Link,
@@ -75,6 +76,7 @@ class Status:
     failing: list[Link]
     owner: str | None
     instances: list[InstanceRecord]
+    held_groups: list[GroupAction] = field(default_factory=list)
     last_success: datetime | None = None
     last_success_age: float | None = field(default=None)
 
@@ -92,6 +94,7 @@ def read_status(store: StateStore, config: Config, now: datetime, *, limit: int)
     status = Status(
         cycles, store.held(), [link for link in store.links() if link.last_error], owner, instances
     )
+    status.held_groups = store.held_groups()
     succeeded = [c for c in cycles if c.outcome in SUCCEEDED and c.finished_at]
     if succeeded:
         status.last_success = succeeded[0].finished_at

@@ -205,7 +205,7 @@ class Daemon:
         started = time.monotonic()
         self.health.change_detection = _kind(feed) + (" (persistent)" if self._listener else "")
         report = cycle.run(apply=True, feed=feed, full=full, should_stop=self._should_stop)
-        held = _quietly(lambda: len(engine.store.held()))
+        held = _quietly(lambda: len(engine.store.held()) + len(engine.store.held_groups()))
         self.metrics.observe(report, held=held or 0)
         self.health.cycle_finished(report)
         after = self._stats() if self._stats is not None else None
@@ -219,7 +219,7 @@ class Daemon:
             outcome=report.outcome,
             applied=sum(n for (_, outcome), n in counts.items() if outcome == "applied"),
             failed=report.applied.failed if report.applied is not None else 0,
-            held=len(report.plan.held),
+            held=len(report.plan.held) + len(report.plan.held_groups),
             seconds=round(time.monotonic() - started, 3),
             directory_seconds=round(report.directory_seconds, 3),
             error=report.error,
