@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import time
 
+import httpx
+
 from tests.engine.fakes_world import FakeWorld, person
-from webex_provisioner.engine.report import EXIT_USERS_FAILED
+from webex_provisioner.engine.report import EXIT_FAILED, EXIT_USERS_FAILED
 from webex_provisioner.model import ProblemKind
+from webex_provisioner.webex import ScimWebexClient
 
 
 def test_an_email_with_a_hidden_character_is_reported_and_skipped() -> None:
@@ -71,3 +74,35 @@ def test_hostile_users_cost_a_cycle_a_bounded_time_each() -> None:
     assert {f"ok{i}@example.com" for i in range(5)} <= world.emails()
     assert skipped >= {"long-mail", "dotted-mail", "at-mail", "nul-mail", "long-name", "many-titles"}
     assert best / len(users) < PER_USER_BOUND, f"{best / len(users) * 1000:.1f} ms per user"
+
+
+class _StartIndexIgnored:
+    """A Webex SCIM endpoint that answers every listing with its first page and a large total,
+    whatever startIndex says; it would accept creates, and counts every request."""
+
+    def __init__(self) -> None:
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if request.method != "GET":
+            return httpx.Response(201, json={"id": f"w-{len(self.requests)}", "userName": "x@example.com"})
+        first = [{"id": "w-1", "userName": "ok0@example.com"}, {"id": "w-2", "userName": "ok1@example.com"}]
+        return httpx.Response(200, json={"totalResults": 100_000, "itemsPerPage": 2, "Resources": first})
+
+
+def test_a_listing_that_cannot_be_trusted_fails_the_cycle_and_creates_nobody() -> None:
+    """250 new users make the cycle list the organization; Webex ignores startIndex. The cycle
+    fails (exit 1) saying the listing cannot be trusted, after two listing requests, and sends
+    no create, link or anything else."""
+    world = FakeWorld(*(person(f"ok{i}") for i in range(250)))
+    server = _StartIndexIgnored()
+    world.webex = ScimWebexClient(world.config.webex, transport=httpx.MockTransport(server))  # type: ignore[assignment]
+    report = world.sync()
+    assert report.exit_code == EXIT_FAILED
+    assert report.error is not None and "cannot be trusted" in report.error
+    assert [(r.method, r.url.params.get("startIndex")) for r in server.requests] == [
+        ("GET", "1"),
+        ("GET", "3"),
+    ]
+    assert world.store.count_links() == 0
