@@ -133,6 +133,7 @@ class WebexConfig(_Section):
     bulk: bool = False
     ca_file: Path | None = None
     tls_verify: bool = True
+    max_response_bytes: int = Field(default=64 * 1024 * 1024, ge=65_536)
 
     @field_validator("org_id")
     @classmethod

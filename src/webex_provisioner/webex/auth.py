@@ -18,12 +18,16 @@ from typing import Any, Protocol
 import httpx
 
 from webex_provisioner.config import WebexConfig
-from webex_provisioner.errors import WebexAuthError, WebexUnavailableError
+from webex_provisioner.errors import WebexAuthError, WebexError, WebexUnavailableError
+from webex_provisioner.webex.body import UnreadableBodyError, read_capped
 
 log = logging.getLogger(__name__)
 
 REFRESH_MARGIN = 60.0
 """Seconds before expiry at which an OAuth access token is renewed."""
+TOKEN_ANSWER_BYTES = 1024 * 1024
+"""The largest answer of the token endpoint read (a real one is under 2 KB)."""
+JSON = "application/json"
 
 
 class TokenProvider(Protocol):
@@ -152,11 +156,18 @@ class OAuthToken:
             "refresh_token": self._refresh_token,
         }
         try:
-            response = self._http.post(self._url, data=form, headers={"Accept": "application/json"})
+            with self._http.stream("POST", self._url, data=form, headers={"Accept": JSON}) as response:
+                read_capped(response, TOKEN_ANSWER_BYTES)
         except httpx.HTTPError as exc:
             raise WebexUnavailableError(
                 f"renewing the Webex access token at {self._url} failed ({type(exc).__name__}); "
                 "check webex.url and the network, the next request retries"
+            ) from None
+        except UnreadableBodyError as exc:
+            raise WebexError(
+                f"renewing the Webex access token at {self._url} failed: {exc.reason}; check that "
+                "webex.url points at Webex and that no proxy answers in its place",
+                status=exc.status,
             ) from None
         if response.status_code >= 500 or response.status_code == 429:
             raise WebexUnavailableError(
