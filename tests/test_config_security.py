@@ -189,3 +189,12 @@ def test_state_passwords_never_show_in_errors_or_repr() -> None:
     )
     assert PASSWORD not in repr(config) and PASSWORD not in str(config)
     assert "postgresql://webex:***@db.example.com/webex" in repr(config)
+
+
+def test_a_configured_token_a_header_cannot_carry_is_refused() -> None:
+    """webex.token with an inner line break is a configuration error naming the key and the
+    character, never the token; surrounding blanks (a trailing newline) are fine."""
+    problems = problems_of(webex={"token": "first-half\nsecond-half"})
+    assert problems.startswith("webex.token: the token cannot be sent: it holds U+000A at character 11")
+    assert "half" not in problems
+    config_with(webex={"token": "one-line-token\n"})

@@ -26,7 +26,14 @@ from pydantic import (
 from webex_provisioner.config.ldap_filter import check_filter
 from webex_provisioner.config.presets import fill_directory, fill_mapping, type_problem
 from webex_provisioner.config.transport import http_cleartext, ldap_cleartext, postgres_cleartext
-from webex_provisioner.config.values import Duration, check_dn, listen_address, mask_url, parse_duration
+from webex_provisioner.config.values import (
+    Duration,
+    check_dn,
+    header_problem,
+    listen_address,
+    mask_url,
+    parse_duration,
+)
 from webex_provisioner.model import Deprovision
 from webex_provisioner.rules.mapping import MappingRule, compile_mapping
 
@@ -175,6 +182,16 @@ class WebexConfig(_Section):
                 "(Control Hub shows it; a base64 'Y2lz...' id must be decoded first)"
             )
         return value.lower()
+
+    @field_validator("token")
+    @classmethod
+    def _token_fits_a_header(cls, value: SecretStr | None) -> SecretStr | None:
+        problem = None if value is None else header_problem(value.get_secret_value().strip())
+        if problem is not None:
+            raise ValueError(
+                f"the token cannot be sent: {problem} (check the variable or file it comes from)"
+            )
+        return value
 
     @field_validator("url")
     @classmethod

@@ -68,3 +68,13 @@ def mask_url(url: str, kind: str = "URL") -> str:
     if (netloc, query) == (parts.netloc, parts.query):
         return url
     return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def header_problem(token: str) -> str | None:
+    """Why ``token`` cannot be sent in an ``Authorization`` header, without showing it: the first
+    character that is not visible ASCII (a line break, a blank, a control or non-ASCII character),
+    or ``None`` when every character can be sent."""
+    for position, char in enumerate(token, start=1):
+        if not "!" <= char <= "~":
+            return f"it holds U+{ord(char):04X} at character {position}; a token is one line of visible ASCII"
+    return None

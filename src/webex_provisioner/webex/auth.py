@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import httpx
 
 from webex_provisioner.config import WebexConfig
+from webex_provisioner.config.values import header_problem
 from webex_provisioner.errors import WebexAuthError, WebexError, WebexUnavailableError
 from webex_provisioner.webex.body import UnreadableBodyError, read_capped
 
@@ -79,6 +80,11 @@ class FileToken:
             ) from exc
         if not token:
             raise WebexAuthError(f"the Webex token file {self.path} is empty; write the access token into it")
+        problem = header_problem(token)
+        if problem is not None:
+            raise WebexAuthError(
+                f"the Webex token file {self.path} cannot be used: {problem}; write the token alone into it"
+            )
         return token
 
     def token(self) -> str:
@@ -182,6 +188,12 @@ class OAuthToken:
                 f"renewing the Webex access token at {self._url} failed: HTTP {response.status_code}"
                 f"{_reason(body)}; {self.advice} (check webex.oauth.client_id and client_secret too)",
                 status=response.status_code if response.status_code >= 400 else 0,
+            )
+        problem = header_problem(access)
+        if problem is not None:
+            raise WebexAuthError(
+                f"renewing the Webex access token at {self._url}: the token Webex answered cannot be "
+                f"sent: {problem}; check that webex.url points at Webex"
             )
         self._access = access
         expires_in = body.get("expires_in")
