@@ -74,6 +74,30 @@ def test_invalid_email_is_a_problem() -> None:
     assert problem is not None and "not an e-mail" in problem
 
 
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [
+        ("ann\x00@example.com", "U+0000"),
+        ("ann\u200b@example.com", "U+200B (ZERO WIDTH SPACE)"),
+        ("ann@example.com\u202egro", "U+202E (RIGHT-TO-LEFT OVERRIDE)"),
+        ("\ufeffann@example.com", "U+FEFF (ZERO WIDTH NO-BREAK SPACE)"),
+        ("ann@exa\u2028mple.com", "U+2028 (LINE SEPARATOR)"),
+    ],
+)
+def test_control_and_format_characters_in_an_email_are_a_problem(value: str, named: str) -> None:
+    """An e-mail holding a control or format character (NUL, zero-width space, right-to-left
+    override, ...) is rejected naming the character; the message shows it escaped, never raw."""
+    _, problem = mapped({"email": "mail"}, entry(mail=value))
+    assert problem is not None and named in problem and "control or format character" in problem
+    assert repr(value) in problem and value not in problem
+
+
+def test_unicode_letters_in_an_email_are_accepted() -> None:
+    """Letters of any script are not control characters: an internationalized address maps."""
+    attrs, problem = mapped({"email": "mail"}, entry(mail="jörg.müller@bücher.example"))
+    assert problem is None and attrs["email"] == "jörg.müller@bücher.example"
+
+
 def test_value_over_the_webex_limit_is_a_problem() -> None:
     """A value longer than Webex accepts is reported with its length and the limit."""
     _, problem = mapped({"email": "mail", "city": "l"}, entry(mail="j@example.com", l="x" * 129))

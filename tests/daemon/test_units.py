@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ BASE: dict[str, Any] = {
     "webex": {"org_id": ORG_ID, "token": "t"},
 }
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+STANDING_BY = "standing by: another instance holds the cycle lock of this state store"
 
 
 def test_schedule_defaults() -> None:
@@ -64,7 +66,7 @@ def report(*, error: str | None = None, kind: CycleKind = CycleKind.INCREMENTAL)
 
 
 def test_healthz_is_503_until_a_cycle_succeeds() -> None:
-    """/healthz says 503 before any cycle, 200 after a good one, 503 with the error after a failure."""
+    """/healthz says 503 before any cycle, 200 after a good one, 503 after a failure."""
     health = Health()
     status, body = health.answer()
     assert status == 503 and body["reasons"] == ["no cycle has finished yet"]
@@ -72,7 +74,8 @@ def test_healthz_is_503_until_a_cycle_succeeds() -> None:
     assert health.answer()[0] == 200
     health.cycle_finished(report(error="the directory is down"))
     status, body = health.answer()
-    assert status == 503 and "the directory is down" in body["reasons"][0]
+    assert status == 503 and body["reasons"] == ["the last cycle (incremental) failed"]
+    assert body["last_cycle"]["outcome"] == "failed"
     assert body["last_success_at"] == (NOW + timedelta(seconds=2)).isoformat()
 
 
@@ -83,9 +86,35 @@ def test_healthz_reports_an_unreachable_component_and_standby() -> None:
     health.reachable("webex", "no answer")
     status, body = health.answer()
     assert status == 503 and body["webex"] == "unreachable" and body["directory"] == "reachable"
+    assert body["reasons"] == ["webex unreachable"]
     health.reachable("webex", None)
     health.standby("host:42")
-    assert "host:42" in health.answer()[1]["reasons"][0]
+    assert health.answer()[1]["reasons"] == [
+        "standing by: another instance holds the cycle lock of this state store"
+    ]
+
+
+def test_healthz_never_shows_error_text_urls_dns_or_host_names() -> None:
+    """Whoever can reach /healthz learns the status and its kind of reason, never the error
+    text (URLs, DNs, host names): those are in 'status' and the logs."""
+    error = (
+        "searching users under ou=people,dc=corp,dc=example at ldap://dc1.corp.example:389 failed: "
+        "Can't contact LDAP server"
+    )
+    health = Health()
+    health.cycle_finished(report(error=error))
+    health.reachable("directory", error)
+    health.reachable("webex", "https://webex-proxy.corp.example refused")
+    health.standby("sync-host-7.corp.example:4242")
+    text = json.dumps(health.answer()[1])
+    for secret in ("dc=corp", "dc1.corp.example", "webex-proxy", "sync-host-7", "contact LDAP"):
+        assert secret not in text
+    assert health.answer()[1]["reasons"] == [
+        STANDING_BY,
+        "the last cycle (incremental) failed",
+        "directory unreachable",
+        "webex unreachable",
+    ]
 
 
 def test_backoff_doubles_up_to_a_minute() -> None:

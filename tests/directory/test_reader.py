@@ -6,15 +6,17 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 
 import pytest
 from structlog.testing import capture_logs
 
 from tests.directory.helpers import MAPPED, config_for
+from webex_provisioner.config import DirectoryConfig
 from webex_provisioner.directory import LdapDirectory
 from webex_provisioner.directory import reader as reader_module
 from webex_provisioner.directory.ldap import READ_PROCESS_FROM, usable_processors
-from webex_provisioner.directory.reader import ReaderProcess
+from webex_provisioner.directory.reader import ReaderProcess, child_environment
 from webex_provisioner.errors import DirectoryError, DirectoryIncompleteError
 from webex_provisioner.sandbox import ThrowawaySlapd
 
@@ -170,3 +172,38 @@ def test_a_reader_process_that_cannot_start(
     with LdapDirectory(config, MAPPED) as directory, pytest.raises(DirectoryError) as raised:
         directory.read_users()
     assert "set directory.read_process: false" in raised.value.message
+
+
+def test_the_reader_process_never_imports_from_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ``webex_provisioner`` and an ``ldap`` package planted in the folder the engine runs from
+    would receive the bind password if the reader process imported them (``python -c`` puts the
+    working directory first on the import path). They are never imported: the child runs the
+    real code, which reports the unreachable directory."""
+    marker = tmp_path / "planted-code-ran"
+    for name in ("webex_provisioner", "ldap", "structlog"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "__init__.py").write_text(f"open({str(marker)!r}, 'a').write({name!r})\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep)  # empty entries stand for the working directory too
+    config = DirectoryConfig(
+        url="ldap://127.0.0.1:1", base_dn="dc=x", bind_dn="cn=sync,dc=x", bind_password="s3cret-bind"
+    )
+    with ReaderProcess(config) as reader, pytest.raises(DirectoryError) as caught:
+        reader.start(("mail",), None)
+        list(reader)
+    assert not marker.exists(), marker.read_text()
+    assert "ldap://127.0.0.1:1" in caught.value.message and "check directory.url" in caught.value.message
+
+
+def test_the_reader_process_gets_absolute_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child runs in a directory of its own: a relative directory.ca_file and relative
+    PYTHONPATH entries reach it as absolute paths, and empty PYTHONPATH entries not at all."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    config = DirectoryConfig(url="ldaps://127.0.0.1:1", base_dn="dc=x", ca_file=Path("ca.pem"))
+    with ReaderProcess(config) as reader:
+        assert reader._config.ca_file == tmp_path / "ca.pem"
+    environment = child_environment({"PYTHONPATH": f"src{os.pathsep}{os.pathsep}/opt/lib", "HOME": "/h"})
+    assert environment == {"PYTHONPATH": f"{tmp_path / 'src'}{os.pathsep}/opt/lib", "HOME": "/h"}

@@ -69,6 +69,36 @@ def test_rotated_refresh_token_is_stored_and_used_by_the_next_run(oauth_world: W
     assert again is not None and again not in (rotated, REFRESH_TOKEN)
 
 
+def test_a_new_configured_refresh_token_recovers_from_a_revoked_stored_one(oauth_world: World) -> None:
+    """The documented fix after a revocation works: a sync stores the rotated refresh token; it
+    is revoked, so the next sync (with a change to apply) fails saying to re-authorize and set
+    webex.oauth.refresh_token; once the administrator does, the next sync authenticates with the
+    configured token (it changed since the stored one was saved), applies the change, and stores
+    the new rotation, which the run after it uses."""
+    world = oauth_world
+    assert world.cli("sync", "--json").exit_code == 3  # Example Corp's user without mail
+    rotated = stored_refresh_token(world)
+    assert rotated is not None and rotated != REFRESH_TOKEN
+    world.emulator.revoke(rotated)
+    world.slapd.modify(world.corp.person("enovak").dn, {"title": [b"Principal Engineer"]})
+    failed = world.cli("sync", "--json")
+    assert failed.exit_code == EXIT_FAILED, failed.output
+    assert "webex.oauth.refresh_token" in json.loads(failed.stdout)["error"]
+
+    reauthorized = "refresh-token-reauthorized-9e1d"
+    world.emulator.emulator.auth.add_refresh_token(reauthorized)
+    world.env["WEBEX_REFRESH_TOKEN"] = reauthorized
+    recovered = world.cli("sync", "--json")
+    assert recovered.exit_code in (0, 3), recovered.output
+    assert json.loads(recovered.stdout)["error"] is None
+    assert world.webex_user(world.person_mail("enovak"))["title"] == "Principal Engineer"  # type: ignore[index]
+    stored = stored_refresh_token(world)
+    assert stored not in (None, rotated, reauthorized)
+    assert grant(world, reauthorized).status_code == 400  # rotated away: the stored one must be used
+    after = world.cli("sync", "--json")
+    assert after.exit_code in (0, 3) and json.loads(after.stdout)["error"] is None, after.output
+
+
 def test_read_only_commands_keep_the_rotated_refresh_token(shared_oauth_world: World) -> None:
     """plan (before any sync) and check renew the access token, which rotates the refresh token:
     they store the new one, so the sync after them still authenticates."""

@@ -324,3 +324,60 @@ def test_imported_group_links_get_the_lookup_keys_of_this_version(tmp_path: Path
     assert target.get_group_link("group-1") == source.get_group_link("group-1")
     source.close()
     target.close()
+
+
+def _exported_store(tmp_path: Path) -> SqliteStateStore:
+    store = SqliteStateStore.from_url(f"sqlite:///{tmp_path / 'source.db'}")
+    fill(store, 3)
+    return store
+
+
+def test_an_export_replaces_a_world_readable_file_with_a_private_one(tmp_path: Path) -> None:
+    """A world-readable file already at the path does not keep its permissions: the export
+    (which holds the refresh token) is a new file, mode 0600, and nothing else is left behind."""
+    target = tmp_path / "backup.jsonl"
+    target.write_text("an older export\n")
+    target.chmod(0o644)
+    store = _exported_store(tmp_path)
+    export_state(store, target)
+    store.close()
+    assert target.stat().st_mode & 0o777 == 0o600
+    assert "rotated" in target.read_text() and "an older export" not in target.read_text()
+    assert [p.name for p in tmp_path.iterdir() if "backup" in p.name] == ["backup.jsonl"]
+
+
+def test_an_export_never_writes_through_a_symbolic_link(tmp_path: Path) -> None:
+    """A symbolic link at the path (to a file others may read) is replaced by the private
+    export; the file it pointed to is untouched."""
+    victim = tmp_path / "shared.txt"
+    victim.write_text("someone else's file\n")
+    victim.chmod(0o644)
+    target = tmp_path / "backup.jsonl"
+    target.symlink_to(victim)
+    store = _exported_store(tmp_path)
+    export_state(store, target)
+    store.close()
+    assert victim.read_text() == "someone else's file\n"
+    assert not target.is_symlink() and target.stat().st_mode & 0o777 == 0o600
+    assert "rotated" in target.read_text()
+
+
+def test_a_failed_export_leaves_the_path_as_it_was(tmp_path: Path) -> None:
+    """An export that fails half-way (the store fails while rows are written) leaves the file at
+    the path untouched and no partial file behind; an unwritable folder is a StateError."""
+    target = tmp_path / "backup.jsonl"
+    target.write_text("the last good export\n")
+    store = _exported_store(tmp_path)
+
+    def failing() -> object:
+        yield "links", {"anchor": "a"}
+        raise StateError("the database went away")
+
+    store.export_rows = failing  # type: ignore[method-assign]
+    with pytest.raises(StateError, match="went away"):
+        export_state(store, target)
+    assert target.read_text() == "the last good export\n"
+    assert [p.name for p in tmp_path.iterdir() if "backup" in p.name] == ["backup.jsonl"]
+    with pytest.raises(StateError, match="cannot write the export"):
+        export_state(store, tmp_path / "no-such-folder" / "backup.jsonl")
+    store.close()

@@ -288,3 +288,33 @@ def test_providers_never_show_secrets() -> None:
         refresh_token=REFRESH,
     )
     assert CLIENT_SECRET not in repr(oauth) and REFRESH not in repr(oauth)
+
+
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [("first-half\nsecond-half\n", "U+000A at character 11"), ("tok en", "U+0020 at character 4")],
+)
+def test_a_token_file_that_a_header_cannot_carry_is_refused_when_read(
+    tmp_path: Path, content: str, named: str
+) -> None:
+    """A token file with an inner line break (or blank) is refused when it is read, naming the
+    file and the character, never the token; no request is sent (httpx would otherwise quote
+    the token in an error logged on every retry, past the masker)."""
+    path = tmp_path / "token"
+    path.write_text(content)
+    fake = FakeWebex()
+    with pytest.raises(WebexAuthError) as caught:
+        client_for(fake, config=make_config(token_file=path)).get_user("u-1")
+    message = caught.value.message
+    assert str(path) in message and named in message and "visible ASCII" in message
+    assert "half" not in message and "tok" not in message.replace("token", "")
+    assert fake.requests == []
+
+
+def test_an_access_token_a_header_cannot_carry_is_refused() -> None:
+    """An OAuth access token answered with a line break in it is refused (WebexAuthError naming
+    the character), not sent."""
+    fake = FakeWebex(tokens=(token_reply("access\r\nX-Injected: 1"),))
+    with pytest.raises(WebexAuthError, match=r"U\+000D at character 7") as caught:
+        client_for(fake, config=oauth_config()).get_user("u-1")
+    assert "Injected" not in caught.value.message and fake.requests == []

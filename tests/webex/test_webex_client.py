@@ -10,6 +10,7 @@ from pathlib import Path
 import certifi
 import httpx
 import pytest
+from structlog.testing import capture_logs
 
 from tests.webex.webex_fakes import (
     BASE,
@@ -78,26 +79,109 @@ def test_find_by_email_none_when_nobody() -> None:
     assert client_for(FakeWebex(reply(200, page([])))).find_by_email("x@example.com") is None
 
 
-def test_list_users_trusts_items_per_page_and_stops_at_total() -> None:
-    """Paging asks for 1000, advances by the itemsPerPage the server returned, and stops once
-    startIndex passes totalResults."""
+def test_list_users_steps_by_the_resources_received_and_stops_at_total() -> None:
+    """Paging asks for 1000 and advances by the resources actually received, not by the
+    itemsPerPage the server announces (larger here: trusting it would skip users silently);
+    it stops once totalResults users were listed."""
     users = [user_resource(f"u-{i}", f"user{i}@example.com") for i in range(5)]
-    fake = FakeWebex(
-        reply(200, page(users[0:2], total=5, start=1)),
-        reply(200, page(users[2:4], total=5, start=3)),
-        reply(200, page(users[4:5], total=5, start=5)),
-    )
+    pages = [page(users[0:2], total=5, start=1), page(users[2:4], total=5, start=3), page(users[4:], total=5)]
+    for answer in pages:
+        answer["itemsPerPage"] = 1000
+    fake = FakeWebex(*(reply(200, answer) for answer in pages))
     listed = list(client_for(fake).list_users())
     assert [u.id for u in listed] == [f"u-{i}" for i in range(5)]
     assert [r.url.params["startIndex"] for r in fake.requests] == ["1", "3", "5"]
     assert {r.url.params["count"] for r in fake.requests} == {"1000"}
 
 
-def test_list_users_stops_on_an_empty_page() -> None:
-    """A page without resources ends the listing even if totalResults promised more."""
-    fake = FakeWebex(reply(200, page([user_resource()], total=10)), reply(200, page([], total=10)))
-    assert len(list(client_for(fake).list_users())) == 1
+def _listing_fails(fake: FakeWebex, fragment: str) -> list[str]:
+    """List through ``fake``, expect a WebexError containing ``fragment`` that says the listing
+    cannot be trusted; return the ids listed before it."""
+    listed: list[str] = []
+    with pytest.raises(WebexError) as caught:
+        listed.extend(u.id for u in client_for(fake).list_users())
+    assert fragment in caught.value.message and "cannot be trusted" in caught.value.message
+    return listed
+
+
+def test_a_server_ignoring_start_index_fails_the_listing_instead_of_looping() -> None:
+    """A server that answers the first page whatever startIndex says (with a large total) makes
+    the listing fail on the second page, which repeats users: no endless loop."""
+    first = page([user_resource("u-1"), user_resource("u-2", "bob@example.com")], total=1_000_000)
+    fake = FakeWebex(*(reply(200, first) for _ in range(3)))
+    assert _listing_fails(fake, "lists user 'u-1' again") == ["u-1", "u-2"]
     assert len(fake.requests) == 2
+
+
+def test_an_inflated_total_fails_the_listing_at_the_first_empty_page() -> None:
+    """totalResults promises 10 users, the pages bring 3 then nothing: the listing fails (the
+    missing users may exist), rather than ending as if it were complete."""
+    fake = FakeWebex(
+        reply(200, page([user_resource("u-1"), user_resource("u-2", "b@example.com")], total=10)),
+        reply(200, page([user_resource("u-3", "c@example.com")], total=10)),
+        reply(200, page([], total=10)),
+    )
+    _listing_fails(fake, "the page is empty after 3 of the 10 users announced")
+
+
+def test_a_total_that_keeps_growing_is_capped_by_the_first_one() -> None:
+    """A server that sends one new user per page and raises totalResults each time is stopped
+    after as many pages as the first total allows."""
+    replies = [
+        reply(200, page([user_resource(f"u-{n}", f"u{n}@example.com")], total=3 + n)) for n in range(10)
+    ]
+    fake = FakeWebex(*replies)
+    _listing_fails(fake, "4 pages did not bring")
+    assert len(fake.requests) == 4
+
+
+@pytest.mark.parametrize(
+    ("answer", "fragment"),
+    [
+        ({"Resources": [user_resource()], "itemsPerPage": 1}, "no usable totalResults (None)"),
+        ({"Resources": [user_resource()], "totalResults": "many"}, "no usable totalResults ('many')"),
+        ({"totalResults": 5}, "without a Resources list"),
+        ({"totalResults": 5, "Resources": {"id": "u-1"}}, "without a Resources list"),
+    ],
+)
+def test_a_page_without_total_or_resources_fails_the_listing(
+    answer: dict[str, object], fragment: str
+) -> None:
+    """A 200 without a usable totalResults (the only bound on the pages) or without a Resources
+    list is an error naming what is missing, not an empty or endless listing."""
+    _listing_fails(FakeWebex(reply(200, answer)), fragment)
+
+
+def test_an_empty_organization_may_leave_resources_out() -> None:
+    """totalResults 0 without Resources (RFC 7644 allows it) is an empty listing, in one request."""
+    fake = FakeWebex(reply(200, {"totalResults": 0}))
+    assert list(client_for(fake).list_users()) == []
+    assert len(fake.requests) == 1
+
+
+def test_a_resource_without_id_is_reported_and_skipped() -> None:
+    """One resource without an id is logged and skipped; the other users are listed and the
+    listing goes on to the next page."""
+    broken = user_resource("x", "broken@example.com")
+    del broken["id"]
+    fake = FakeWebex(
+        reply(200, page([user_resource("u-1"), broken], total=3)),
+        reply(200, page([user_resource("u-3", "c@example.com")], total=3, start=3)),
+    )
+    with capture_logs() as logs:
+        listed = [u.id for u in client_for(fake).list_users()]
+    assert listed == ["u-1", "u-3"]
+    assert [r.url.params["startIndex"] for r in fake.requests] == ["1", "3"]
+    skipped = [e for e in logs if e["event"] == "webex.resource_skipped"]
+    assert len(skipped) == 1 and "no id" in skipped[0]["reason"]
+
+
+def test_a_lookup_answered_without_resources_is_an_error_unless_nobody_was_found() -> None:
+    """find_by_email: a 200 without Resources is an error (the user may exist); totalResults 0
+    without Resources means nobody."""
+    with pytest.raises(WebexError, match="without a Resources list"):
+        client_for(FakeWebex(reply(200, {"totalResults": 1}))).find_by_email("a@example.com")
+    assert client_for(FakeWebex(reply(200, {"totalResults": 0}))).find_by_email("a@example.com") is None
 
 
 def test_count_users_asks_for_one() -> None:

@@ -144,4 +144,4 @@ def scim2_client() -> ScimWebexClient:
             environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(raw), str(len(raw))
         return app(environ, start_response)
 
-    return ScimWebexClient(make_config(url="http://scim2.test"), transport=httpx.WSGITransport(app=wsgi))
+    return ScimWebexClient(make_config(url="https://scim2.test"), transport=httpx.WSGITransport(app=wsgi))

@@ -17,6 +17,8 @@ _ITEM = re.compile(
     r".*$",
     re.DOTALL,
 )
+MAX_DEPTH = 64
+"""Filters nested deeper than this are refused (no configured filter comes near it)."""
 
 
 def check_filter(text: str) -> str:
@@ -32,8 +34,12 @@ def check_filter(text: str) -> str:
     return stripped
 
 
-def _parse(text: str, i: int, original: str) -> int:
+def _parse(text: str, i: int, original: str, depth: int = 1) -> int:
     """Parse one ``(...)`` starting at ``i``; return the index after its closing parenthesis."""
+    if depth > MAX_DEPTH:
+        raise ValueError(
+            f"{original[:80]!r}... is not a usable LDAP filter: it nests more than {MAX_DEPTH} deep"
+        )
     if i >= len(text) or text[i] != "(":
         raise ValueError(f"{original!r} is not an LDAP filter: expected '(' at position {i}")
     i += 1
@@ -42,7 +48,7 @@ def _parse(text: str, i: int, original: str) -> int:
         i += 1
         count = 0
         while i < len(text) and text[i] == "(":
-            i = _parse(text, i, original)
+            i = _parse(text, i, original, depth + 1)
             count += 1
         if operator == "!" and count != 1:
             raise ValueError(f"{original!r} is not an LDAP filter: '!' takes exactly one filter")

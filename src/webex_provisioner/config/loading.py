@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,42 @@ from webex_provisioner.errors import ConfigError
 DEFAULT_CONFIG_PATH = "webex-provisioner.yaml"
 CONFIG_ENV = "WEBEX_PROVISIONER_CONFIG"
 
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class _Next:
+    """The next position of ``char`` in ``text`` at or after a position that only grows: each
+    character is scanned once (a search from every ``${`` would be quadratic on hostile text)."""
+
+    def __init__(self, text: str, char: str) -> None:
+        self._text, self._char, self._found = text, char, -2
+
+    def at_or_after(self, position: int) -> int:
+        if self._found == -2 or (self._found != -1 and self._found < position):
+            self._found = self._text.find(self._char, position)
+        return self._found
+
+
+def _references(text: str) -> Iterator[tuple[int, int, str, str | None]]:
+    """``(start, end, name, default)`` of each ``${NAME}`` or ``${NAME:-default}`` in ``text``
+    (a default ends at the first ``}`` and holds no line break), in linear time."""
+    closing, newline = _Next(text, "}"), _Next(text, "\n")
+    position = 0
+    while (start := text.find("${", position)) >= 0:
+        name = _NAME.match(text, start + 2)
+        position = start + 2
+        if name is None:
+            continue
+        after = name.end()
+        if text.startswith("}", after):
+            yield start, after + 1, name.group(), None
+            position = after + 1
+        elif text.startswith(":-", after):
+            close = closing.at_or_after(after + 2)
+            line_end = newline.at_or_after(after + 2)
+            if close >= 0 and (line_end < 0 or close < line_end):
+                yield start, close + 1, name.group(), text[after + 2 : close]
+                position = close + 1
 
 
 def resolve_env(raw: Any, env: Mapping[str, str], problems: list[str], where: str = "") -> Any:
@@ -30,8 +65,7 @@ def resolve_env(raw: Any, env: Mapping[str, str], problems: list[str], where: st
     if not isinstance(raw, str) or "${" not in raw:
         return raw
 
-    def substitute(match: re.Match[str]) -> str:
-        name, default = match.group(1), match.group(2)
+    def substitute(name: str, default: str | None) -> str:
         if name in env:
             return env[name]
         if default is not None:
@@ -39,7 +73,12 @@ def resolve_env(raw: Any, env: Mapping[str, str], problems: list[str], where: st
         problems.append(f"{where}: environment variable {name} is not set; export {name}=... before running")
         return ""
 
-    return _ENV_REF.sub(substitute, raw)
+    parts: list[str] = []
+    position = 0
+    for start, end, name, default in _references(raw):
+        parts += [raw[position:start], substitute(name, default)]
+        position = end
+    return "".join(parts) + raw[position:]
 
 
 def _location(loc: tuple[int | str, ...]) -> str:

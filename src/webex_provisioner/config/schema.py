@@ -8,23 +8,44 @@ documents every key (a test checks it).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from webex_provisioner.config.groups import GroupsConfig
 from webex_provisioner.config.ldap_filter import check_filter
 from webex_provisioner.config.presets import fill_directory, fill_mapping, type_problem
-from webex_provisioner.config.values import Duration, check_dn, listen_address, parse_duration
+from webex_provisioner.config.transport import http_cleartext, ldap_cleartext, postgres_cleartext
+from webex_provisioner.config.values import (
+    Duration,
+    check_dn,
+    header_problem,
+    listen_address,
+    mask_url,
+    parse_duration,
+)
 from webex_provisioner.model import Deprovision
 from webex_provisioner.rules.mapping import MappingRule, compile_mapping
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """The fields, a password in a URL (``state``, ``url``) masked."""
+        for name, value in super().__repr_args__():
+            yield name, mask_url(value) if isinstance(value, str) and "://" in value else value
 
 
 class ScopeConfig(_Section):
@@ -71,6 +92,8 @@ class DirectoryConfig(_Section):
     read_process: bool | Literal["auto"] = "auto"
     """Full reads in a process of their own (two cores for reading and planning); ``auto``: when
     the engine may use two processors or more."""
+    allow_insecure: bool = False
+    """Accept sending the bind password in clear (``ldap://`` without StartTLS to another host)."""
 
     @field_validator("timestamp_overlap", mode="before")
     @classmethod
@@ -94,8 +117,19 @@ class DirectoryConfig(_Section):
     @classmethod
     def _ldap_url(cls, value: str) -> str:
         if not value.startswith(("ldap://", "ldaps://", "ldapi://")):
-            raise ValueError(f"{value!r} must start with ldap://, ldaps:// or ldapi://")
+            raise ValueError(f"{mask_url(value)!r} must start with ldap://, ldaps:// or ldapi://")
         return value
+
+    @model_validator(mode="after")
+    def _not_in_clear(self) -> DirectoryConfig:
+        binds = self.bind_password is not None and bool(self.bind_password.get_secret_value())
+        reason = ldap_cleartext(self.url, start_tls=self.start_tls, binds=binds)
+        if reason is not None and not self.allow_insecure:
+            raise ValueError(
+                f"{reason}; use ldaps://, or set directory.start_tls: true, or (only on a network you "
+                "trust) set directory.allow_insecure: true, which logs a warning at every start"
+            )
+        return self
 
     @field_validator("base_dn", "bind_dn")
     @classmethod
@@ -136,6 +170,9 @@ class WebexConfig(_Section):
     least ``BULK_AUTO_FROM`` of them (``auto``)."""
     ca_file: Path | None = None
     tls_verify: bool = True
+    max_response_bytes: int = Field(default=64 * 1024 * 1024, ge=65_536)
+    allow_insecure: bool = False
+    """Accept sending the token in clear (``http://`` to another host than this machine)."""
 
     @field_validator("org_id")
     @classmethod
@@ -149,12 +186,34 @@ class WebexConfig(_Section):
             )
         return value.lower()
 
+    @field_validator("token")
+    @classmethod
+    def _token_fits_a_header(cls, value: SecretStr | None) -> SecretStr | None:
+        problem = None if value is None else header_problem(value.get_secret_value().strip())
+        if problem is not None:
+            raise ValueError(
+                f"the token cannot be sent: {problem} (check the variable or file it comes from)"
+            )
+        return value
+
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
-            raise ValueError(f"{value!r} must start with https:// (or http:// for a local emulator)")
+            raise ValueError(
+                f"{mask_url(value)!r} must start with https:// (or http:// for a local emulator)"
+            )
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _not_in_clear(self) -> WebexConfig:
+        reason = http_cleartext(self.url)
+        if reason is not None and not self.allow_insecure:
+            raise ValueError(
+                f"{reason}; use https://, or (only on a network you trust, e.g. to an emulator) set "
+                "webex.allow_insecure: true, which logs a warning at every start"
+            )
+        return self
 
     @model_validator(mode="after")
     def _one_credential(self) -> WebexConfig:
@@ -297,6 +356,9 @@ class Config(_Section):
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     ha: HaConfig = Field(default_factory=HaConfig)
     groups: GroupsConfig | None = None
+    state_allow_insecure: bool = False
+    """Accept a PostgreSQL ``state`` whose ``sslmode`` does not verify the server's certificate
+    (before ``state``, whose check reads it)."""
     state: str = "sqlite:///webex-provisioner.db"
 
     @model_validator(mode="before")
@@ -320,9 +382,16 @@ class Config(_Section):
 
     @field_validator("state")
     @classmethod
-    def _state_url(cls, value: str) -> str:
+    def _state_url(cls, value: str, info: ValidationInfo) -> str:
         if not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://", "postgres://")):
-            raise ValueError(f"{value!r} must be sqlite:///PATH or postgresql://USER@HOST/DB")
+            raise ValueError(f"{mask_url(value)!r} must be sqlite:///PATH or postgresql://USER@HOST/DB")
+        reason = postgres_cleartext(value)
+        if reason is not None and not info.data.get("state_allow_insecure"):
+            raise ValueError(
+                f"{reason}; use sslmode=verify-full (the default for a host other than this machine, "
+                "with sslrootcert=/path/to/ca.pem or sslrootcert=system), or (only on a network you "
+                "trust) set state_allow_insecure: true, which logs a warning at every start"
+            )
         return value
 
     def directory_attributes(self) -> list[str]:

@@ -235,6 +235,7 @@ class DirSyncFeed(AdFeed):
         attributes = sorted({*self.labeller.attributes, *watched_attributes(config), "name", "isDeleted"})
         control = DirSyncControl(cookie)
         kept: list[Entry] = []
+        cookies = {cookie}
         while True:
             try:
                 found, controls = conn.search_with_controls(
@@ -261,6 +262,13 @@ class DirSyncFeed(AdFeed):
             control.cookie = answer[0].cookie
             if not answer[0].more_results:
                 return control.cookie, kept
+            if control.cookie in cookies:
+                raise DirectoryIncompleteError(
+                    f"the DirSync search at {config.url} says more changes follow but returned a cookie "
+                    "it had returned before, so it would never end; the changes are unknown, nothing "
+                    "was concluded from them"
+                )
+            cookies.add(control.cookie)
 
 
 class AdChangeFeed:

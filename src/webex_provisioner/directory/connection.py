@@ -191,13 +191,14 @@ class Connection:
         """Page by page (``config.page_size`` entries each): a subtree search with paged results.
 
         Any failure after the first page, and a server that stops returning the paging control
-        or a cookie it accepts, raises ``DirectoryIncompleteError``: the caller has seen part of
-        the result only.
+        or a cookie it accepts, or returns a cookie it returned before (it would page forever),
+        raises ``DirectoryIncompleteError``: the caller has seen part of the result only.
         """
         doing = f"searching {what} under {base} with {filterstr}"
         size = page_size(self.config.type, self.config.page_size)
         control = SimplePagedResultsControl(True, size=size, cookie=b"")
         pages = 0
+        cookies: set[bytes] = set()
         while True:
             try:
                 msgid = self._ldap.search_ext(
@@ -223,6 +224,13 @@ class Connection:
                 )
             if not paged[0].cookie:
                 return
+            if paged[0].cookie in cookies:
+                raise DirectoryIncompleteError(
+                    f"{doing} at {self.config.url}: the server returned a paging cookie it had already "
+                    f"returned (after page {pages}), so the search would never end; the read is "
+                    "incomplete, nothing was concluded from it. Check the server (or a proxy in between)"
+                )
+            cookies.add(paged[0].cookie)
             control.cookie = paged[0].cookie
 
     def search_all(

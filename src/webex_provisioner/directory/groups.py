@@ -177,7 +177,10 @@ def member_values(
 
 
 def _rest_of_range(conn: Connection, dn: str, attribute: str, option: str) -> list[str]:
-    """Active Directory returns large groups in slices (``member;range=0-1499``); fetch the rest."""
+    """Active Directory returns large groups in slices (``member;range=0-1499``); fetch the rest.
+
+    Each slice must start where the previous one ended and advance: a server that answers
+    another range (or none) would loop forever or skip members, so that is an incomplete read."""
     values: list[str] = []
     match = _RANGE.match(option)
     while match is not None and match.group(2) != "*":
@@ -185,16 +188,33 @@ def _rest_of_range(conn: Connection, dn: str, attribute: str, option: str) -> li
         found = conn.read(
             dn, "(objectClass=*)", [f"{attribute};range={start}-*"], what="the group members of"
         )
-        ranged = [(name, raw) for name, raw in (found[1] if found else {}).items() if ";" in name]
+        ranged = [
+            (name, raw)
+            for name, raw in (found[1] if found else {}).items()
+            if name.partition(";")[0].lower() == attribute.lower() and ";" in name
+        ]
         if not ranged:
-            raise DirectoryIncompleteError(
-                f"reading {attribute} of {dn} at {conn.config.url} stopped at value {start}: the server "
-                "returned no further range; the group's membership is unknown, so nothing was concluded"
-            )
+            raise _range_stopped(conn, dn, attribute, start, "the server returned no further range")
         name, raw = ranged[0]
-        values += _decode(dn, attribute, raw)
         match = _RANGE.match(name.partition(";")[2])
+        if match is None or int(match.group(1)) != start or not _advances(match, start):
+            answered = f"the server answered {name[:80]!r}, which does not continue there"
+            raise _range_stopped(conn, dn, attribute, start, answered)
+        values += _decode(dn, attribute, raw)
     return values
+
+
+def _advances(match: re.Match[str], start: int) -> bool:
+    return match.group(2) == "*" or int(match.group(2)) >= start
+
+
+def _range_stopped(
+    conn: Connection, dn: str, attribute: str, start: int, why: str
+) -> DirectoryIncompleteError:
+    return DirectoryIncompleteError(
+        f"reading {attribute} of {dn} at {conn.config.url} stopped at value {start}: {why}; the "
+        "group's membership is unknown, so nothing was concluded"
+    )
 
 
 def _decode(dn: str, attribute: str, raw: list[bytes]) -> list[str]:

@@ -4,11 +4,11 @@ python-ldap turns each page into Python objects while holding the interpreter lo
 entry is then decoded and labelled: at 100,000 users about 2 s of one core, on which the planner
 (links, mapping, comparisons) would otherwise wait. ``ReaderProcess`` runs ``LdapDirectory``'s
 own read (the searches, decoding, the disabled and scope labels) in a child, ``serve`` in a new
-interpreter, started as a full cycle begins. The child sends the directory users a thousand at a
-time, pickled as plain tuples, over its standard output, from a thread of its own, so it reads on
-while the engine reads its links and plans. The request (the directory
-settings, with the bind password) goes over the child's standard input, never its command line
-or environment.
+interpreter (kept away from the working directory: ``SAFE_DIRECTORY``), started as a full
+cycle begins. The child sends the directory users a thousand at a time, pickled as plain
+tuples, over its standard output, from a thread of its own, so it reads on while the engine
+reads its links and plans. The request (the directory settings, with the bind password) goes
+over the child's standard input, never its command line or environment.
 
 What the child does is exactly the read of the engine process: the same searches, labels and
 errors. Its log events travel back over the same pipe and are logged by the engine, in order.
@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import pickle
 import subprocess
 import sys
+from collections.abc import Mapping
 from types import TracebackType
 from typing import IO, Any, Self
 
@@ -50,6 +52,24 @@ USERS, LOG, ERROR, CRASH, END = "users", "log", "error", "crash", "end"
 """The kinds of message the child sends (``reader_child``)."""
 
 
+CHILD_CODE = "from webex_provisioner.directory.reader_child import serve; serve()"
+SAFE_DIRECTORY = "/"
+"""Where the child runs: ``python -c`` would put its working directory first on the import path,
+so a ``webex_provisioner`` (or ``ldap``) package planted in a shared folder the engine was
+started from would receive the bind password. The child is started with ``-P`` (nothing
+prepended to the import path) in a directory only root can write to."""
+
+
+def child_environment(environment: Mapping[str, str]) -> dict[str, str]:
+    """The child's environment: the engine's, with ``PYTHONPATH`` made absolute (the child runs
+    in ``SAFE_DIRECTORY``) and its empty entries, which stand for the working directory, left out."""
+    child = dict(environment)
+    if "PYTHONPATH" in child:
+        entries = [os.path.abspath(e) for e in child["PYTHONPATH"].split(os.pathsep) if e]
+        child["PYTHONPATH"] = os.pathsep.join(entries)
+    return child
+
+
 class ReaderProcess:
     """An iterator of the directory users one child process reads; see the module docstring.
 
@@ -58,6 +78,8 @@ class ReaderProcess:
     """
 
     def __init__(self, config: DirectoryConfig) -> None:
+        if config.ca_file is not None:  # the child runs elsewhere: a relative path must not move
+            config = config.model_copy(update={"ca_file": config.ca_file.resolve()})
         self._config = config
         self._received = 0
         self._batch: list[tuple[Any, ...]] = []
@@ -66,10 +88,12 @@ class ReaderProcess:
         self._started = False
         try:
             self._process = subprocess.Popen(
-                [sys.executable, "-c", "from webex_provisioner.directory.reader_child import serve; serve()"],
+                [sys.executable, "-P", "-c", CHILD_CODE],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 close_fds=True,
+                cwd=SAFE_DIRECTORY,
+                env=child_environment(os.environ),
             )
         except OSError as exc:
             raise DirectoryError(

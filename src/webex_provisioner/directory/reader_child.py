@@ -1,8 +1,9 @@
 """The reader process's child: reads the directory like the engine would and sends the users
 to the engine in batches over its standard output (``directory.reader`` is the engine's side).
 
-Started as ``python -c "from webex_provisioner.directory.reader_child import serve; serve()"``;
-it reads its request (configuration, attributes, membership) from standard input.
+Started as ``python -P -c "from webex_provisioner.directory.reader_child import serve; serve()"``
+in ``reader.SAFE_DIRECTORY``; it reads its request (configuration, attributes, membership) from
+standard input.
 """
 
 from __future__ import annotations

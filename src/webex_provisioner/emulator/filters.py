@@ -28,6 +28,9 @@ Literal_ = str | bool | int | float | None
 _COMPARE_OPERATORS = frozenset({"eq", "ne", "co", "sw", "ew"})
 _REFUSED_OPERATORS = frozenset({"gt", "ge", "lt", "le"})
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+MAX_TOKENS = 256
+"""Longer filters are refused (400): they would nest deeper than the parser and the evaluation
+recurse. Webex's documented searches use a handful of tokens."""
 _TOKEN = re.compile(r'\s*(?:(?P<punct>[()\[\]])|(?P<string>"(?:[^"\\]|\\.)*")|(?P<word>[^\s()\[\]"]+))')
 
 
@@ -88,6 +91,8 @@ def _tokens(text: str) -> list[tuple[str, str]]:
             raise invalid_filter(f"cannot parse the filter at character {position + 1}: {text!r}")
         kind = match.lastgroup or "word"
         tokens.append((kind, match.group(kind)))
+        if len(tokens) > MAX_TOKENS:
+            raise invalid_filter(f"the filter is longer than {MAX_TOKENS} tokens: {text[:80]!r}...")
         position = match.end()
     return tokens
 

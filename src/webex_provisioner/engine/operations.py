@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from webex_provisioner.config import Config
+from webex_provisioner.config.risks import accepted_insecure
+from webex_provisioner.config.values import mask_url
 from webex_provisioner.engine.bookkeeping import approve_held_later, ask_retry, forget_baseline
 from webex_provisioner.engine.wiring import Engine
 from webex_provisioner.errors import ProvisionerError
@@ -56,7 +58,7 @@ def check(engine: Engine) -> tuple[dict[str, Any], bool]:
         result["directory"] = {"error": exc.message}
     try:
         result["webex"] = {
-            "url": config.webex.url,
+            "url": mask_url(config.webex.url),
             "org_id": config.webex.org_id,
             "users": engine.webex.count_users(),
         }
@@ -64,6 +66,9 @@ def check(engine: Engine) -> tuple[dict[str, Any], bool]:
         ok = False
         result["webex"] = {"error": exc.message}
     result["state"] = {"links": engine.store.count_links()}
+    warnings = accepted_insecure(config)
+    if warnings:
+        result["warnings"] = warnings
     return result, ok
 
 

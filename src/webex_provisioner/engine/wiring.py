@@ -16,6 +16,7 @@ from pathlib import Path
 import structlog
 
 from webex_provisioner.config import Config
+from webex_provisioner.config.risks import accepted_insecure
 from webex_provisioner.directory import LdapDirectory
 from webex_provisioner.directory.changes import open_change_feed
 from webex_provisioner.engine.cycle import Cycle
@@ -65,7 +66,15 @@ def open_store(config: Config, *, read_only: bool = False) -> StateStore:
     path = sqlite_path(config.state)
     if read_only and path is not None and not path.exists():
         return open_state_store("sqlite://")
+    warn_insecure(config, "state_allow_insecure")
     return open_state_store(config.state)
+
+
+def warn_insecure(config: Config, *keys: str) -> None:
+    """Log a warning for each of ``keys`` that lets a secret travel in clear (``allow_insecure``)."""
+    for key, detail in accepted_insecure(config).items():
+        if key in keys:
+            log.warning("config.insecure", key=key, detail=detail)
 
 
 def directory_for(config: Config) -> LdapDirectory:
@@ -175,6 +184,7 @@ def open_engine(config: Config, *, read_only: bool = False) -> Iterator[Engine]:
                     f"the audit log {config.logging.audit_log} cannot be written ({exc.strerror}); "
                     "fix its folder's permissions or set logging.audit_log"
                 ) from exc
+        warn_insecure(config, "directory.allow_insecure", "webex.allow_insecure")
         webex = webex_for(config, store, persist_refresh=not read_only or keeps_refresh_token)
         stack.callback(webex.close)
         directory = directory_for(config)

@@ -7,7 +7,7 @@ Jinja2's sandbox: a directory value can never reach Python objects.
 
 from __future__ import annotations
 
-import re
+import unicodedata
 from collections.abc import Container, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -21,7 +21,9 @@ from webex_provisioner.model import DirectoryUser
 from webex_provisioner.model.attributes import WEBEX_ATTRIBUTES
 from webex_provisioner.model.keys import normalize_dn
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+"""Unicode categories that have no place in an e-mail address: controls (NUL), format characters
+(zero-width space, right-to-left override), surrogates, private use, unassigned, line breaks."""
 
 
 class MappingRule(BaseModel):
@@ -315,9 +317,28 @@ def _email_problem(email: str | None, mapping: CompiledMapping) -> str | None:
     if email is None:
         source = mapping.rules["email"].source or "the email rule"
         return f"email: no value ({source} is empty); the user cannot be matched"
-    if not _EMAIL.match(email):
+    hidden = next((c for c in email if unicodedata.category(c) in _HIDDEN_CATEGORIES), None)
+    if hidden is not None:
+        return (
+            f"email: {email!r} holds {_character(hidden)}, a control or format character that no "
+            "e-mail address has; fix the entry in the directory"
+        )
+    if not _is_address(email):
         return f"email: {email!r} is not an e-mail address"
     return None
+
+
+def _character(char: str) -> str:
+    """``U+200B (ZERO WIDTH SPACE)``: a character named without printing it."""
+    name = unicodedata.name(char, "")
+    return f"U+{ord(char):04X}" + (f" ({name})" if name else "")
+
+
+def _is_address(email: str) -> bool:
+    """``local@domain.tld``: one ``@``, no blank, a dot inside the domain. Linear in the length
+    (no regular expression to backtrack on a hostile value)."""
+    local, _, domain = email.partition("@")
+    return bool(local) and "@" not in domain and "." in domain[1:-1] and not any(c.isspace() for c in email)
 
 
 class PackedAttributes(Mapping[str, str]):

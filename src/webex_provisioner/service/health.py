@@ -3,8 +3,11 @@
 ``/healthz`` answers 200 ``{"status": "ok", ...}`` when the last cycle succeeded (partial or
 held counts: the cycle ran) and both the directory and Webex answered at the last contact, and
 503 with the reasons otherwise (no cycle finished yet, the last one failed, a server is
-unreachable, this instance waits for another one's lock). ``/metrics`` is the Prometheus text
-format. Nothing else is served; the server binds where ``schedule.listen`` says.
+unreachable, this instance waits for another one's lock). The reasons are terse: no error text,
+URL, DN or host name reaches whoever can reach the port (``status`` and the logs have the
+details). ``/metrics`` is the Prometheus text format. Nothing else is served; the server binds
+where ``schedule.listen`` says, serves at most ``MAX_CONNECTIONS`` connections at a time (one
+thread each) and closes a connection idle for ``REQUEST_TIMEOUT`` seconds.
 """
 
 from __future__ import annotations
@@ -26,6 +29,10 @@ from webex_provisioner.service.metrics import Metrics
 log = structlog.get_logger("webex_provisioner.service.health")
 
 COMPONENTS = ("directory", "webex")
+REQUEST_TIMEOUT = 10.0
+"""Seconds a connection may stay idle (or a request take to arrive) before it is closed."""
+MAX_CONNECTIONS = 16
+"""Connections served at once; more are closed at once (a probe or a scraper needs one)."""
 
 
 class Health:
@@ -34,6 +41,7 @@ class Health:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._last: dict[str, Any] | None = None
+        self._last_failed = False
         self._last_success: datetime | None = None
         self._problems: dict[str, str] = {}
         self._standby: str | None = None
@@ -47,8 +55,8 @@ class Health:
                 "kind": report.kind.value,
                 "outcome": report.outcome,
                 "finished_at": report.finished_at.isoformat() if report.finished_at else None,
-                "error": report.error,
             }
+            self._last_failed = report.error is not None
             if report.error is None and report.finished_at is not None:
                 self._last_success = report.finished_at
 
@@ -73,12 +81,12 @@ class Health:
         with self._lock:
             reasons = []
             if self._standby is not None:
-                reasons.append(f"standing by: {self._standby} holds the cycle lock of this state store")
+                reasons.append("standing by: another instance holds the cycle lock of this state store")
             if self._last is None:
                 reasons.append("no cycle has finished yet")
-            elif self._last["error"] is not None:
-                reasons.append(f"the last cycle ({self._last['kind']}) failed: {self._last['error']}")
-            reasons += [f"{name} unreachable: {why}" for name, why in sorted(self._problems.items())]
+            elif self._last_failed:
+                reasons.append(f"the last cycle ({self._last['kind']}) failed")
+            reasons += [f"{name} unreachable" for name in sorted(self._problems)]
             body: dict[str, Any] = {
                 "status": "standby" if self._standby is not None else ("unhealthy" if reasons else "ok"),
                 "role": "standby" if self._standby is not None else "active",
@@ -97,11 +105,20 @@ class Health:
 class StatusServer:
     """Serves /healthz and /metrics on ``host``:``port`` in a background thread."""
 
-    def __init__(self, host: str, port: int, health: Health, metrics: Metrics) -> None:
-        handler = _handler(health, metrics)
-        server_class = _IPv6Server if ":" in host else ThreadingHTTPServer
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        health: Health,
+        metrics: Metrics,
+        *,
+        request_timeout: float = REQUEST_TIMEOUT,
+        max_connections: int = MAX_CONNECTIONS,
+    ) -> None:
+        handler = _handler(health, metrics, request_timeout)
+        server_class = _IPv6Server if ":" in host else _BoundedServer
         try:
-            self._server = server_class((host, port), handler)
+            self._server = server_class((host, port), handler, max_connections)
         except OSError as exc:
             raise ProvisionerError(
                 f"schedule.listen {host}:{port} cannot be served ({exc.strerror}); choose a free port "
@@ -122,13 +139,42 @@ class StatusServer:
         self._thread.join(timeout=5)
 
 
-class _IPv6Server(ThreadingHTTPServer):
+class _BoundedServer(ThreadingHTTPServer):
+    """A thread per connection, at most ``max_connections`` at once: a connection beyond them is
+    closed at once, so idle or slow clients cannot pile up threads."""
+
+    def __init__(
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], max_connections: int
+    ) -> None:
+        super().__init__(address, handler)
+        self._slots = threading.BoundedSemaphore(max_connections)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            log.debug("daemon.http_refused", client=str(client_address), detail="too many connections")
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+
+class _IPv6Server(_BoundedServer):
     address_family = socket.AF_INET6
 
 
-def _handler(health: Health, metrics: Metrics) -> type[BaseHTTPRequestHandler]:
+def _handler(health: Health, metrics: Metrics, request_timeout: float) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "webex-provisioner"
+        timeout = request_timeout  # an idle connection is closed after this long
 
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 
+from webex_provisioner.config.values import mask_url as config_mask_url
 from webex_provisioner.errors import StateError, StateLockedError
 
 # Connection execution option that marks a writing transaction (SQLite then takes the write
@@ -86,15 +87,7 @@ _HINTS: tuple[tuple[str, str, bool], ...] = (
 
 def mask_url(url: str) -> str:
     """The URL with any password (in the authority or a ``password=`` query) replaced by ``***``."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return "<a state URL that cannot be parsed>" if "@" in url or "password" in url else url
-    if "password" in parsed.query:
-        parsed = parsed.update_query_dict({"password": "***"})
-    elif parsed.password is None:
-        return url
-    return parsed.render_as_string(hide_password=True).replace("%2A%2A%2A", "***")
+    return config_mask_url(url, "state URL")
 
 
 def url_password(url: str) -> str | None:

@@ -13,6 +13,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from webex_provisioner.config.transport import DEFAULT_SSLMODE, is_local_postgres, postgres_sslmode
 from webex_provisioner.errors import StateError
 from webex_provisioner.state.errors import mask_url
 from webex_provisioner.state.sql import SqlStateStore
@@ -43,7 +44,8 @@ class PostgresStateStore(SqlStateStore):
 
 
 def driver_url(url: str) -> URL:
-    """``url`` with its driver set to psycopg 3 (``postgresql+psycopg``)."""
+    """``url`` with its driver set to psycopg 3 (``postgresql+psycopg``), and ``sslmode=verify-full``
+    when it names a host other than this machine without saying which ``sslmode``."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -52,4 +54,8 @@ def driver_url(url: str) -> URL:
         ) from exc
     if parsed.get_backend_name() not in ("postgresql", "postgres"):
         raise StateError(f"{mask_url(url)!r} is not a PostgreSQL URL; write it as postgresql://USER@HOST/DB")
+    if postgres_sslmode(url) is None and not is_local_postgres(url):
+        # libpq's default (prefer) would check no certificate of a database that holds the
+        # rotated refresh token; a local one (loopback, Unix socket) keeps libpq's default
+        parsed = parsed.update_query_dict({"sslmode": DEFAULT_SSLMODE})
     return parsed.set(drivername=DRIVER)

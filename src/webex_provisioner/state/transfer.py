@@ -12,8 +12,10 @@ resource, are about users (as the migration makes them).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,18 +49,37 @@ def _sql_store(store: object) -> SqlStateStore:
 
 
 def export_state(store: object, path: Path) -> dict[str, int]:
-    """Write every row of ``store`` to ``path`` (created mode 0600: it holds tokens). Counts by table."""
+    """Write every row of ``store`` to ``path``; counts by table.
+
+    The export holds the rotated refresh token: it is written to a new file, readable by the
+    owner only (0600), created next to ``path`` (never following a link, never reusing a file),
+    then renamed onto ``path``. A file or a symbolic link already at ``path`` is replaced, never
+    written through; on failure ``path`` is left as it was."""
     sql = _sql_store(store)
     counts = {table.name: 0 for table in TRANSFER_TABLES}
-    fd = os.open(path, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(
-            json.dumps({"format": FORMAT, "version": VERSION, "schema_revision": head_revision()}) + "\n"
-        )
-        for table, row in sql.export_rows():
-            encoded = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
-            out.write(json.dumps({"table": table, "row": encoded}, ensure_ascii=False) + "\n")
-            counts[table] += 1
+    try:
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    except OSError as exc:
+        raise StateError(
+            f"cannot write the export {path}: {exc.strerror}; choose a folder you may write to"
+        ) from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            header = {"format": FORMAT, "version": VERSION, "schema_revision": head_revision()}
+            out.write(json.dumps(header) + "\n")
+            for table, row in sql.export_rows():
+                encoded = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
+                out.write(json.dumps({"table": table, "row": encoded}, ensure_ascii=False) + "\n")
+                counts[table] += 1
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        if isinstance(exc, OSError):
+            raise StateError(f"cannot write the export {path}: {exc.strerror}") from exc
+        raise
     return counts
 
 

@@ -18,12 +18,17 @@ from typing import Any, Protocol
 import httpx
 
 from webex_provisioner.config import WebexConfig
-from webex_provisioner.errors import WebexAuthError, WebexUnavailableError
+from webex_provisioner.config.values import header_problem
+from webex_provisioner.errors import WebexAuthError, WebexError, WebexUnavailableError
+from webex_provisioner.webex.body import UnreadableBodyError, read_capped
 
 log = logging.getLogger(__name__)
 
 REFRESH_MARGIN = 60.0
 """Seconds before expiry at which an OAuth access token is renewed."""
+TOKEN_ANSWER_BYTES = 1024 * 1024
+"""The largest answer of the token endpoint read (a real one is under 2 KB)."""
+JSON = "application/json"
 
 
 class TokenProvider(Protocol):
@@ -75,6 +80,11 @@ class FileToken:
             ) from exc
         if not token:
             raise WebexAuthError(f"the Webex token file {self.path} is empty; write the access token into it")
+        problem = header_problem(token)
+        if problem is not None:
+            raise WebexAuthError(
+                f"the Webex token file {self.path} cannot be used: {problem}; write the token alone into it"
+            )
         return token
 
     def token(self) -> str:
@@ -152,11 +162,18 @@ class OAuthToken:
             "refresh_token": self._refresh_token,
         }
         try:
-            response = self._http.post(self._url, data=form, headers={"Accept": "application/json"})
+            with self._http.stream("POST", self._url, data=form, headers={"Accept": JSON}) as response:
+                read_capped(response, TOKEN_ANSWER_BYTES)
         except httpx.HTTPError as exc:
             raise WebexUnavailableError(
                 f"renewing the Webex access token at {self._url} failed ({type(exc).__name__}); "
                 "check webex.url and the network, the next request retries"
+            ) from None
+        except UnreadableBodyError as exc:
+            raise WebexError(
+                f"renewing the Webex access token at {self._url} failed: {exc.reason}; check that "
+                "webex.url points at Webex and that no proxy answers in its place",
+                status=exc.status,
             ) from None
         if response.status_code >= 500 or response.status_code == 429:
             raise WebexUnavailableError(
@@ -171,6 +188,12 @@ class OAuthToken:
                 f"renewing the Webex access token at {self._url} failed: HTTP {response.status_code}"
                 f"{_reason(body)}; {self.advice} (check webex.oauth.client_id and client_secret too)",
                 status=response.status_code if response.status_code >= 400 else 0,
+            )
+        problem = header_problem(access)
+        if problem is not None:
+            raise WebexAuthError(
+                f"renewing the Webex access token at {self._url}: the token Webex answered cannot be "
+                f"sent: {problem}; check that webex.url points at Webex"
             )
         self._access = access
         expires_in = body.get("expires_in")

@@ -37,6 +37,7 @@ from webex_provisioner.webex.bulk import (
     parse_bulk_response,
 )
 from webex_provisioner.webex.groups import ScimGroups
+from webex_provisioner.webex.paging import Pager
 from webex_provisioner.webex.session import ScimSession
 
 PAGE_SIZE = 1000
@@ -99,29 +100,27 @@ class ScimWebexClient:
             self._session.send("GET", "/Users", what, params={"filter": scim.email_filter(email)}), what
         )
         wanted = fold_email(email)
-        for resource in _resources(page):
+        for resource in _resources(page, what):
             user = _user(resource, what)
             if fold_email(user.email) == wanted:
                 return user
         return None
 
     def list_users(self) -> Iterator[WebexUser]:
-        """Every user of the organization, ``PAGE_SIZE`` at a time (the server may return fewer)."""
-        start = 1
-        while True:
-            what = f"listing Webex users from #{start}"
-            params = {"startIndex": str(start), "count": str(PAGE_SIZE)}
+        """Every user of the organization, ``PAGE_SIZE`` at a time (the server may return fewer).
+
+        Raises ``WebexError`` when the listing cannot be trusted (``webex.paging``); a resource
+        that cannot be read (no ``id``) is logged and skipped."""
+        pager = Pager()
+        while pager.start is not None:
+            what = f"listing Webex users from #{pager.start}"
+            params = {"startIndex": str(pager.start), "count": str(PAGE_SIZE)}
             page = self._session.json(self._session.send("GET", "/Users", what, params=params), what)
-            resources = _resources(page)
-            if not resources:
-                return
-            for resource in resources:
-                yield _user(resource, what)
-            per_page = page.get("itemsPerPage")
-            start += per_page if isinstance(per_page, int) and per_page > 0 else len(resources)
-            total = page.get("totalResults")
-            if isinstance(total, int) and not isinstance(total, bool) and start > total:
-                return
+            for resource in pager.take(page, what):
+                try:
+                    yield scim.from_resource(resource)
+                except ValueError as exc:
+                    log.warning("webex.resource_skipped", request=what, reason=str(exc))
 
     def count_users(self) -> int:
         """``totalResults`` of a one-user page."""
@@ -295,9 +294,18 @@ def _subject(webex_id: str, changes: Sequence[Change]) -> str:
     return f"{webex_id} ({old_email})" if old_email else webex_id
 
 
-def _resources(page: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+def _resources(page: Mapping[str, Any], what: str) -> list[Mapping[str, Any]]:
+    """The resources of a search answer; an answer without them is an error unless it says it
+    found nobody (``totalResults`` 0, which RFC 7644 lets leave ``Resources`` out)."""
     resources = page.get("Resources")
-    return [r for r in resources if isinstance(r, Mapping)] if isinstance(resources, list) else []
+    total = page.get("totalResults")
+    if resources is None and isinstance(total, int) and not isinstance(total, bool) and total == 0:
+        return []
+    if not isinstance(resources, list):
+        raise WebexError(
+            f"{what}: Webex answered 200 without a Resources list; check that webex.url points at Webex SCIM"
+        )
+    return [r for r in resources if isinstance(r, Mapping)]
 
 
 def _user(resource: Mapping[str, Any], what: str) -> WebexUser:

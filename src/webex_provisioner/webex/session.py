@@ -28,6 +28,7 @@ from webex_provisioner.errors import (
     WebexUnavailableError,
 )
 from webex_provisioner.webex.auth import TokenProvider, token_provider
+from webex_provisioner.webex.body import UnreadableBodyError, read_capped
 from webex_provisioner.webex.failures import (
     USER_ADVICE,
     Advice,
@@ -132,6 +133,7 @@ class ScimSession:
         self.stats = RequestStats()
         self._policy = RetryPolicy(max_retries=config.max_retries, max_wait=config.max_retry_wait)
         self._sleep = sleep
+        self._max_bytes = config.max_response_bytes
         # A 429 slows the whole client down, not just the request that got it: every worker
         # waits until Webex's Retry-After has passed before its next request (a shared gate).
         self._gate = threading.Lock()
@@ -220,9 +222,12 @@ class ScimSession:
             try:
                 response = self._transport.handle_request(request)
                 try:
-                    response.read()
+                    read_capped(response, self._max_bytes)
                 finally:
                     response.close()
+            except UnreadableBodyError as exc:
+                self.stats.record(method, exc.status, time.perf_counter() - started)
+                raise self._unreadable(method, what, exc, tracking) from None
             except httpx.HTTPError as exc:
                 self.stats.record(method, None, time.perf_counter() - started)
                 untrusted = _untrusted_certificate(exc)
@@ -256,6 +261,22 @@ class ScimSession:
                 method, what, attempt, transient, retry_after, None, tracking, response, advice
             )
             attempt += 1
+
+    def _unreadable(self, method: str, what: str, exc: UnreadableBodyError, tracking: str) -> WebexError:
+        """The error of an answer whose body was not read (too large, or an encoding not asked
+        for): retrying gets the same. A create may have been applied all the same."""
+        message = (
+            f"{what}: {exc.reason} (webex.max_response_bytes: {self._max_bytes}) [Webex tracking id "
+            f"{tracking}]; check that webex.url points at Webex and that no proxy answers in its place"
+        )
+        if method == "POST":
+            return WebexOutcomeUnknownError(
+                f"{message}; it may or may not have been applied: look the user up by e-mail before "
+                "trying again",
+                status=exc.status,
+                tracking_id=tracking,
+            )
+        return WebexError(message, status=exc.status, tracking_id=tracking, retryable=False)
 
     def _url(self, path: str) -> httpx.URL:
         """The URL of ``path``, parsed once for the collection paths used again and again

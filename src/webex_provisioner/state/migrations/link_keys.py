@@ -19,16 +19,20 @@ _BATCH = 1000
 _LINKS = sa.table(
     "links", sa.column("anchor", sa.String), sa.column("dn", sa.Text), sa.column("dn_lower", sa.Text)
 )
-_DN_BLANKS = re.compile(r"\s*([,=+])\s*")
+_SEPARATOR = re.compile(r"([,=+])")
 _BLANK = re.compile(r"\s")
 
 
 def dn_key_0004(dn: str) -> str:
-    """The DN key of revision 0004 and earlier: lower case, no blanks around ``,``, ``=``, ``+``."""
+    """The DN key of revision 0004 and earlier: lower case, no blanks around ``,``, ``=``, ``+``.
+
+    Split at the separators and strip the pieces, in linear time: revision 0004's expression
+    ``\\s*([,=+])\\s*`` backtracked quadratically over a long run of blanks (seconds for a DN of
+    20,000 spaces), and gives the same key."""
     dn = dn.strip()
     if _BLANK.search(dn) is None:
         return dn.lower()
-    return _DN_BLANKS.sub(r"\1", dn).lower()
+    return "".join(piece.strip() for piece in _SEPARATOR.split(dn)).lower()
 
 
 def refresh_dn_keys(bind: Connection, key: Callable[[str], str]) -> int:
