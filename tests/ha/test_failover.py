@@ -41,7 +41,7 @@ def instance(
         emulator,
         example_corp(),
         schedule={"listen": f"127.0.0.1:{free_port()}", "interval": "2s"},
-        webex={"max_retries": 5, "max_retry_wait": 2, "concurrency": 4},
+        webex={"max_retries": 5, "max_retry_wait": 2, "concurrency": 4, "bulk": False},
     )
     raw["state"] = state
     raw["ha"] = {"takeover_after": f"{TAKEOVER:g}s"}
