@@ -90,13 +90,13 @@ def plan(ctx: Context, user: str | None, as_json: bool) -> None:
     sys.exit(report.exit_code)
 
 
-def _progress_factory(enabled: bool) -> Callable[[int, int], Callable[[int], None]] | None:
+def _progress_factory(enabled: bool) -> Callable[[int, int], Callable[[int, int], None]] | None:
     if not enabled:
         return None
 
-    def factory(total: int, _done: int) -> Callable[[int], None]:
+    def factory(total: int, _done: int) -> Callable[[int, int], None]:
         if total < PROGRESS_THRESHOLD:
-            return lambda _n: None
+            return lambda _n, _failed: None
         progress = Progress(
             TextColumn("applying"),
             BarColumn(),
@@ -108,7 +108,7 @@ def _progress_factory(enabled: bool) -> Callable[[int, int], Callable[[int], Non
         task = progress.add_task("apply", total=total)
         progress.start()
 
-        def advance(n: int) -> None:
+        def advance(n: int, _failed: int) -> None:
             progress.advance(task, n)
             if progress.finished:
                 progress.stop()
