@@ -1,14 +1,18 @@
-"""Text that reaches a terminal outside tables: log lines. Values are shown escaped, never acted
-on; per-action log lines stay off the console under a live view."""
+"""Text that reaches a terminal outside tables: log lines, error messages and JSON. Values are
+shown escaped, never acted on; per-action log lines stay off the console under a live view."""
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 
 import pytest
 import structlog
 
+from webex_provisioner.cli.base import emit_json, failures
 from webex_provisioner.engine.logs import configure_logging, per_action_lines_hidden, printable
+from webex_provisioner.errors import DirectoryError
 
 HOSTILE = "Bob [/i] \x1b[31mred\rOK\x00 \u202eevil\x9b\u2028"
 ESCAPED = "Bob [/i] \\x1b[31mred\\rOK\\x00 \\u202eevil\\x9b\\u2028"
@@ -49,3 +53,20 @@ def test_per_action_lines_stay_off_the_console_under_a_live_view(capsys: pytest.
     err = capsys.readouterr().err
     assert "hidden@example.com" not in err and "plan computed" in err
     assert "debug@example.com" in err and "after@example.com" in err
+
+
+def test_error_messages_show_values_escaped(capsys: pytest.CaptureFixture[str]) -> None:
+    """An error naming a hostile value exits 1 with the value escaped."""
+    with pytest.raises(SystemExit) as exited, failures():
+        raise DirectoryError(f"no entry {HOSTILE}")
+    assert exited.value.code == 1
+    assert capsys.readouterr().err == f"error: no entry {ESCAPED}\n"
+
+
+def test_json_output_escapes_what_a_terminal_would_act_on() -> None:
+    """--json writes every control character and bidirectional override as a JSON escape: the
+    same string for a parser, inert on a screen."""
+    out = io.StringIO()
+    emit_json({"displayName": HOSTILE, "name": "Müller"}, out)
+    assert not any(c in out.getvalue() for c in RAW)
+    assert json.loads(out.getvalue()) == {"displayName": HOSTILE, "name": "Müller"}
