@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Group
 from rich.padding import Padding
 from rich.table import Table
@@ -21,6 +22,7 @@ from rich.text import Text
 
 from webex_provisioner.cli.rows import Key, Row, Section
 from webex_provisioner.cli.text import duration, number, one_line, plain, plural, rate
+from webex_provisioner.engine.logs import printable
 from webex_provisioner.engine.report import CycleReport
 
 DETAIL_ROWS = 50
@@ -30,6 +32,8 @@ QUIET_STATUSES = ("planned", "held", "left_alone")
 """Statuses a section's title already says: not repeated in the summary or the headings."""
 
 SUBJECT_WIDTH = 36
+
+CYCLE_NAMES = {"full": "Full cycle", "incremental": "Incremental cycle", "user": "One-user cycle"}
 
 
 @dataclass
@@ -64,9 +68,9 @@ def headline(report: CycleReport) -> Text:
             + (f" in {duration(report.apply_seconds)} ({speed})" if speed else "")
         )
         parts.append(f"{number(applied.failed)} failed" if applied.failed else "none failed")
-    name = f"{report.kind.value.capitalize()} cycle"
+    name = CYCLE_NAMES.get(report.kind.value, f"{report.kind.value.capitalize()} cycle")
     if report.dry_run:
-        name = f"Dry run of a {report.kind.value} cycle"
+        name = f"Dry run ({name.lower()})"
     took = (
         f", {duration((report.finished_at - report.started_at).total_seconds())}"
         if report.finished_at
@@ -183,7 +187,7 @@ def details(groups: Sequence[_Group], chunk: int = 500) -> Iterator[Any]:
             total, shown = sum(x.count for x in mine), sum(len(x.rows) for x in mine)
             more = f", {number(shown)} shown" if shown < total else ""
             yield Text(f"\n{current.title} ({number(total)}{more})", style="bold underline")
-            width = min(SUBJECT_WIDTH, max(len(r.subject) for x in mine for r in x.rows))
+            width = min(SUBJECT_WIDTH, max(cell_len(printable(r.subject)) for x in mine for r in x.rows))
         yield _heading(g)
         for start in range(0, len(g.rows), chunk):
             yield Padding(_rows_grid(g.rows[start : start + chunk], width), (0, 0, 0, 2), expand=False)
