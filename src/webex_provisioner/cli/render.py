@@ -18,7 +18,7 @@ from rich.text import Text
 
 from webex_provisioner.cli.json_forms import link_json
 from webex_provisioner.cli.rows import describe_changes
-from webex_provisioner.cli.text import duration, number, plain, plural
+from webex_provisioner.cli.text import duration, make_console, number, plain, plural
 from webex_provisioner.engine.explain import Explanation
 from webex_provisioner.model import AuditEntry, CycleRecord, InstanceRecord, Link
 from webex_provisioner.rules.lifecycle import diff
@@ -198,3 +198,18 @@ def render_explanation(x: Explanation) -> Group:
     if x.history:
         parts.append(audit_table(x.history))
     return Group(*parts)
+
+
+# make_console is re-exported: commands found it here before it moved to cli.text.
+__all__ = [
+    "audit_table",
+    "capped",
+    "cycles_table",
+    "instances_table",
+    "links_table",
+    "make_console",
+    "render_check",
+    "render_explanation",
+    "render_link",
+    "table",
+]

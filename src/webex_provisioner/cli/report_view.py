@@ -58,7 +58,7 @@ def headline(report: CycleReport) -> Text:
     total = len(plan.all_actions)
     applied = report.applied
     if not total:
-        parts.append("nothing to do")
+        parts.append("nothing to apply" if plan.held else "nothing to do")
     elif applied is None:
         parts.append(f"{plural(total, 'action')} planned")
     else:
@@ -68,6 +68,8 @@ def headline(report: CycleReport) -> Text:
             + (f" in {duration(report.apply_seconds)} ({speed})" if speed else "")
         )
         parts.append(f"{number(applied.failed)} failed" if applied.failed else "none failed")
+    if plan.held:
+        parts.append(f"{plural(len(plan.held), 'deprovision')} held")
     name = CYCLE_NAMES.get(report.kind.value, f"{report.kind.value.capitalize()} cycle")
     if report.dry_run:
         name = f"Dry run ({name.lower()})"
