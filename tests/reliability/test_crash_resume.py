@@ -56,7 +56,13 @@ def write_config(tmp_path: Path, slapd: ThrowawaySlapd, webex: EmulatorServer) -
             "base_dn": f"ou=people,{slapd.suffix}",
             "scope": {"groups": [f"cn=webex-users,ou=groups,{slapd.suffix}"]},
         },
-        "webex": {"org_id": ORG_ID, "url": webex.url, "token": "${WEBEX_TOKEN}", "concurrency": 8, "bulk": False},
+        "webex": {
+            "org_id": ORG_ID,
+            "url": webex.url,
+            "token": "${WEBEX_TOKEN}",
+            "concurrency": 8,
+            "bulk": False,
+        },
         "logging": {"level": "warning", "audit_log": str(tmp_path / "audit.log")},
         "state": f"sqlite:///{tmp_path / 'state.db'}",
     }

@@ -7,23 +7,26 @@ Exit codes: 0 done; 1 failed; 2 usage or configuration error; 3 done but some us
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any
+from typing import Any, TextIO
 
 import click
 
 from webex_provisioner import __version__
-from webex_provisioner.cli.json_forms import action_json, cycle_json
+from webex_provisioner.cli.json_forms import action_result_json, cycle_json
 from webex_provisioner.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, Config, load_config
-from webex_provisioner.engine.logs import configure_logging
-from webex_provisioner.engine.report import EXIT_FAILED, EXIT_USAGE, CycleReport
+from webex_provisioner.engine.logs import configure_logging, printable
+from webex_provisioner.engine.report import EXIT_FAILED, EXIT_USAGE, CycleReport, action_status
 from webex_provisioner.engine.wiring import config_secrets
 from webex_provisioner.errors import ConfigError, ProvisionerError
 
-PROGRESS_THRESHOLD = 50
+# What JSON leaves raw that a terminal would act on: DEL, C1 controls, line separators and the
+# bidirectional controls (it escapes the C0 controls itself). Found only inside strings.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 
 
 class Context:
@@ -38,7 +41,7 @@ class Context:
             try:
                 self._config = load_config(self.config_file)
             except ConfigError as exc:
-                click.echo(f"error: {exc.message}", err=True)
+                click.echo(f"error: {printable(exc.message, newlines=True)}", err=True)
                 sys.exit(EXIT_USAGE)
             logging_config = self._config.logging
             configure_logging(
@@ -58,15 +61,21 @@ def failures() -> Iterator[None]:
     try:
         yield
     except ConfigError as exc:
-        click.echo(f"error: {exc.message}", err=True)
+        click.echo(f"error: {printable(exc.message, newlines=True)}", err=True)
         sys.exit(EXIT_USAGE)
     except ProvisionerError as exc:
-        click.echo(f"error: {exc.message}", err=True)
+        click.echo(f"error: {printable(exc.message)}", err=True)
         sys.exit(EXIT_FAILED)
 
 
-def emit_json(data: Any) -> None:
-    """Print ``data`` as indented JSON, 64 KB at a time (a 100,000-action plan is never one string)."""
+def _json_safe(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def emit_json(data: Any, file: TextIO | None = None) -> None:
+    """Print ``data`` as indented JSON (to ``file``, else standard output), 64 KB at a time (a
+    100,000-action plan is never one string). Characters a terminal would act on are written as
+    JSON escapes (``\\u202e``): the same data for a parser, inert on a screen."""
     encoder = json.JSONEncoder(indent=2, ensure_ascii=False, default=str)
     chunks: list[str] = []
     size = 0
@@ -74,10 +83,10 @@ def emit_json(data: Any) -> None:
         chunks.append(chunk)
         size += len(chunk)
         if size >= 65536:
-            click.echo("".join(chunks), nl=False)
+            click.echo(_JSON_UNSAFE.sub(_json_safe, "".join(chunks)), nl=False, file=file)
             chunks.clear()
             size = 0
-    click.echo("".join(chunks))
+    click.echo(_JSON_UNSAFE.sub(_json_safe, "".join(chunks)), file=file)
 
 
 class _Streamed(list[Any]):
@@ -97,11 +106,13 @@ class _Streamed(list[Any]):
 
 def streamed_cycle_json(report: CycleReport) -> dict[str, Any]:
     """``cycle_json(report)`` whose planned actions are converted while ``emit_json`` writes them:
-    a 100,000-user first cycle never holds its plan twice (as actions and as JSON objects)."""
+    a 100,000-user first cycle never holds its plan twice (as actions and as JSON objects). Each
+    action says what became of it: ``status`` (planned, applied, failed, skipped) and ``error``."""
     plan = report.plan
+    status = action_status(report)
     data = cycle_json(replace(report, plan=replace(plan, actions=(), followups=())))
     data["plan"]["counts"] = plan.counts()
-    data["plan"]["actions"] = _Streamed(plan.all_actions, action_json)
+    data["plan"]["actions"] = _Streamed(plan.all_actions, lambda a: action_result_json(a, status))
     return data
 
 

@@ -1,38 +1,65 @@
-"""Commands that read, plan and apply: check, plan, sync, run, status."""
+"""Commands that read, plan and apply: check, plan, sync, run."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from webex_provisioner.cli.base import (
-    PROGRESS_THRESHOLD,
-    Context,
-    cli,
-    emit_json,
-    failures,
-    pass_context,
-    streamed_cycle_json,
-)
-from webex_provisioner.cli.json_forms import cycle_record_json, instance_json, link_json, plan_json
-from webex_provisioner.cli.render import (
-    cycles_table,
-    instances_table,
-    links_table,
-    make_console,
-    render_cycle,
-    render_plan,
-)
+from webex_provisioner.cli.base import Context, cli, emit_json, failures, pass_context, streamed_cycle_json
+from webex_provisioner.cli.export import output_option, write_output
+from webex_provisioner.cli.json_forms import plan_json
+from webex_provisioner.cli.live import live_view
+from webex_provisioner.cli.render import render_check
+from webex_provisioner.cli.report_view import DETAIL_ROWS, render_report
+from webex_provisioner.cli.rows import user_sections
+from webex_provisioner.cli.text import make_console, plural
 from webex_provisioner.config import Config
 from webex_provisioner.engine import operations
-from webex_provisioner.engine.report import EXIT_FAILED, EXIT_OK, utc_now
+from webex_provisioner.engine.report import EXIT_FAILED, EXIT_OK, CycleReport
 from webex_provisioner.engine.wiring import open_engine, open_feed, open_store
 from webex_provisioner.errors import ProvisionerError
 from webex_provisioner.model import Plan
 from webex_provisioner.service.lease import cycle_lock, instance_name
+
+
+def all_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The ``--all`` flag: every row instead of the first ones."""
+    return click.option("--all", "show_all", is_flag=True, help=help_text)
+
+
+def log_level(ctx: Context, config: Config) -> str:
+    return ctx.log_level or config.logging.level
+
+
+def show_report(
+    report: CycleReport,
+    *,
+    as_json: bool,
+    show_all: bool,
+    output: Path | None,
+    hint: str,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """The report of a plan or a sync: written to ``output`` when asked (complete), then printed
+    as JSON (complete) or for a person (a summary and a screenful of rows)."""
+    sections = user_sections(report)
+
+    def data() -> dict[str, Any]:
+        return {**streamed_cycle_json(report), **(extra or {})}
+
+    if output is not None:
+        write_output(output, sections, data)
+        hint = f"every row is in {output}"
+    if as_json:
+        emit_json(data())
+        return
+    console = make_console()
+    for part in render_report(report, sections, None if show_all else DETAIL_ROWS, hint):
+        console.print(part)
 
 
 @cli.command()
@@ -50,72 +77,36 @@ def check(ctx: Context, as_json: bool) -> None:
     if as_json:
         emit_json(result)
     else:
-        console = make_console()
-        for section, values in result.items():
-            if isinstance(values, dict):
-                console.print(f"[bold]{section}[/bold]")
-                for key, value in values.items():
-                    console.print(f"  {key}: {value}", highlight=False)
-            else:
-                console.print(f"[bold]{section}[/bold]: {values}")
+        make_console().print(render_check(result))
     sys.exit(EXIT_OK if ok else EXIT_FAILED)
 
 
 @cli.command()
 @click.option("--user", "user", metavar="EMAIL|ANCHOR|DN", help="Plan for one user only.")
-@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole plan as JSON.")
+@all_option(f"Print every row of the plan, not only the first {DETAIL_ROWS}.")
+@output_option("plan")
 @pass_context
-def plan(ctx: Context, user: str | None, as_json: bool) -> None:
+def plan(ctx: Context, user: str | None, as_json: bool, show_all: bool, output: Path | None) -> None:
     """Show what a sync would do, and why, without doing it.
 
-    Reads the directory, the state and Webex; prints every action with its reason and the
-    attribute changes, the deprovisions a guard would hold, and the users left alone (conflicts,
-    invalid data, protected). Writes nothing anywhere: not the state, not Webex, not the audit log.
+    Reads the directory, the state and Webex; prints a summary (actions by kind and reason, the
+    deprovisions a guard would hold, the users left alone) and the first rows of the plan: each
+    action with its reason and the attribute changes. --all prints every row; --output writes
+    them all to a file. Writes nothing else: not the state, not Webex, not the audit log.
     """
     config = ctx.config()
-    with failures(), open_engine(config, read_only=True) as engine:
-        report = engine.cycle().run(apply=False, user=user)
+    with failures(), open_engine(config, read_only=True) as engine, live_view(log_level(ctx, config)) as view:
+        report = engine.cycle(phase=view.phase if view else None).run(apply=False, user=user)
         held = engine.store.held()
-    if as_json:
-        data = streamed_cycle_json(report)
-        data["held_from_earlier_cycles"] = plan_json(Plan(held=tuple(held)))["held"]
-        emit_json(data)
-    else:
-        console = make_console()
-        console.print(render_cycle(report))
-        if held:
-            console.print(
-                f"{len(held)} deprovision(s) from an earlier cycle are held; see 'webex-provisioner status'."
-            )
-    sys.exit(report.exit_code)
-
-
-def _progress_factory(enabled: bool) -> Callable[[int, int], Callable[[int], None]] | None:
-    if not enabled:
-        return None
-
-    def factory(total: int, _done: int) -> Callable[[int], None]:
-        if total < PROGRESS_THRESHOLD:
-            return lambda _n: None
-        progress = Progress(
-            TextColumn("applying"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=make_console(stderr=True),
-            transient=True,
+    hint = "'plan --all' prints every one; 'plan --output FILE.csv' (or .json) writes them all to a file"
+    extra = {"held_from_earlier_cycles": plan_json(Plan(held=tuple(held)))["held"]}
+    show_report(report, as_json=as_json, show_all=show_all, output=output, hint=hint, extra=extra)
+    if held and not as_json:
+        make_console().print(
+            f"{plural(len(held), 'deprovision')} from an earlier cycle held; see 'webex-provisioner status'."
         )
-        task = progress.add_task("apply", total=total)
-        progress.start()
-
-        def advance(n: int) -> None:
-            progress.advance(task, n)
-            if progress.finished:
-                progress.stop()
-
-        return advance
-
-    return factory
+    sys.exit(report.exit_code)
 
 
 @cli.command()
@@ -125,10 +116,19 @@ def _progress_factory(enabled: bool) -> Callable[[int, int], Callable[[int], Non
 )
 @click.option("--approve-held", is_flag=True, help="Apply deprovisions held by the guard, if still wanted.")
 @click.option("--discard-held", is_flag=True, help="Drop held deprovisions without applying them.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
+@all_option(f"Print every row of the result, not only the first {DETAIL_ROWS}.")
+@output_option("result")
 @pass_context
 def sync(
-    ctx: Context, full: bool, user: str | None, approve_held: bool, discard_held: bool, as_json: bool
+    ctx: Context,
+    full: bool,
+    user: str | None,
+    approve_held: bool,
+    discard_held: bool,
+    as_json: bool,
+    show_all: bool,
+    output: Path | None,
 ) -> None:
     """Run one cycle: read the directory, plan, apply to Webex, record.
 
@@ -136,15 +136,21 @@ def sync(
     is incremental: it reads only what changed since. The first cycle, and any with --full, read
     the whole scope. Per-user failures never stop the cycle: they are reported and the exit code
     is 3. Deprovisions beyond safety.max_deprovisions are held (exit code 4). While 'run' is
-    active, --approve-held records the approval and the running instance applies it.
+    active, --approve-held records the approval and the running instance applies it. Prints a
+    summary and the first rows of the result; --all prints every row, --output writes them all.
     """
     if approve_held and discard_held:
         raise click.UsageError("--approve-held and --discard-held exclude each other")
     config = ctx.config()
     if approve_held and not user:
         _approve_for_running_instance(config)
-    with failures(), open_engine(config) as engine, cycle_lock(engine.store, instance_name()):
-        cycle = engine.cycle(progress=_progress_factory(not as_json and sys.stderr.isatty()))
+    with (
+        failures(),
+        open_engine(config) as engine,
+        cycle_lock(engine.store, instance_name()),
+        live_view(log_level(ctx, config)) as view,
+    ):
+        cycle = engine.cycle(phase=view.phase if view else None, progress=view.progress if view else None)
         try:
             feed = None if user else open_feed(config, engine.directory)
         except ProvisionerError as exc:
@@ -162,10 +168,11 @@ def sync(
         finally:
             if feed is not None:
                 feed.close()
-    if as_json:
-        emit_json(streamed_cycle_json(report))
-    else:
-        make_console().print(render_cycle(report))
+    hint = (
+        "next time, 'sync --all' prints every one and 'sync --output FILE.csv' (or .json) writes them "
+        "to a file; the audit log has every action"
+    )
+    show_report(report, as_json=as_json, show_all=show_all, output=output, hint=hint)
     sys.exit(report.exit_code)
 
 
@@ -205,57 +212,3 @@ def run(ctx: Context) -> None:
     with failures():
         code = Daemon(config).run()
     sys.exit(code)
-
-
-@cli.command()
-@click.option("--limit", default=10, show_default=True, help="How many recent cycles to show.")
-@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
-@pass_context
-def status(ctx: Context, limit: int, as_json: bool) -> None:
-    """Show recent cycles, held deprovisions, users whose last action failed, and the running
-    instances of 'run' (which one is active, since when, and the standbys)."""
-    config = ctx.config()
-    with failures():
-        store = open_store(config, read_only=True)
-        try:
-            found = operations.read_status(store, config, utc_now(), limit=limit)
-        finally:
-            store.close()
-    last, age = found.last_success, found.last_success_age
-    if as_json:
-        emit_json(
-            {
-                "cycles": [cycle_record_json(c) for c in found.cycles],
-                "last_success_at": last.isoformat() if last else None,
-                "last_success_age_seconds": round(age, 1) if age is not None else None,
-                "held": plan_json(Plan(held=tuple(found.held)))["held"],
-                "held_group_actions": plan_json(Plan(held_groups=tuple(found.held_groups)))[
-                    "held_group_actions"
-                ],
-                "failing_users": [link_json(link) for link in found.failing],
-                "running": found.owner,
-                "instances": [instance_json(i) for i in found.instances],
-            }
-        )
-        return
-    console = make_console()
-    console.print(cycles_table(found.cycles) if found.cycles else "No cycle has run yet.")
-    if age is not None:
-        console.print(f"Last successful cycle finished {_age(age)} ago.")
-    elif found.cycles:
-        console.print("No cycle has succeeded yet.", style="bold red")
-    if found.owner:
-        console.print(f"A cycle is running now ({found.owner}).")
-    if found.instances:
-        console.print(instances_table(found.instances))
-    if found.held or found.held_groups:
-        console.print(render_plan(Plan(held=tuple(found.held), held_groups=tuple(found.held_groups))))
-    if found.failing:
-        console.print(links_table(found.failing))
-
-
-def _age(seconds: float) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.1f} {unit}"
-    return f"{seconds:.0f} s"

@@ -7,11 +7,14 @@ from typing import Any
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from webex_provisioner.cli.base import Context, cli, emit_json, failures, pass_context
 from webex_provisioner.cli.json_forms import group_link_json
-from webex_provisioner.cli.render import make_console
+from webex_provisioner.cli.render import table
+from webex_provisioner.cli.text import make_console, number, plain
 from webex_provisioner.engine import operations
+from webex_provisioner.engine.logs import printable
 from webex_provisioner.engine.report import EXIT_FAILED
 from webex_provisioner.engine.wiring import open_engine, open_store
 from webex_provisioner.model import GroupLink
@@ -41,12 +44,16 @@ def groups_list(ctx: Context, as_json: bool) -> None:
 
 
 def _links_table(links: list[GroupLink]) -> Table:
-    table = Table(title="Pushed groups", title_justify="left")
-    for column in ("name", "members added", "webex id", "directory group", "last error"):
-        table.add_column(column, overflow="fold")
+    result = table("Pushed groups", "name", "members added", "webex id", "directory group", "last error")
     for link in links:
-        table.add_row(link.name, str(len(link.members)), link.webex_id, link.dn, link.last_error or "")
-    return table
+        result.add_row(
+            plain(link.name),
+            number(len(link.members)),
+            plain(link.webex_id),
+            plain(link.dn),
+            plain(link.last_error or ""),
+        )
+    return result
 
 
 @groups.command("show")
@@ -84,25 +91,25 @@ def _details_json(d: operations.GroupDetails) -> dict[str, Any]:
 def _print_details(d: operations.GroupDetails) -> None:
     console = make_console()
     if d.error:
-        click.echo(f"error: {d.error}", err=True)
+        click.echo(f"error: {printable(d.error)}", err=True)
         return
-    name = d.link.name if d.link else d.key
-    console.print(f"Group {name}", style="bold", markup=False)
+    lines = [Text("Group ", style="bold") + plain(d.link.name if d.link else d.key, "bold")]
     if d.directory is not None:
-        console.print(f"  directory: {d.directory.dn} (anchor {d.directory.anchor})", markup=False)
+        lines.append(Text("  directory: ") + plain(f"{d.directory.dn} (anchor {d.directory.anchor})"))
     if d.link is not None:
-        console.print(
-            f"  Webex group {d.link.webex_id}; {len(d.link.members)} member(s) added by webex-provisioner"
+        added = len(d.link.members)
+        lines.append(
+            Text("  Webex group ") + plain(d.link.webex_id) + Text(f"; {added} member(s) added by it")
         )
-    console.print(f"  expected members: {len(d.expected)}", markup=False)
-    for member in d.expected:
-        console.print(f"    {member.email}", markup=False)
+    lines.append(Text(f"  expected members: {len(d.expected)}"))
+    lines += [Text("    ") + plain(member.email) for member in d.expected]
     if d.in_webex is not None:
-        console.print(f"  members in Webex: {len(d.in_webex)}", markup=False)
+        lines.append(Text(f"  members in Webex: {len(d.in_webex)}"))
         for webex_id, email, managed in d.in_webex:
             note = "" if managed else "  (not managed: added outside webex-provisioner)"
-            console.print(f"    {email or webex_id}{note}", markup=False)
+            lines.append(Text("    ") + plain(email or webex_id) + Text(note))
     if d.skipped:
-        console.print(f"  directory members skipped: {len(d.skipped)}", markup=False)
-        for dn, why in d.skipped:
-            console.print(f"    {dn}: {why}", markup=False)
+        lines.append(Text(f"  directory members skipped: {len(d.skipped)}"))
+        lines += [Text("    ") + plain(f"{dn}: {why}") for dn, why in d.skipped]
+    for line in lines:
+        console.print(line)

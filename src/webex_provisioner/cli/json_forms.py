@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from webex_provisioner.engine.explain import Explanation
 from webex_provisioner.engine.logs import audit_json
-from webex_provisioner.engine.report import CycleReport
+from webex_provisioner.engine.report import CycleReport, action_status
 from webex_provisioner.model import (
     Action,
     CycleRecord,
@@ -45,6 +46,13 @@ def action_json(action: Action) -> dict[str, Any]:
         "detail": action.detail or None,
         "after": [{"attribute": name, "webex_id_of": dn} for name, dn in action.pending] or None,
     }
+
+
+def action_result_json(action: Action, status: Callable[[Action], tuple[str, str]]) -> dict[str, Any]:
+    """An action of a cycle, and what became of it: ``status`` (planned, applied, failed,
+    skipped) and ``error``."""
+    state, error = status(action)
+    return {**action_json(action), "status": state, "error": error or None}
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:
@@ -99,8 +107,12 @@ def cycle_json(report: CycleReport) -> dict[str, Any]:
         "started_at": report.started_at.isoformat(),
         "finished_at": report.finished_at.isoformat() if report.finished_at else None,
         "error": report.error,
+        "directory_seconds": round(report.directory_seconds, 3),
+        "apply_seconds": round(report.apply_seconds, 3),
         "plan": plan_json(report.plan),
     }
+    status = action_status(report)
+    result["plan"]["actions"] = [action_result_json(a, status) for a in report.plan.all_actions]
     if report.applied is not None:
         result["applied"] = {f"{k}:{o}": n for (k, o), n in sorted(report.applied.counts.items())}
         result["failures"] = [

@@ -7,11 +7,14 @@ import sys
 import click
 
 from webex_provisioner.cli.base import Context, cli, emit_json, failures, pass_context
+from webex_provisioner.cli.cycles import all_option
 from webex_provisioner.cli.json_forms import explanation_json, link_json
-from webex_provisioner.cli.render import audit_table, links_table, make_console, render_explanation
+from webex_provisioner.cli.render import capped, links_table, render_explanation, render_link
+from webex_provisioner.cli.report_view import DETAIL_ROWS
+from webex_provisioner.cli.text import make_console, number
 from webex_provisioner.engine import operations
 from webex_provisioner.engine.explain import explain
-from webex_provisioner.engine.logs import audit_json
+from webex_provisioner.engine.logs import audit_json, printable
 from webex_provisioner.engine.report import EXIT_FAILED, utc_now
 from webex_provisioner.engine.wiring import open_engine, open_store
 from webex_provisioner.service.lease import cycle_lock, instance_name
@@ -24,10 +27,14 @@ def users() -> None:
 
 @users.command("list")
 @click.option("--state", type=click.Choice(["active", "disabled"]), help="Only links in this state.")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print every linked user as JSON.")
+@all_option(f"Print every linked user, not only the first {DETAIL_ROWS}.")
 @pass_context
-def users_list(ctx: Context, state: str | None, as_json: bool) -> None:
-    """List linked users: e-mail, state, Webex id, anchor, last error."""
+def users_list(ctx: Context, state: str | None, as_json: bool, show_all: bool) -> None:
+    """List linked users: e-mail, state, last update, Webex id, last error.
+
+    Prints how many there are and the first ones by e-mail; --all prints every one, --json
+    every one with all it holds (anchor, DN, what was last applied)."""
     config = ctx.config()
     with failures():
         store = open_store(config, read_only=True)
@@ -38,8 +45,13 @@ def users_list(ctx: Context, state: str | None, as_json: bool) -> None:
     links.sort(key=lambda link: link.email.lower())
     if as_json:
         emit_json([link_json(link) for link in links])
-    else:
-        make_console().print(links_table(links))
+        return
+    hint = "'users list --all' prints every one; 'users list --json' prints them as JSON"
+    shown, more = capped(links, None if show_all else DETAIL_ROWS, "linked user", hint)
+    console = make_console()
+    console.print(links_table(shown, f"Linked users ({number(len(links))})"))
+    if more:
+        console.print(more)
 
 
 @users.command("show")
@@ -57,7 +69,10 @@ def users_show(ctx: Context, key: str, as_json: bool) -> None:
         finally:
             store.close()
     if not links:
-        click.echo(f"error: no linked user matches {key!r}; see 'webex-provisioner users list'", err=True)
+        click.echo(
+            f"error: no linked user matches {key!r}; see 'webex-provisioner users list'",
+            err=True,
+        )
         sys.exit(EXIT_FAILED)
     if as_json:
         emit_json(
@@ -66,14 +81,7 @@ def users_show(ctx: Context, key: str, as_json: bool) -> None:
         return
     console = make_console()
     for link in links:
-        data = link_json(link)
-        applied = data.pop("applied")
-        for name, value in data.items():
-            console.print(f"[bold]{name}[/bold]: {value if value is not None else ''}", highlight=False)
-        console.print("[bold]last applied[/bold]:")
-        for name, value in sorted(applied.items()):
-            console.print(f"  {name}: {value}", highlight=False)
-        console.print(audit_table(history[link.anchor]))
+        console.print(render_link(link, history[link.anchor]))
 
 
 @users.command("explain")
@@ -115,17 +123,20 @@ def users_forget(ctx: Context, key: str, yes: bool) -> None:
             links = store.find_links(key)
             if not links:
                 click.echo(
-                    f"error: no linked user matches {key!r}; see 'webex-provisioner users list'", err=True
+                    f"error: no linked user matches {key!r}; see 'webex-provisioner users list'",
+                    err=True,
                 )
                 sys.exit(EXIT_FAILED)
             for link in links:
                 if not yes:
                     click.confirm(
-                        f"Forget the link of {link.email} (anchor {link.anchor}, Webex {link.webex_id})?",
+                        printable(
+                            f"Forget the link of {link.email} (anchor {link.anchor}, Webex {link.webex_id})?"
+                        ),
                         abort=True,
                     )
                 operations.forget(store, link, utc_now())
-                click.echo(f"forgot {link.email} ({link.anchor})")
+                click.echo(printable(f"forgot {link.email} ({link.anchor})"))
         finally:
             store.close()
 

@@ -8,6 +8,7 @@ included.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -28,7 +29,7 @@ from webex_provisioner.engine.group_cycle import GroupsPlanned, group_phase
 from webex_provisioner.engine.inputs import CycleInput, feed_input, full_read, one_user, owners_of
 from webex_provisioner.engine.matching import match_in_webex
 from webex_provisioner.engine.memory import spaced_collections
-from webex_provisioner.engine.report import CycleReport, utc_now
+from webex_provisioner.engine.report import CycleReport, Phase, utc_now
 from webex_provisioner.errors import ProvisionerError
 from webex_provisioner.model import (
     Action,
@@ -90,7 +91,11 @@ def plan_options(config: Config, mapping: CompiledMapping) -> PlanOptions:
 
 
 class Cycle:
-    """Runs cycles against one set of ports, under one configuration."""
+    """Runs cycles against one set of ports, under one configuration.
+
+    For a live view: ``phase`` is told of each phase as it starts; ``progress(total, done)``,
+    called as an apply starts, returns what is told of each batch of outcomes (done, failed).
+    """
 
     def __init__(
         self,
@@ -101,7 +106,8 @@ class Cycle:
         store: StateStore,
         clock: Callable[[], datetime] = utc_now,
         on_records: Callable[[Sequence[Record]], None] | None = None,
-        progress: Callable[[int, int], Callable[[int], None]] | None = None,
+        progress: Callable[[int, int], Callable[[int, int], None]] | None = None,
+        phase: Callable[[Phase], None] | None = None,
     ) -> None:
         self._config = config
         self._directory = directory
@@ -110,6 +116,7 @@ class Cycle:
         self._clock = clock
         self._on_records = on_records
         self._progress = progress
+        self._phase = phase or (lambda _phase: None)
         self._mapping = compile_mapping(config.mapping)
         self._options = plan_options(config, self._mapping)
         self._recent_deprovisions: deque[datetime] = deque()
@@ -162,6 +169,8 @@ class Cycle:
                     self._store.hold([], report.cycle_id)
                 inputs = self._read(feed if stored is not None else None, since, user, report)
                 self._run(report, inputs, apply=apply, approve_held=approve_held)
+                if apply:
+                    self._phase(Phase.RECORD)
                 if (
                     stored is not None
                     and inputs.watermark is not None
@@ -202,6 +211,7 @@ class Cycle:
     def _read(
         self, feed: ChangeFeed | None, since: str | None, user: str | None, report: CycleReport
     ) -> CycleInput:
+        self._phase(Phase.READ)
         if user:
             return one_user(self._directory, self._store, user)
         if feed is not None:
@@ -251,6 +261,7 @@ class Cycle:
         """Look the candidates up in Webex, then finish the plan. An incremental cycle read only
         some links: those of the Webex users found are added, so that a match linked to someone
         else is seen as a conflict."""
+        self._phase(Phase.LOOKUP)
         matches, failures = match_in_webex(
             self._webex, assessment.lookup_emails, concurrency=self._config.webex.concurrency
         )
@@ -297,7 +308,10 @@ class Cycle:
         else:  # the held actions of users this cycle did not read stay held
             others = [a for a in self._store.held() if a.anchor not in inputs.links]
             self._store.hold([*others, *plan.held], report.cycle_id)
+        self._phase(Phase.APPLY)
+        started = time.monotonic()
         report.applied = self._apply(plan.actions, inputs.links, report.cycle_id)
+        report.apply_seconds = time.monotonic() - started
         report.passes = 1
         if inputs.incremental:
             self._note_deprovisions(report.applied)
@@ -371,11 +385,14 @@ class Cycle:
                 (key, link.webex_id) for link in self._store.find_links(dn) if normalize_dn(link.dn) == key
             )
         resolved = resolve(pending, links, webex_ids)
+        assert report.applied is not None
         for action in resolved.waiting:
             log.info("follow-up waits", cycle=report.cycle_id, anchor=action.anchor, detail=action.detail)
+            report.applied.skipped.append((action, "waits: its manager is not in Webex yet"))
         if resolved.ready:
-            assert report.applied is not None
+            started = time.monotonic()
             report.applied.add(self._apply(resolved.ready, links, report.cycle_id))
+            report.apply_seconds += time.monotonic() - started
             report.passes = 2
 
     def _record_dn_changes(self, assessment: Assessment, links: Mapping[str, Link], cycle_id: str) -> None:

@@ -36,10 +36,12 @@ log = structlog.get_logger("webex_provisioner.engine.executor")
 
 @dataclass
 class ApplyResult:
-    """What applying a plan did: counts by (action, outcome), and the failures."""
+    """What applying a plan did: counts by (action, outcome), the failures, and the actions
+    skipped (a user's actions after one that failed, follow-ups that wait), each with why."""
 
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     failures: list[tuple[Action | GroupAction, str]] = field(default_factory=list)
+    skipped: list[tuple[Action | GroupAction, str]] = field(default_factory=list)
 
     @property
     def applied(self) -> int:
@@ -56,10 +58,12 @@ class ApplyResult:
     def add(self, other: ApplyResult) -> None:
         self.counts.update(other.counts)
         self.failures.extend(other.failures)
+        self.skipped.extend(other.skipped)
 
 
 class Executor(Generic[A]):
-    """Applies one cycle's actions of one kind (users, groups), through one sender."""
+    """Applies one cycle's actions of one kind (users, groups), through one sender; tells
+    ``progress(done, failed)`` of each batch of outcomes as they are collected."""
 
     def __init__(
         self,
@@ -69,7 +73,7 @@ class Executor(Generic[A]):
         cycle_id: str,
         concurrency: int = 8,
         on_records: Callable[[Sequence[Record]], None] | None = None,
-        progress: Callable[[int], None] | None = None,
+        progress: Callable[[int, int], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
         batch_size: int = 200,
         batch_seconds: float = 0.5,
@@ -105,13 +109,16 @@ class Executor(Generic[A]):
             nonlocal stopped
             outcomes, error = done
             stopped = stopped or error
+            failed = len(result.failures)
             for action, record in outcomes:
                 pending.append(record)
                 result.counts[(action.kind.value, record.audit.outcome.value)] += 1
                 if record.audit.outcome is Outcome.FAILED:
                     result.failures.append((action, record.audit.detail))
+                elif record.audit.outcome is Outcome.SKIPPED:
+                    result.skipped.append((action, record.audit.detail))
             if self._progress and outcomes:
-                self._progress(len(outcomes))
+                self._progress(len(outcomes), len(result.failures) - failed)
             if len(pending) >= self._batch_size:
                 flush()
 

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from webex_provisioner.engine.executor import ApplyResult
 from webex_provisioner.errors import ProvisionerError
-from webex_provisioner.model import CycleKind, Plan, ProblemKind
+from webex_provisioner.model import Action, CycleKind, GroupAction, Plan, ProblemKind
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_USERS_FAILED, EXIT_HELD = 0, 1, 2, 3, 4
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class Phase(StrEnum):
+    """The phases of a cycle, as a live view names them (``Cycle(phase=...)``)."""
+
+    READ = "reading the directory"
+    LOOKUP = "looking up Webex"
+    APPLY = "applying"
+    RECORD = "recording"
 
 
 @dataclass
@@ -30,6 +41,7 @@ class CycleReport:
     finished_at: datetime | None = None
     passes: int = 0
     directory_seconds: float = 0.0
+    apply_seconds: float = 0.0
     interrupted: bool = False
     failure: ProvisionerError | None = field(default=None, repr=False)
 
@@ -68,3 +80,16 @@ class CycleReport:
         counts["problems"] = len(self.plan.problems)
         counts["users_read"] = self.plan.users_read
         return counts
+
+
+def action_status(report: CycleReport) -> Callable[[Action | GroupAction], tuple[str, str]]:
+    """What became of each action of ``report``'s plan, as ``(status, error)``: ``planned`` in a
+    dry run or an apply that did not run to its end (the audit log has what it did), else
+    ``applied``, ``failed`` or ``skipped`` (a follow-up whose manager did not make it, or a
+    user's action after one that failed) with the error."""
+    applied = report.applied
+    if applied is None or report.interrupted:
+        return lambda _action: ("planned", "")
+    known = {(a.anchor, a.kind): ("skipped", why) for a, why in applied.skipped}
+    known.update(((a.anchor, a.kind), ("failed", error)) for a, error in applied.failures)
+    return lambda action: known.get((action.anchor, action.kind), ("applied", ""))

@@ -21,7 +21,7 @@ from webex_provisioner.directory import LdapDirectory
 from webex_provisioner.directory.changes import open_change_feed
 from webex_provisioner.engine.cycle import Cycle
 from webex_provisioner.engine.logs import AuditLog
-from webex_provisioner.engine.report import utc_now
+from webex_provisioner.engine.report import Phase, utc_now
 from webex_provisioner.errors import StateError
 from webex_provisioner.ports import (
     ChangeFeed,
@@ -146,7 +146,8 @@ class Engine:
     def cycle(
         self,
         *,
-        progress: Callable[[int, int], Callable[[int], None]] | None = None,
+        progress: Callable[[int, int], Callable[[int, int], None]] | None = None,
+        phase: Callable[[Phase], None] | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> Cycle:
         def on_records(records: Sequence[Record]) -> None:
@@ -160,6 +161,7 @@ class Engine:
             store=self.store,
             on_records=on_records,
             progress=progress,
+            phase=phase,
             clock=clock,
         )
 
