@@ -22,6 +22,16 @@ from webex_provisioner.model.attributes import WEBEX_ATTRIBUTES
 from webex_provisioner.model.keys import normalize_dn
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHOTO_URL = re.compile(r"^https?://[^/\s?#]+[^\s]*$", re.IGNORECASE)
+
+BINARY_PHOTO_ATTRIBUTES = frozenset({"jpegphoto", "thumbnailphoto", "thumbnaillogo", "photo"})
+"""Directory attributes holding an image's bytes: Webex takes only a URL (``avatar``)."""
+
+AVATAR_ADVICE = (
+    "Webex takes only the URL of a photo (SCIM photos), it has no upload: serve the photos over "
+    "HTTPS (for example exported to a web server, one file per user) and map avatar to their URL, "
+    "e.g. 'avatar: \"https://photos.example.com/{{ uid }}.jpg\"'"
+)
 
 
 class MappingRule(BaseModel):
@@ -127,6 +137,8 @@ def compile_mapping(rules: Mapping[str, MappingRule]) -> CompiledMapping:
         )
     if "email" not in rules:
         problems.append("email is required (the Webex userName), e.g. 'email: mail'")
+    if "avatar" in rules:
+        problems += avatar_problems(rules["avatar"])
     env = template_environment()
     templates: dict[str, jinja2.Template] = {}
     for key, rule in rules.items():
@@ -145,7 +157,7 @@ def compile_mapping(rules: Mapping[str, MappingRule]) -> CompiledMapping:
     plain = {
         key: name
         for key, name in sources.items()
-        if rules[key].default is None and rules[key].case == "preserve" and key != "manager"
+        if rules[key].default is None and rules[key].case == "preserve" and key not in ("manager", "avatar")
     }
     steps = tuple(
         (key, plain.get(key), rule.trim, WEBEX_ATTRIBUTES.get(key), rule) for key, rule in rules.items()
@@ -157,6 +169,29 @@ def compile_mapping(rules: Mapping[str, MappingRule]) -> CompiledMapping:
         sources=sources,
         steps=steps,
     )
+
+
+def avatar_problems(rule: MappingRule) -> list[str]:
+    """What makes ``rule`` unfit for ``avatar`` (a URL): a binary photo attribute, or a fixed
+    value or template text that cannot make an http(s) URL."""
+    binary = sorted(name for name in rule.attributes() if name.lower() in BINARY_PHOTO_ATTRIBUTES)
+    if binary:
+        return [f"avatar: {', '.join(binary)} holds the photo itself, not its URL; {AVATAR_ADVICE}"]
+    if rule.value is not None and not _PHOTO_URL.match(rule.value.strip()):
+        return [f"avatar: {rule.value!r} is not an http(s) URL; {AVATAR_ADVICE}"]
+    if rule.template is not None:
+        prefix = re.split(r"\{[{%]", rule.template, maxsplit=1)[0].strip().lower()
+        schemes = ("http://", "https://")
+        if prefix and not prefix.startswith(schemes) and not any(s.startswith(prefix) for s in schemes):
+            return [f"avatar: the template makes no http(s) URL (it starts {prefix!r}); {AVATAR_ADVICE}"]
+    return []
+
+
+def _check_avatar(value: str) -> None:
+    if not _PHOTO_URL.match(value):
+        raise _UnmappableError(
+            f"avatar: {value!r} is not an http(s) URL; Webex takes the URL of a photo it can fetch"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +330,8 @@ def desired_user(  # noqa: PLR0912 - the hot path of a full cycle: plain rules i
                 if manager_id is None:
                     continue
                 value = manager_id
+            elif key == "avatar":
+                _check_avatar(value)
             if limit is not None and len(value) > limit:
                 raise _UnmappableError(
                     f"{key}: value is {len(value)} characters, Webex accepts at most {limit}"
