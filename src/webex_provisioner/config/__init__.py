@@ -14,6 +14,7 @@ from webex_provisioner.config.loading import (
     parse_config,
     resolve_env,
 )
+from webex_provisioner.config.notify import NotifyConfig
 from webex_provisioner.config.schema import (
     Config,
     DeprovisionLimit,
@@ -38,6 +39,7 @@ __all__ = [
     "Duration",
     "HaConfig",
     "LoggingConfig",
+    "NotifyConfig",
     "OAuthConfig",
     "ProvisioningConfig",
     "SafetyConfig",

@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from webex_provisioner.config.ldap_filter import check_filter
+from webex_provisioner.config.notify import NotifyConfig
 from webex_provisioner.config.presets import fill_directory, fill_mapping, type_problem
 from webex_provisioner.config.values import Duration, check_dn, listen_address, parse_duration
 from webex_provisioner.model import Deprovision
@@ -293,6 +294,7 @@ class Config(_Section):
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     ha: HaConfig = Field(default_factory=HaConfig)
+    notify: NotifyConfig | None = None
     state: str = "sqlite:///webex-provisioner.db"
 
     @model_validator(mode="before")

@@ -10,6 +10,8 @@ module per concern:
 * ``lease``: the cycle lock and the announced instances (``Lease``);
 * ``bookkeeping``: watermarks, the baseline, retries, open problems, held actions, approvals and
   the rotated refresh token (``Bookkeeping``);
+* ``notifications``: the conditions operators were told about and the notices not delivered yet
+  (``NotificationBookkeeping``);
 * ``rows``: whole tables out and in, for ``state export`` / ``state import``.
 """
 
@@ -19,12 +21,13 @@ from webex_provisioner.state.bookkeeping import SqlBookkeeping
 from webex_provisioner.state.cycle_log import SqlCycleLog
 from webex_provisioner.state.lease import CYCLE_LOCK, SqlLease
 from webex_provisioner.state.links import SqlLinks
+from webex_provisioner.state.notifications import SqlNotifications
 from webex_provisioner.state.rows import TRANSFER_TABLES, SqlRows
 
 __all__ = ["CYCLE_LOCK", "TRANSFER_TABLES", "SqlStateStore"]
 
 
-class SqlStateStore(SqlLinks, SqlCycleLog, SqlLease, SqlBookkeeping, SqlRows):
+class SqlStateStore(SqlLinks, SqlCycleLog, SqlLease, SqlBookkeeping, SqlNotifications, SqlRows):
     """Links, cycles, the audit trail, the lease and the bookkeeping in SQL.
 
     Opening a store migrates its schema. Datetimes come back timezone-aware in UTC; a naive one is

@@ -22,10 +22,18 @@ from webex_provisioner.testing.contracts.bookkeeping import BookkeepingContract
 from webex_provisioner.testing.contracts.cycle_log import CycleLogContract
 from webex_provisioner.testing.contracts.lease import LeaseContract
 from webex_provisioner.testing.contracts.links import LinkStoreContract
+from webex_provisioner.testing.contracts.notifications import NotificationBookkeepingContract
 
 
-class StateStoreContract(LinkStoreContract, CycleLogContract, LeaseContract, BookkeepingContract):
-    """The contract of ``StateStore``: its links, cycle log, lease and bookkeeping."""
+class StateStoreContract(
+    LinkStoreContract,
+    CycleLogContract,
+    LeaseContract,
+    BookkeepingContract,
+    NotificationBookkeepingContract,
+):
+    """The contract of ``StateStore``: its links, cycle log, lease, bookkeeping and the
+    notifications' bookkeeping."""
 
     @pytest.fixture
     def store(self) -> StateStore:
