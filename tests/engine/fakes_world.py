@@ -7,13 +7,12 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from webex_provisioner.testing.state import InMemoryStateStore
-
 from webex_provisioner.config import Config, parse_config
 from webex_provisioner.engine.cycle import Cycle
 from webex_provisioner.engine.report import CycleReport
 from webex_provisioner.model import DirectoryUser
 from webex_provisioner.testing.directory import InMemoryChangeFeed, InMemoryDirectory, directory_user
+from webex_provisioner.testing.state import InMemoryStateStore
 from webex_provisioner.testing.webex import InMemoryWebex
 
 ORG_ID = "0ae87ade-8c8a-4952-af08-318798958d0c"
