@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from contextlib import closing
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -28,6 +29,7 @@ from webex_provisioner.cli.render import (
 )
 from webex_provisioner.config import Config
 from webex_provisioner.engine import operations
+from webex_provisioner.engine.notifications import Notifications
 from webex_provisioner.engine.report import EXIT_FAILED, EXIT_OK, utc_now
 from webex_provisioner.engine.wiring import open_engine, open_feed, open_store
 from webex_provisioner.errors import ProvisionerError
@@ -143,12 +145,17 @@ def sync(
     config = ctx.config()
     if approve_held and not user:
         _approve_for_running_instance(config)
-    with failures(), open_engine(config) as engine, cycle_lock(engine.store, instance_name()):
+    with (
+        failures(),
+        open_engine(config) as engine,
+        closing(Notifications(config)) as notifications,
+        cycle_lock(engine.store, instance_name()),
+    ):
         cycle = engine.cycle(progress=_progress_factory(not as_json and sys.stderr.isatty()))
         try:
             feed = None if user else open_feed(config, engine.directory)
         except ProvisionerError as exc:
-            cycle.record_failure(exc)
+            notifications.after(cycle.record_failure(exc), engine.store)
             raise
         try:
             report = cycle.run(
@@ -162,6 +169,7 @@ def sync(
         finally:
             if feed is not None:
                 feed.close()
+        notifications.after(report, engine.store)  # never raises: the report below is always shown
     if as_json:
         emit_json(streamed_cycle_json(report))
     else:

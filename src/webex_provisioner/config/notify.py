@@ -204,6 +204,16 @@ class NotifyConfig(_Section):
                 )
         return found
 
+    def secrets(self) -> list[str]:
+        """Every secret of the channels (header values, the SMTP password, the bot token), for masking."""
+        found = [value.get_secret_value() for value in self.webhook.headers.values()] if self.webhook else []
+        if self.email is not None and self.email.password is not None:
+            found.append(self.email.password.get_secret_value())
+        if self.webex is not None:
+            found.append(self.webex.token.get_secret_value())
+        found += [part for value in list(found) for part in value.split()[1:]]  # "Bearer <token>"
+        return found
+
     @property
     def channels(self) -> tuple[str, ...]:
         """The configured channels, by name."""
