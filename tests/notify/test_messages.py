@@ -52,7 +52,7 @@ def test_directory_values_cannot_format_link_or_mention_in_markdown() -> None:
     assert "[click](https" not in markdown and "\\[click\\]\\(https" in markdown
     assert "<@all>" not in markdown and "\\<@all\\>" in markdown
     assert "\n# Heading" not in markdown and "\\# Heading" in markdown
-    assert markdown.startswith("**webex-provisioner: held: deprovisions wait for an approval**")
+    assert markdown.startswith("**webex-provisioner — held: deprovisions wait for an approval**")
     assert "`webex-provisioner sync --approve-held`" in markdown
     assert escape_markdown("a_b\nc") == "a\\_b c"
 

@@ -60,7 +60,7 @@ def advice(notice: Notice) -> str:
 
 
 def _text(notice: Notice) -> str:
-    lines = [f"{SOURCE}: {title(notice)}", "", " ".join(notice.summary.split())]
+    lines = [f"{SOURCE} — {title(notice)}", "", " ".join(notice.summary.split())]
     lines += [f"  - {' '.join(d.split())}" for d in notice.details]
     if advice(notice):
         lines += ["", f"What to do: {advice(notice)}"]
@@ -69,7 +69,7 @@ def _text(notice: Notice) -> str:
 
 
 def _markdown(notice: Notice, details: tuple[str, ...]) -> str:
-    parts = [f"**{SOURCE}: {title(notice)}**", "", escape_markdown(notice.summary)]
+    parts = [f"**{SOURCE} — {title(notice)}**", "", escape_markdown(notice.summary)]
     if details:
         parts += ["", *(f"- {escape_markdown(d)}" for d in details)]
     if advice(notice):
@@ -92,7 +92,7 @@ def _fitting_markdown(notice: Notice) -> str:
 
 def _html(notice: Notice) -> str:
     parts = [
-        f"<p><b>{html.escape(f'{SOURCE}: {title(notice)}')}</b></p>",
+        f"<p><b>{html.escape(SOURCE + ' — ' + title(notice))}</b></p>",
         f"<p>{escape_html(notice.summary)}</p>",
     ]
     if notice.details:
