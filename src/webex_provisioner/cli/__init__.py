@@ -5,10 +5,10 @@ Exit codes: 0 done; 1 failed; 2 usage or configuration error; 3 done but some us
 4 done but actions held by a guard.
 """
 
-from webex_provisioner.cli import admin, cycles, users
+from webex_provisioner.cli import admin, cycles, setup, users
 from webex_provisioner.cli.base import cli
 
-__all__ = ["admin", "cli", "cycles", "main", "users"]
+__all__ = ["admin", "cli", "cycles", "main", "setup", "users"]
 
 
 def main() -> None:
