@@ -12,10 +12,14 @@ from click.testing import CliRunner, Result
 
 from webex_provisioner.cli import cli
 
+UNSET: dict[str, str | None] = {"LDAP_PASSWORD": None, "WEBEX_TOKEN": None, "WEBEX_PROVISIONER_CONFIG": None}
+
 
 def run(env: Mapping[str, str], *args: str, answers: str | None = None) -> Result:
-    """``webex-provisioner ARGS`` with only ``env`` as environment (plus PATH)."""
-    return CliRunner().invoke(cli, list(args), env=dict(env), input=answers, catch_exceptions=False)
+    """``webex-provisioner ARGS`` with the secrets' variables set as ``env`` says (unset otherwise,
+    whatever the environment running the tests holds)."""
+    variables = {**UNSET, **env}
+    return CliRunner().invoke(cli, list(args), env=variables, input=answers, catch_exceptions=False)
 
 
 def init(env: Mapping[str, str], output: Path, *args: str, answers: str | None = None) -> Result:
