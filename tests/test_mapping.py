@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from webex_provisioner.model import DirectoryUser
@@ -150,3 +152,49 @@ def test_bad_rules_are_rejected_with_the_key(rules: dict[str, str], fragment: st
     """compile_mapping names the bad key and the fix."""
     with pytest.raises(ValueError, match=fragment):
         compile_mapping({k: MappingRule.model_validate(MappingRule.parse(v)) for k, v in rules.items()})
+
+
+def test_avatar_is_a_url_from_a_template() -> None:
+    """avatar takes the URL a template makes from directory values (Webex fetches the photo)."""
+    rules = {"email": "mail", "avatar": "https://photos.example.com/{{ uid }}.jpg"}
+    attrs, problem = mapped(rules, entry(mail="j@example.com", uid="jdoe"))
+    assert problem is None and attrs["avatar"] == "https://photos.example.com/jdoe.jpg"
+
+
+@pytest.mark.parametrize("value", ["photos/jdoe.jpg", "ftp://photos.example.com/jdoe.jpg", "https://", " "])
+def test_an_avatar_that_is_not_an_http_url_leaves_the_user_alone(value: str) -> None:
+    """A directory value that is not an http(s) URL is reported for the user, never sent."""
+    attrs, problem = mapped(
+        {"email": "mail", "avatar": "labeledURI"}, entry(mail="j@example.com", labeledURI=value)
+    )
+    if value.strip():
+        assert problem is not None and "avatar" in problem and "http(s) URL" in problem
+    else:  # no value: no avatar, and no problem
+        assert problem is None and "avatar" not in attrs
+
+
+@pytest.mark.parametrize(
+    ("rule", "fragment"),
+    [
+        ("jpegPhoto", "jpegPhoto holds the photo itself"),
+        ({"from": "thumbnailPhoto", "default": "https://x.example.com/a.jpg"}, "thumbnailPhoto holds"),
+        ("data:{{ jpegPhoto }}", "jpegPhoto holds the photo itself"),
+        ({"value": "ftp://photos.example.com/x.jpg"}, "is not an http(s) URL"),
+        ("photos.example.com/{{ uid }}.jpg", "makes no http(s) URL"),
+    ],
+)
+def test_an_avatar_rule_that_cannot_make_a_url_is_a_configuration_error(rule: object, fragment: str) -> None:
+    """A binary photo attribute mapped to avatar, or a rule that cannot make an http(s) URL, is
+    refused naming avatar and saying how to serve the photos (Webex takes only URLs)."""
+    with pytest.raises(ValueError, match=re.escape(fragment)) as raised:
+        compile_mapping(
+            {
+                "email": MappingRule(source="mail"),
+                "avatar": MappingRule.model_validate(MappingRule.parse(rule)),
+            }
+        )
+    assert (
+        "avatar:" in str(raised.value)
+        and "no upload" in str(raised.value)
+        and "https://" in str(raised.value)
+    )

@@ -109,5 +109,16 @@ class StateLockedError(StateError):
     retryable = True
 
 
+class NotificationError(ProvisionerError):
+    """A notification channel did not take a message (refused, 4xx/5xx, timeout, unreachable).
+    Never fails a cycle: the message is sent again later. ``channel`` names the channel."""
+
+    retryable = True
+
+    def __init__(self, channel: str, message: str) -> None:
+        super().__init__(message)
+        self.channel = channel
+
+
 class UserNotFoundError(ProvisionerError):
     """A command named a user (e-mail, anchor or DN) that is neither in the directory nor linked."""

@@ -5,6 +5,9 @@ Each port is a small protocol stating its rules in its docstrings, with one adap
 in-memory fake in ``webex_provisioner.testing`` and a contract suite that the fake and every
 adapter pass (``webex_provisioner.testing.contracts``).
 
+``Notifier`` is one channel that tells operators (a webhook, e-mail, a Webex space); what the
+notifications keep between cycles is ``NotificationBookkeeping``, part of ``StateStore``.
+
 Optional capabilities are protocols of their own (``MarkableFeed``, ``NotifyingFeed``,
 ``GroupSource``, ``BulkCreator``, ``WebexGroups``, ``CountsRequests``), checked with
 ``isinstance``: an adapter that offers one says so by implementing it, and the engine never
@@ -38,6 +41,7 @@ from webex_provisioner.model import (
     WebexGroup,
     WebexUser,
 )
+from webex_provisioner.model.notifications import NotificationState, OutboundMessage
 
 # -- the directory ------------------------------------------------------------------------------
 
@@ -506,13 +510,47 @@ class GroupStore(Protocol):
         ...
 
 
-class StateStore(LinkStore, CycleLog, Lease, Bookkeeping, GroupStore, Protocol):
-    """Everything the engine keeps: links, the cycle log, the lease, the bookkeeping and the
-    links of pushed groups.
+class NotificationBookkeeping(Protocol):
+    """What the notifications keep between cycles: the conditions still open (since when, when
+    last told) and the notices a channel has not taken yet, with their attempts.
+
+    The setter replaces everything stored; an empty ``NotificationState`` clears it. Notices read
+    back equal to what was stored (their counts and details included), in the order stored.
+    """
+
+    def notification_state(self) -> NotificationState: ...
+
+    def set_notification_state(self, state: NotificationState) -> None: ...
+
+
+class StateStore(LinkStore, CycleLog, Lease, Bookkeeping, GroupStore, NotificationBookkeeping, Protocol):
+    """Everything the engine keeps: links, the cycle log, the lease, the bookkeeping, the links of
+    pushed groups and the notifications' bookkeeping.
 
     Datetimes go in timezone-aware (a naive one is refused with ``StateError``, writing nothing)
     and come back in UTC. What a store returns is its own copy: changing it, or what was handed
     to the store, never changes what is stored.
     """
+
+    def close(self) -> None: ...
+
+
+# -- notifications ------------------------------------------------------------------------------
+
+
+class Notifier(Protocol):
+    """One channel that tells operators: a webhook, e-mail or a Webex space (docs/notifications.md).
+
+    ``send`` delivers one message, or raises ``NotificationError`` (and nothing else) when the
+    far end refused it, answered an error, was unreachable or too slow: within the configured
+    timeout, never longer. Its message names the channel and what failed, never a credential.
+    """
+
+    @property
+    def channel(self) -> str:
+        """``webhook``, ``email`` or ``webex``."""
+        ...
+
+    def send(self, message: OutboundMessage) -> None: ...
 
     def close(self) -> None: ...

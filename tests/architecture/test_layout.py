@@ -18,6 +18,7 @@ ROOT_PACKAGES = {
     "emulator",
     "engine",
     "model",
+    "notify",
     "rules",
     "sandbox",
     "service",

@@ -7,7 +7,7 @@ import pytest
 from tests.directory.helpers import config_for
 from webex_provisioner.directory import LdapDirectory
 from webex_provisioner.directory.connection import PAGED_RESULTS_OID
-from webex_provisioner.directory.ldap import CONTENT_SYNC_OID, _vendor
+from webex_provisioner.directory.ldap import CONTENT_SYNC_OID, vendor_of
 from webex_provisioner.errors import DirectoryUnavailableError
 from webex_provisioner.sandbox import SUFFIX, Company, ThrowawaySlapd
 
@@ -68,4 +68,4 @@ def test_probe_raises_when_unreachable(own_slapd: ThrowawaySlapd) -> None:
 )
 def test_vendor_guess(dse: dict[str, list[str]], expected: tuple[str, str]) -> None:
     """vendorName wins; otherwise OpenLDAP and Active Directory are recognised by their hints."""
-    assert _vendor(dse) == expected
+    assert vendor_of(dse) == expected

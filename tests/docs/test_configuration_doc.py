@@ -146,6 +146,17 @@ def config_keys(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> Iterato
             if segment is not None:
                 yield (*path, segment)
             yield from config_keys(inner, path if segment is None else (*path, segment))
+        if free_form(field.annotation):
+            yield (*path, ANY)
+
+
+def free_form(annotation: Any) -> bool:
+    """Whether a field is a mapping of names the user chooses to plain values (HTTP headers)."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return any(free_form(arg) for arg in args)
+    return origin in (dict, Mapping) and len(args) == 2 and not list(nested(args[1]))
 
 
 _COMMENTED_KEY = re.compile(r"^(?P<indent>\s*)# (?P<more>\s*)(?P<rest>[A-Za-z_]\w*:(\s|$).*)$")

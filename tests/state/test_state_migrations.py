@@ -9,10 +9,11 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, inspect, text
 
 from tests.state.state_helpers import T0, OpenStore, link, save
 from webex_provisioner.errors import StateError
+from webex_provisioner.model.notifications import NotificationState
 from webex_provisioner.state import head_revision, mask_url, migrate, open_state_store
 from webex_provisioner.state.migrations import alembic_config, current_revision
 from webex_provisioner.state.schema import metadata
@@ -23,7 +24,7 @@ def test_a_new_database_is_migrated_to_the_head_revision(open_store: OpenStore, 
     assert current_revision(raw_engine) is None
     open_store()
 
-    assert current_revision(raw_engine) == head_revision() == "0006_groups"
+    assert current_revision(raw_engine) == head_revision() == "0007"
 
 
 def test_migrations_create_exactly_the_tables_the_code_uses(
@@ -118,3 +119,24 @@ def test_a_database_at_the_previous_revision_is_upgraded_keeping_its_data(
         assert store.instances(60) == []
     finally:
         store.close()
+
+
+def test_migration_0007_adds_the_notification_tables_and_its_downgrade_drops_them(
+    open_store: OpenStore, raw_engine: Engine
+) -> None:
+    """0007 creates the notifications' tables, empty, on a 0006 database with its links kept;
+    downgrading to 0006 drops them and nothing else."""
+    store = open_store()
+    store.record([save(link(1))])
+    config = alembic_config()
+    with raw_engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0006_groups")
+    tables = set(inspect(raw_engine).get_table_names())
+    assert not tables & {"notification_conditions", "notification_outbox"}
+    assert "held_actions" in tables
+
+    again = open_store()
+    assert current_revision(raw_engine) == "0007"
+    assert again.notification_state() == NotificationState()
+    assert [x.anchor for x in again.links()] == ["anchor-1"]

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
+from webex_provisioner.errors import NotificationError
 from webex_provisioner.ports import (
     BulkCreator,
     ChangeFeed,
@@ -14,6 +15,7 @@ from webex_provisioner.ports import (
     DirectorySource,
     GroupSource,
     MarkableFeed,
+    Notifier,
     WebexClient,
     WebexGroups,
 )
@@ -22,6 +24,7 @@ from webex_provisioner.testing.contracts.directory import (
     DirectorySourceContract,
     GroupSourceContract,
 )
+from webex_provisioner.testing.contracts.notify import HELD, NotifierContract
 from webex_provisioner.testing.contracts.webex import (
     BulkCreatorContract,
     WebexClientContract,
@@ -34,6 +37,7 @@ from webex_provisioner.testing.directory import (
     directory_user,
     group_dn,
 )
+from webex_provisioner.testing.notify import RecordingNotifier
 from webex_provisioner.testing.webex import InMemoryWebex
 
 
@@ -184,3 +188,38 @@ def test_the_fakes_declare_their_capabilities() -> None:
     assert isinstance(client, WebexGroups) and webex_groups.max_members == 100
     assert isinstance(feed, MarkableFeed) and isinstance(markable, MarkableFeed)
     assert source.probe()["vendor"] == "in-memory" and isinstance(groups, GroupSource)
+
+
+class TestRecordingNotifier(NotifierContract):
+    """The notifier fake: what it took is its far end; it fails when told to."""
+
+    @pytest.fixture
+    def notifier(self) -> RecordingNotifier:
+        return RecordingNotifier("webex")
+
+    @pytest.fixture
+    def received(self, notifier: RecordingNotifier) -> Callable[[], list[str]]:
+        return lambda: [m.markdown for m in notifier.sent]
+
+    @pytest.fixture
+    def refusing_notifier(self) -> Notifier:
+        refusing = RecordingNotifier("email")
+        refusing.fail_always(error="answered 554 refused")
+        return refusing
+
+    @pytest.fixture
+    def unreachable_notifier(self) -> Notifier:
+        unreachable = RecordingNotifier("webhook")
+        unreachable.fail_always()
+        return unreachable
+
+
+def test_the_notifier_fake_fails_the_next_sends_it_is_told_to() -> None:
+    """``fail_next(2)`` fails two sends, then it takes messages again; every attempt is counted."""
+    notifier = RecordingNotifier()
+    notifier.fail_next(2)
+    for _ in range(2):
+        with pytest.raises(NotificationError, match="503"):
+            notifier.send(HELD)
+    notifier.send(HELD)
+    assert (notifier.sent, notifier.attempts) == ([HELD], 3)

@@ -38,6 +38,7 @@ LOCATIONS: list[tuple[str, dict[str, Any]]] = [
     ("state", {"addresses": [{"type": "work", "region": "V"}]}),
     ("postalCode", {"addresses": [{"type": "work", "postalCode": "V"}]}),
     ("country", {"addresses": [{"type": "work", "country": "V"}]}),
+    ("avatar", {"photos": [{"value": "V", "type": "photo"}]}),
     *[(f"extensionAttribute{i}", {CISCO: {f"extensionAttribute{i}": ["V"]}}) for i in range(1, 16)],
 ]
 
@@ -297,6 +298,34 @@ def test_phone_add_replace_remove(key: str, kind: str) -> None:
     assert scim.patch_operations([Change(key, "+1 444", None)]) == [
         {"op": "remove", "path": f'phoneNumbers[type eq "{kind}"]'}
     ]
+
+
+def test_avatar_add_replace_remove() -> None:
+    """A new avatar is added as a photos entry of type photo, a changed one replaced through its
+    value path, a removed one's entry removed: other photos (a thumbnail) are left alone."""
+    url, other = "https://photos.example.com/ann.jpg", "https://photos.example.com/ann-2.jpg"
+    assert scim.patch_operations([Change("avatar", None, url)]) == [
+        {"op": "add", "path": "photos", "value": [{"type": "photo", "value": url}]}
+    ]
+    assert scim.patch_operations([Change("avatar", url, other)]) == [
+        {"op": "replace", "path": 'photos[type eq "photo"].value', "value": other}
+    ]
+    assert scim.patch_operations([Change("avatar", url, None)]) == [
+        {"op": "remove", "path": 'photos[type eq "photo"]'}
+    ]
+
+
+def test_avatar_is_the_primary_photo_not_a_thumbnail() -> None:
+    """Webex may hold a thumbnail beside the photo: avatar reads the (primary) photo entry only."""
+    photos = [
+        {"value": "https://p.example.com/thumb.jpg", "type": "thumbnail"},
+        {"value": "https://p.example.com/old.jpg", "type": "photo"},
+        {"value": "https://p.example.com/ann.jpg", "type": "photo", "primary": True},
+    ]
+    user = scim.from_resource({"id": "u-1", **_base(), "photos": photos})
+    assert user.attributes["avatar"] == "https://p.example.com/ann.jpg"
+    thumbnail_only = scim.from_resource({"id": "u-2", **_base(), "photos": photos[:1]})
+    assert "avatar" not in thumbnail_only.attributes
 
 
 @pytest.mark.parametrize(

@@ -69,7 +69,12 @@ def everything(server: Server, email: str) -> dict[str, str]:
         keys = [k for k in keys if not k.startswith("extensionAttribute")]
     values = {k: f"{k} value" for k in keys}
     values.update(
-        email=email, preferredLanguage="en_US", locale="en_US", timezone="Europe/Paris", country="FR"
+        email=email,
+        preferredLanguage="en_US",
+        locale="en_US",
+        timezone="Europe/Paris",
+        country="FR",
+        avatar=f"https://photos.example.com/{email}.jpg",
     )
     return values
 
@@ -111,6 +116,7 @@ def test_update_every_kind_and_remove_values(server: Server, webex: ScimWebexCli
         mobilePhone="+33 6 00 00 00 00",
         street="1 Main St",
         nickName="Caro",
+        avatar="https://photos.example.com/caroline.jpg",
     )
     for key in ("extension", "postalCode", "lastName", "costCenter", "externalId"):
         after.pop(key)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from webex_provisioner.cli.rows import user_sections
 from webex_provisioner.cli.text import make_console, plural
 from webex_provisioner.config import Config
 from webex_provisioner.engine import operations
+from webex_provisioner.engine.notifications import Notifications
 from webex_provisioner.engine.report import EXIT_FAILED, EXIT_OK, CycleReport
 from webex_provisioner.engine.wiring import open_engine, open_feed, open_store
 from webex_provisioner.errors import ProvisionerError
@@ -147,6 +149,7 @@ def sync(
     with (
         failures(),
         open_engine(config) as engine,
+        closing(Notifications(config)) as notifications,
         cycle_lock(engine.store, instance_name()),
         live_view(log_level(ctx, config)) as view,
     ):
@@ -154,7 +157,7 @@ def sync(
         try:
             feed = None if user else open_feed(config, engine.directory)
         except ProvisionerError as exc:
-            cycle.record_failure(exc)
+            notifications.after(cycle.record_failure(exc), engine.store)
             raise
         try:
             report = cycle.run(
@@ -168,6 +171,7 @@ def sync(
         finally:
             if feed is not None:
                 feed.close()
+        notifications.after(report, engine.store)  # never raises: the report below is always shown
     hint = (
         "next time, 'sync --all' prints every one and 'sync --output FILE.csv' (or .json) writes them "
         "to a file; the audit log has every action"

@@ -15,6 +15,7 @@ from webex_provisioner.config.loading import (
     parse_config,
     resolve_env,
 )
+from webex_provisioner.config.notify import NotifyConfig
 from webex_provisioner.config.schema import (
     Config,
     DeprovisionLimit,
@@ -40,6 +41,7 @@ __all__ = [
     "GroupsConfig",
     "HaConfig",
     "LoggingConfig",
+    "NotifyConfig",
     "OAuthConfig",
     "ProvisioningConfig",
     "SafetyConfig",

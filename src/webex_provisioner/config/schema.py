@@ -25,6 +25,7 @@ from pydantic import (
 
 from webex_provisioner.config.groups import GroupsConfig
 from webex_provisioner.config.ldap_filter import check_filter
+from webex_provisioner.config.notify import NotifyConfig
 from webex_provisioner.config.presets import fill_directory, fill_mapping, type_problem
 from webex_provisioner.config.transport import http_cleartext, ldap_cleartext, postgres_cleartext
 from webex_provisioner.config.values import (
@@ -359,6 +360,7 @@ class Config(_Section):
     state_allow_insecure: bool = False
     """Accept a PostgreSQL ``state`` whose ``sslmode`` does not verify the server's certificate
     (before ``state``, whose check reads it)."""
+    notify: NotifyConfig | None = None
     state: str = "sqlite:///webex-provisioner.db"
 
     @model_validator(mode="before")

@@ -213,7 +213,7 @@ class LdapDirectory:
             for name, values in conn.root_dse().items()
         }
         controls = dse.get("supportedcontrol", [])
-        vendor, version = _vendor(dse)
+        vendor, version = vendor_of(dse)
         base_found = (
             conn.read(self.config.base_dn, "(objectClass=*)", ["1.1"], what="the base DN") is not None
         )
@@ -400,7 +400,7 @@ def _filter_label(scope_filter: str, matches: bool) -> tuple[bool, str]:
     )
 
 
-def _vendor(dse: dict[str, list[str]]) -> tuple[str, str]:
+def vendor_of(dse: dict[str, list[str]]) -> tuple[str, str]:
     """(vendor, version) from the root DSE, guessed from hints when vendorName is absent."""
     version = ", ".join(dse.get("vendorversion", [])) or "unknown"
     if dse.get("vendorname"):

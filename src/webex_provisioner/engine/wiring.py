@@ -49,6 +49,8 @@ def config_secrets(config: Config) -> list[str]:
             config.webex.oauth.client_secret.get_secret_value(),
             config.webex.oauth.refresh_token.get_secret_value(),
         ]
+    if config.notify is not None:
+        secrets += config.notify.secrets()
     return secrets
 
 

@@ -32,5 +32,6 @@ WEBEX_ATTRIBUTES: dict[str, int | None] = {
     "locale": 64,
     "timezone": 64,
     "externalId": 256,
+    "avatar": None,  # the URL of the user's photo (SCIM photos, type photo); Webex has no upload
     **{f"extensionAttribute{i}": 256 for i in range(1, 16)},
 }

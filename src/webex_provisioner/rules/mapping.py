@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Container, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import jinja2
 import jinja2.meta
@@ -24,6 +25,36 @@ from webex_provisioner.model.keys import normalize_dn
 _HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 """Unicode categories that have no place in an e-mail address: controls (NUL), format characters
 (zero-width space, right-to-left override), surrogates, private use, unassigned, line breaks."""
+MAX_URL_LENGTH = 2048
+"""The longest photo URL sent to Webex."""
+
+
+def _before_markup(template: str) -> str:
+    """The literal text a template starts with, before its first ``{{`` or ``{%``."""
+    ends = [i for i in (template.find("{{"), template.find("{%")) if i >= 0]
+    return template[: min(ends)] if ends else template
+
+
+def is_photo_url(value: str) -> bool:
+    """Whether ``value`` is an absolute http(s) URL with a host and no blank (checked without a
+    pattern: a hostile value costs linear time)."""
+    if len(value) > MAX_URL_LENGTH or any(c.isspace() for c in value):
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
+BINARY_PHOTO_ATTRIBUTES = frozenset({"jpegphoto", "thumbnailphoto", "thumbnaillogo", "photo"})
+"""Directory attributes holding an image's bytes: Webex takes only a URL (``avatar``)."""
+
+AVATAR_ADVICE = (
+    "Webex takes only the URL of a photo (SCIM photos), it has no upload: serve the photos over "
+    "HTTPS (for example exported to a web server, one file per user) and map avatar to their URL, "
+    "e.g. 'avatar: \"https://photos.example.com/{{ uid }}.jpg\"'"
+)
 
 
 class MappingRule(BaseModel):
@@ -129,6 +160,8 @@ def compile_mapping(rules: Mapping[str, MappingRule]) -> CompiledMapping:
         )
     if "email" not in rules:
         problems.append("email is required (the Webex userName), e.g. 'email: mail'")
+    if "avatar" in rules:
+        problems += avatar_problems(rules["avatar"])
     env = template_environment()
     templates: dict[str, jinja2.Template] = {}
     for key, rule in rules.items():
@@ -147,7 +180,7 @@ def compile_mapping(rules: Mapping[str, MappingRule]) -> CompiledMapping:
     plain = {
         key: name
         for key, name in sources.items()
-        if rules[key].default is None and rules[key].case == "preserve" and key != "manager"
+        if rules[key].default is None and rules[key].case == "preserve" and key not in ("manager", "avatar")
     }
     steps = tuple(
         (key, plain.get(key), rule.trim, WEBEX_ATTRIBUTES.get(key), rule) for key, rule in rules.items()
@@ -159,6 +192,29 @@ def compile_mapping(rules: Mapping[str, MappingRule]) -> CompiledMapping:
         sources=sources,
         steps=steps,
     )
+
+
+def avatar_problems(rule: MappingRule) -> list[str]:
+    """What makes ``rule`` unfit for ``avatar`` (a URL): a binary photo attribute, or a fixed
+    value or template text that cannot make an http(s) URL."""
+    binary = sorted(name for name in rule.attributes() if name.lower() in BINARY_PHOTO_ATTRIBUTES)
+    if binary:
+        return [f"avatar: {', '.join(binary)} holds the photo itself, not its URL; {AVATAR_ADVICE}"]
+    if rule.value is not None and not is_photo_url(rule.value.strip()):
+        return [f"avatar: {rule.value!r} is not an http(s) URL; {AVATAR_ADVICE}"]
+    if rule.template is not None:
+        prefix = _before_markup(rule.template).strip().lower()
+        schemes = ("http://", "https://")
+        if prefix and not prefix.startswith(schemes) and not any(s.startswith(prefix) for s in schemes):
+            return [f"avatar: the template makes no http(s) URL (it starts {prefix!r}); {AVATAR_ADVICE}"]
+    return []
+
+
+def _check_avatar(value: str) -> None:
+    if not is_photo_url(value):
+        raise _UnmappableError(
+            f"avatar: {value!r} is not an http(s) URL; Webex takes the URL of a photo it can fetch"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +354,8 @@ def desired_user(  # noqa: PLR0912 - the hot path of a full cycle: plain rules i
                 if manager_id is None:
                     continue
                 value = manager_id
+            elif key == "avatar":
+                _check_avatar(value)
             if limit is not None and len(value) > limit:
                 raise _UnmappableError(
                     f"{key}: value is {len(value)} characters, Webex accepts at most {limit}"

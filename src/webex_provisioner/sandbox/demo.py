@@ -2,13 +2,16 @@
 
 Runs the real command line (``python -m webex_provisioner``) the way an administrator would:
 check, plan, sync; then changes the directory (an attribute change, a disable, a removal from
-the targeted group, a deletion, a re-enable), syncs again and shows the status. Everything it
+the targeted group, a deletion, a re-enable) and syncs again: the guard holds the three
+deprovisions and tells a Webex space of the emulator, whose message is shown; an approval
+applies them (and the space hears it is resolved); then the status. Everything it
 starts is stopped at the end, whatever happens.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -112,6 +115,27 @@ def change_directory(slapd: ThrowawaySlapd) -> list[str]:
     ]
 
 
+DEMO_SPACE = "Y2lzY29zcGFyazovL3VzL1JPT00vZGVtby1pZGVudGl0eS10ZWFt"
+DEMO_GUARD_AND_NOTIFY: dict[str, object] = {
+    "safety": {"max_deprovisions": {"count": 2, "percent": None}},
+    "notify": {
+        "events": ["failed", "held", "recovered"],
+        "webex": {"room_id": DEMO_SPACE, "token": "${WEBEX_TOKEN}"},
+    },
+}
+"""The demo's guard holds its three deprovisions, and tells a space of the emulator."""
+
+
+def show_messages(server: EmulatorServer, title: str, *, skip: int = 0) -> bool:
+    """Print the messages the demo's space received (after the first ``skip``); whether none came."""
+    messages = server.messages(DEMO_SPACE)[skip:]
+    print(f"{title} (GET /v1/messages?roomId=...):", flush=True)
+    for message in messages:
+        shown = re.sub(r"\\(.)", r"\1", message["markdown"])  # as the space shows it
+        print("\n".join(f"  | {line}" for line in shown.splitlines()), flush=True)
+    return not messages
+
+
 def main() -> int:
     token = secrets.token_urlsafe(24)
     workdir = Path(tempfile.mkdtemp(prefix="webex-provisioner-demo-"))
@@ -129,7 +153,8 @@ def main() -> int:
         print(f"webex emulator: {server.url} (3 users already there)")
         print(f"work folder: {workdir}")
         config = workdir / "webex-provisioner.yaml"
-        config.write_text(yaml.safe_dump(demo_config(slapd, server.url, workdir), sort_keys=False))
+        raw = {**demo_config(slapd, server.url, workdir), **DEMO_GUARD_AND_NOTIFY}
+        config.write_text(yaml.safe_dump(raw, sort_keys=False))
         env = {
             **os.environ,
             "LDAP_PASSWORD": slapd.root_pw,
@@ -150,8 +175,12 @@ def main() -> int:
         banner("Changing the directory")
         for line in change_directory(slapd):
             print(f"- {line}")
-        banner("sync: the changes reach Webex")
-        failures += run_cli(config, env, "sync") not in (0, 3)
+        banner("sync: the changes reach Webex; the guard holds the deprovisions (more than 2)")
+        failures += run_cli(config, env, "sync") != 4
+        failures += show_messages(server, "the message posted to the Webex space")
+        banner("sync --approve-held: an administrator approves them")
+        failures += run_cli(config, env, "sync", "--approve-held") not in (0, 3)
+        show_messages(server, "and the space is told it is resolved", skip=1)
         banner("status")
         failures += run_cli(config, env, "status") != 0
         banner("Webex afterwards")

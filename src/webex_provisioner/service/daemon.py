@@ -24,6 +24,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from contextlib import closing
 from types import FrameType
 from typing import TypeVar
 
@@ -31,6 +32,7 @@ import structlog
 
 from webex_provisioner.config import Config
 from webex_provisioner.engine.cycle import Cycle
+from webex_provisioner.engine.notifications import Notifications, not_started
 from webex_provisioner.engine.report import EXIT_OK, CycleReport, utc_now
 from webex_provisioner.engine.wiring import Engine, open_engine, open_feed
 from webex_provisioner.errors import (
@@ -78,6 +80,7 @@ class Daemon:
         self._stats: Callable[[], StatsSnapshot] | None = None
         self._polling = False
         self._lease_lost: threading.Event | None = None
+        self._notifications = Notifications(config, notifiers=[])  # the configured ones once running
 
     def stop(self) -> None:
         """Ask the daemon to stop after the actions in flight (any thread)."""
@@ -94,7 +97,8 @@ class Daemon:
                 server = StatusServer(*listen, self.health, self.metrics)
                 server.start()
                 self.status_port = server.port
-            with open_engine(self.config) as engine:
+            with open_engine(self.config) as engine, closing(Notifications(self.config)) as notifications:
+                self._notifications = notifications
                 if isinstance(engine.webex, CountsRequests):
                     self._stats = engine.webex.request_stats
                     self.metrics.watch_webex(engine.webex.request_stats)
@@ -175,6 +179,7 @@ class Daemon:
                         errors += 1
                         self._reachability(None, exc)
                         log.error("daemon.change_detection_unavailable", error=exc.message)
+                        self._notifications.after(not_started(exc), engine.store)
                         self._pause(backoff(errors), listen=False)
                         continue
                 report = self._cycle(engine, cycle, feed, full=time.monotonic() >= next_full)
@@ -205,6 +210,7 @@ class Daemon:
         started = time.monotonic()
         self.health.change_detection = _kind(feed) + (" (persistent)" if self._listener else "")
         report = cycle.run(apply=True, feed=feed, full=full, should_stop=self._should_stop)
+        self._notifications.after(report, engine.store)  # never raises, never fails the cycle
         held = _quietly(lambda: len(engine.store.held()) + len(engine.store.held_groups()))
         self.metrics.observe(report, held=held or 0)
         self.health.cycle_finished(report)

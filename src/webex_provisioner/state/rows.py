@@ -45,7 +45,8 @@ TRANSFER_TABLES = (
     group_members,
     held_group_actions,
 )
-"""What an export holds: everything but the cycle lock and the running instances."""
+"""What an export holds: everything but the cycle lock, the running instances and the
+notifications' bookkeeping (an imported state tells its open conditions again: harmless)."""
 
 _AUTOINCREMENT = {"audit", "held_actions"}  # their ids are not carried (the rows' order is)
 _INSERT_BATCH = 1000

@@ -260,3 +260,25 @@ held_group_actions = Table(
     Column("detail", Text, nullable=False),
 )
 """Actions on Webex groups a guard held, in order; ``members`` is a JSON list of [anchor, e-mail]."""
+notification_conditions = Table(
+    "notification_conditions",
+    metadata,
+    Column("condition", String(32), primary_key=True),
+    Column("since", UtcDateTime, nullable=False),
+    Column("cycle_id", String(64), nullable=False),
+    Column("notified_at", UtcDateTime),
+)
+"""The conditions operators were told about and that are not resolved yet (docs/notifications.md)."""
+
+notification_outbox = Table(
+    "notification_outbox",
+    metadata,
+    Column("channel", String(32), primary_key=True),
+    Column("condition", String(32), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("notice", JsonText, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt", UtcDateTime, nullable=False),
+    Column("last_error", Text, nullable=False),
+)
+"""The notices a channel has not taken yet: one per channel and condition, tried again later."""

@@ -12,6 +12,8 @@ module per concern:
 * ``lease``: the cycle lock and the announced instances (``Lease``);
 * ``bookkeeping``: watermarks, the baseline, retries, open problems, held actions, approvals and
   the rotated refresh token (``Bookkeeping``);
+* ``notifications``: the conditions operators were told about and the notices not delivered yet
+  (``NotificationBookkeeping``);
 * ``rows``: whole tables out and in, for ``state export`` / ``state import``.
 """
 
@@ -22,14 +24,18 @@ from webex_provisioner.state.cycle_log import SqlCycleLog
 from webex_provisioner.state.groups import SqlGroups
 from webex_provisioner.state.lease import CYCLE_LOCK, SqlLease
 from webex_provisioner.state.links import SqlLinks
+from webex_provisioner.state.notifications import SqlNotifications
 from webex_provisioner.state.records import SqlRecords
 from webex_provisioner.state.rows import TRANSFER_TABLES, SqlRows
 
 __all__ = ["CYCLE_LOCK", "TRANSFER_TABLES", "SqlStateStore"]
 
 
-class SqlStateStore(SqlLinks, SqlGroups, SqlRecords, SqlCycleLog, SqlLease, SqlBookkeeping, SqlRows):
-    """Links of users and groups, cycles, the audit trail, the lease and the bookkeeping in SQL.
+class SqlStateStore(
+    SqlLinks, SqlGroups, SqlRecords, SqlCycleLog, SqlLease, SqlBookkeeping, SqlNotifications, SqlRows
+):
+    """Links of users and groups, cycles, the audit trail, the lease, the bookkeeping and the
+    notifications' bookkeeping in SQL.
 
     Opening a store migrates its schema. Datetimes come back timezone-aware in UTC; a naive one is
     refused (``StateError``), writing nothing.

@@ -2,7 +2,8 @@
 
 The file is JSON Lines: a header naming the format and the schema revision, then one line per
 row (``{"table": ..., "row": {...}}``), so that 100,000 links stream through in constant memory.
-Datetimes travel as ISO 8601 strings in UTC. The cycle lock and the instances are never exported.
+Datetimes travel as ISO 8601 strings in UTC. The cycle lock, the instances and the
+notifications' bookkeeping (what was told, what waits to be sent) are never exported.
 
 An export of schema revision 0004 or earlier (its header says which) kept the bookkeeping as five
 watermark rows; importing it converts them as migration 0005 does (``bookkeeping_rows``). An

@@ -30,6 +30,7 @@ from webex_provisioner.model import (
     Problem,
 )
 from webex_provisioner.model.keys import fingerprint, fold_email, normalize_dn
+from webex_provisioner.model.notifications import NotificationState, PendingNotice
 from webex_provisioner.ports import Record, StoredRefreshToken
 from webex_provisioner.testing.state_batch import Bindings
 from webex_provisioner.testing.state_values import (
@@ -81,6 +82,7 @@ class InMemoryStateStore:
         self._held: tuple[Action, ...] = ()
         self._approvals: frozenset[tuple[str, ActionKind]] = frozenset()
         self._refresh: StoredRefreshToken | None = None
+        self._notifications = NotificationState()
 
     def __repr__(self) -> str:
         return f"InMemoryStateStore({len(self._links)} link(s))"
@@ -306,6 +308,36 @@ class InMemoryStateStore:
         stored = replace(token, stored_at=aware(token.stored_at, WHERE))
         with self._lock:
             self._refresh = stored
+
+    # -- notifications -----------------------------------------------------------------------------
+
+    def notification_state(self) -> NotificationState:
+        with self._lock:
+            return self._notifications
+
+    def set_notification_state(self, state: NotificationState) -> None:
+        """Replace the open conditions and the notices not delivered (times in UTC, naive refused)."""
+        kept = NotificationState(
+            tuple(
+                replace(c, since=aware(c.since, WHERE), notified_at=aware(c.notified_at, WHERE))
+                for c in state.conditions
+            ),
+            tuple(_pending_copy(p) for p in state.outbox),
+        )
+        with self._lock:
+            self._notifications = kept
+
+
+def _pending_copy(pending: PendingNotice) -> PendingNotice:
+    notice = pending.notice
+    copied = replace(
+        notice,
+        since=aware(notice.since, WHERE),
+        at=aware(notice.at, WHERE),
+        counts=dict(notice.counts),
+        details=tuple(notice.details),
+    )
+    return replace(pending, notice=copied, next_attempt=aware(pending.next_attempt, WHERE))
 
 
 def _stored(link: Link, previous: _Stored | None, time: datetime) -> _Stored:

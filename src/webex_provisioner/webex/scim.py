@@ -36,6 +36,8 @@ ADDRESS_FIELDS = {
 }
 EXTENSION_ATTRIBUTES = tuple(f"extensionAttribute{i}" for i in range(1, 16))
 ADDRESS_TYPE = "work"
+PHOTO_TYPE = "photo"
+"""``avatar`` is the ``photos`` entry of this type: a URL Webex fetches (it has no upload)."""
 
 
 def _check_keys(keys: Sequence[str] | Mapping[str, Any]) -> None:
@@ -84,6 +86,8 @@ def to_resource(attributes: Attributes, *, active: bool) -> dict[str, Any]:
     phones = [{"type": kind, "value": values[key]} for key, kind in PHONE_TYPES.items() if key in values]
     if phones:
         resource["phoneNumbers"] = phones
+    if "avatar" in values:
+        resource["photos"] = [{"value": values["avatar"], "type": PHOTO_TYPE}]
     address = {part: values[key] for key, part in ADDRESS_FIELDS.items() if key in values}
     if address:
         resource["addresses"] = [{"type": ADDRESS_TYPE, **address}]
@@ -177,6 +181,9 @@ def from_resource(resource: Mapping[str, Any]) -> WebexUser:
         phone = _typed(phones, kind)
         if phone is not None:
             _put(flat, key, phone.get("value"))
+    photo = _typed(_entries(resource.get("photos")), PHOTO_TYPE)
+    if photo is not None:
+        _put(flat, "avatar", photo.get("value"))
     address = _typed(_entries(resource.get("addresses")), ADDRESS_TYPE) or {}
     for key, part in ADDRESS_FIELDS.items():
         _put(flat, key, address.get(part))
@@ -213,12 +220,14 @@ def _set_or_remove(path: str, new: str | None, value: object = None) -> dict[str
     return _op("replace", path, new if value is None else value)
 
 
-def _phone_ops(kind: str, change: Change) -> list[dict[str, Any]]:
-    selector = f'phoneNumbers[type eq "{kind}"]'
+def _typed_ops(attribute: str, kind: str, change: Change) -> list[dict[str, Any]]:
+    """Ops for the entry of ``kind`` of a multi-valued attribute (a phone, the photo): added as a
+    whole when it did not exist, its value replaced, or removed; other entries are left alone."""
+    selector = f'{attribute}[type eq "{kind}"]'
     if change.new is None:
         return [_op("remove", selector)]
     if change.old is None:
-        return [_op("add", "phoneNumbers", [{"type": kind, "value": change.new}])]
+        return [_op("add", attribute, [{"type": kind, "value": change.new}])]
     return [_op("replace", f"{selector}.value", change.new)]
 
 
@@ -294,7 +303,9 @@ def patch_operations(  # noqa: PLR0912 - a table: one branch per kind of Webex a
         elif key == "manager":
             ops.append(_set_or_remove(f"{ENTERPRISE}:manager", new, {"value": new}))
         elif key in PHONE_TYPES:
-            ops.extend(_phone_ops(PHONE_TYPES[key], change))
+            ops.extend(_typed_ops("phoneNumbers", PHONE_TYPES[key], change))
+        elif key == "avatar":
+            ops.extend(_typed_ops("photos", PHOTO_TYPE, change))
         elif key in ADDRESS_FIELDS:
             address.append(change)
         else:  # extensionAttributeN

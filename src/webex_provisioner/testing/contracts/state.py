@@ -24,6 +24,7 @@ from webex_provisioner.testing.contracts.group_holds import GroupBookkeepingCont
 from webex_provisioner.testing.contracts.groups import GroupLinksContract
 from webex_provisioner.testing.contracts.lease import LeaseContract
 from webex_provisioner.testing.contracts.links import LinkStoreContract
+from webex_provisioner.testing.contracts.notifications import NotificationBookkeepingContract
 
 
 class StateStoreContract(
@@ -33,8 +34,10 @@ class StateStoreContract(
     LeaseContract,
     BookkeepingContract,
     GroupBookkeepingContract,
+    NotificationBookkeepingContract,
 ):
-    """The contract of ``StateStore``: its links of users and groups, cycle log, lease and bookkeeping."""
+    """The contract of ``StateStore``: its links of users and groups, cycle log, lease,
+    bookkeeping and the notifications' bookkeeping."""
 
     @pytest.fixture
     def store(self) -> StateStore:
