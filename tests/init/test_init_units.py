@@ -88,6 +88,7 @@ def test_values_that_need_quoting_survive() -> None:
     choices = SetupChoices(
         directory_type="activedirectory",
         url="ldap://dc1.example.test",
+        start_tls=True,
         bind_dn='CN=Sync\\, Service,OU=Svc \\"A\\",DC=example,DC=test',
         base_dn="DC=example,DC=test",
         user_filter="(&(objectCategory=person)(objectClass=user)(!(cn=#*)))",
@@ -168,3 +169,21 @@ def test_the_yaml_is_plain_yaml() -> None:
     """The file is YAML a person can read: keys in order, one per line."""
     text = config_text(setup.choices(FOUND, ANSWERS, None))
     assert list(yaml.safe_load(text)) == ["directory", "webex", "mapping", "safety", "logging", "state"]
+
+
+@pytest.mark.parametrize(
+    ("url", "bind_dn", "start_tls"),
+    [
+        ("ldap://dc1.example.test", "cn=sync,dc=example,dc=test", True),
+        ("ldap://127.0.0.1:389", "cn=sync,dc=example,dc=test", False),
+        ("ldap://dc1.example.test", None, False),
+        ("ldaps://dc1.example.test", "cn=sync,dc=example,dc=test", False),
+    ],
+)
+def test_a_bind_to_another_machine_over_plain_ldap_uses_start_tls(
+    url: str, bind_dn: str | None, start_tls: bool
+) -> None:
+    """init never sends a bind password in clear to another machine: over ldap:// it turns
+    StartTLS on (for its own connection and in the file); loopback, anonymous and ldaps:// stay."""
+    answers = setup.Answers(url, bind_dn, "pw", ORG, "https://webexapis.com", Path("x.yaml"))
+    assert setup.with_transport(answers, start_tls=False, ca_file=None).start_tls is start_tls

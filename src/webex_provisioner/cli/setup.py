@@ -42,6 +42,14 @@ def on_terminal() -> bool:
     help="Where to write the configuration [default: --config, $WEBEX_PROVISIONER_CONFIG or "
     "./webex-provisioner.yaml].",
 )
+@click.option(
+    "--start-tls",
+    is_flag=True,
+    help="Upgrade an ldap:// connection with StartTLS (on by default for a bind to another machine).",
+)
+@click.option(
+    "--ca-file", metavar="FILE", help="The PEM file of a private CA that signed the directory's certificate."
+)
 @click.option("--force", is_flag=True, help="Replace the file if it exists.")
 @pass_context
 def init(
@@ -52,6 +60,8 @@ def init(
     webex_org_id: str | None,
     webex_url: str | None,
     output: str | None,
+    start_tls: bool,
+    ca_file: str | None,
     force: bool,
 ) -> None:
     """Write a configuration for your directory: ask, discover, write, check.
@@ -70,6 +80,7 @@ def init(
     interactive = on_terminal()
     options = {"directory_url": directory_url, "bind_dn": bind_dn, "base_dn": base_dn}
     answers, env = _answers(interactive, options, webex_org_id, webex_url, path)
+    answers = setup.with_transport(answers, start_tls=start_tls, ca_file=Path(ca_file) if ca_file else None)
     configure_logging("console", "warning", [v for v in (answers.bind_password, env[TOKEN_VARIABLE]) if v])
     with failures():
         found = _discover(answers, interactive)

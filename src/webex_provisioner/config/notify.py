@@ -7,7 +7,6 @@ accepted for a loopback host only, unless ``notify.allow_insecure`` says otherwi
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +15,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from webex_provisioner.config.transport import is_loopback
 from webex_provisioner.config.values import Duration, parse_duration
 
 Event = Literal["failed", "held", "user_failures", "recovered", "drift"]
@@ -24,18 +24,6 @@ DEFAULT_EVENTS: tuple[Event, ...] = ("failed", "held")
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _ADDRESS = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 _SMTP_PORTS = {("smtps", True): 465, ("smtps", False): 465, ("smtp", True): 587, ("smtp", False): 25}
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` names this machine: ``localhost`` (and ``*.localhost``), 127.0.0.0/8 or ::1.
-    Any other name is not loopback, even one that resolves to it today."""
-    name = host.strip().removeprefix("[").removesuffix("]").rstrip(".").lower()
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 class _Section(BaseModel):

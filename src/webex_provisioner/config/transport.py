@@ -22,11 +22,12 @@ _POSTGRES_SCHEMES = ("postgresql", "postgres")
 
 
 def is_loopback(host: str | None) -> bool:
-    """Whether ``host`` is this machine's loopback: 127.0.0.0/8, ``::1`` or ``localhost``."""
+    """Whether ``host`` names this machine's loopback: 127.0.0.0/8, ``::1``, ``localhost`` (and
+    ``*.localhost``). Any other name is not loopback, even one that resolves to it today."""
     if not host:
         return False
-    name = host.strip("[]").rstrip(".").lower()
-    if name == "localhost":
+    name = host.strip().strip("[]").rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
         return True
     try:
         address = ipaddress.ip_address(name)
@@ -36,7 +37,7 @@ def is_loopback(host: str | None) -> bool:
     return address.is_loopback or (mapped is not None and mapped.is_loopback)
 
 
-def _host(url: str) -> str | None:
+def url_host(url: str) -> str | None:
     try:
         return urlsplit(url).hostname
     except ValueError:
@@ -45,14 +46,14 @@ def _host(url: str) -> str | None:
 
 def ldap_cleartext(url: str, *, start_tls: bool, binds: bool) -> str | None:
     """Why a directory at ``url`` would get the bind password in clear, or ``None``."""
-    if not binds or start_tls or not url.lower().startswith("ldap://") or is_loopback(_host(url)):
+    if not binds or start_tls or not url.lower().startswith("ldap://") or is_loopback(url_host(url)):
         return None
     return f"{url} is plain LDAP to a host that is not this machine: the bind password travels in clear"
 
 
 def http_cleartext(url: str) -> str | None:
     """Why Webex at ``url`` would get the token in clear, or ``None``."""
-    if not url.lower().startswith("http://") or is_loopback(_host(url)):
+    if not url.lower().startswith("http://") or is_loopback(url_host(url)):
         return None
     return f"{url} is plain HTTP to a host that is not this machine: the Webex token travels in clear"
 

@@ -44,6 +44,7 @@ class SetupChoices:
     """Other candidate groups, as comment lines under scope."""
     disabled_note: str = ""
     start_tls: bool = False
+    ca_file: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +119,9 @@ def _directory(out: _Lines, choices: SetupChoices) -> None:
     out.add(f"  type: {_q(choices.directory_type)}", f"{preset.title}: fills the keys left out")
     out.add(f"  url: {_q(choices.url)}")
     if choices.start_tls:
-        out.add("  start_tls: true")
+        out.add("  start_tls: true", "the bind password never travels in clear")
+    if choices.ca_file:
+        out.add(f"  ca_file: {_q(choices.ca_file)}", "the CA that signed the directory's certificate")
     if choices.bind_dn:
         out.add(f"  bind_dn: {_q(choices.bind_dn)}")
         out.add(f"  bind_password: {_q('${' + PASSWORD_VARIABLE + '}')}", "read from the environment")

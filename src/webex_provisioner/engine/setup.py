@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from webex_provisioner.config import DirectoryConfig, load_config
+from webex_provisioner.config.transport import is_loopback, url_host
 from webex_provisioner.config.writer import SetupChoices, candidate_lines, config_text, validated
 from webex_provisioner.directory.discovery import SCOPE_HINTS, Discoverer, Discovery, GroupCandidate
 from webex_provisioner.engine import operations
@@ -33,6 +34,16 @@ class Answers:
     webex_url: str
     output: Path
     base_dn: str | None = None
+    start_tls: bool = False
+    ca_file: Path | None = None
+
+
+def with_transport(answers: Answers, *, start_tls: bool, ca_file: Path | None) -> Answers:
+    """The answers with StartTLS on when asked, or when a bind to another machine would send its
+    password in clear over ``ldap://`` (the file says so too), and the private CA to trust."""
+    url = answers.directory_url
+    clear = url.lower().startswith("ldap://") and bool(answers.bind_dn) and not is_loopback(url_host(url))
+    return replace(answers, start_tls=start_tls or clear, ca_file=ca_file)
 
 
 def directory_config(answers: Answers) -> DirectoryConfig:
@@ -43,6 +54,8 @@ def directory_config(answers: Answers) -> DirectoryConfig:
         "bind_password": answers.bind_password,
         "base_dn": answers.base_dn or "",
         "timeout": 15,
+        "start_tls": answers.start_tls,
+        "ca_file": answers.ca_file,
     }
     try:
         return DirectoryConfig.model_validate(raw)
@@ -101,6 +114,8 @@ def choices(found: Discovery, answers: Answers, scope: GroupCandidate | None) ->
         found=found_lines(found),
         other_groups=(("other candidates, by size:", *candidate_lines(others)) if others else ()),
         disabled_note=note,
+        start_tls=answers.start_tls,
+        ca_file=str(answers.ca_file.resolve()) if answers.ca_file else None,
     )
 
 
