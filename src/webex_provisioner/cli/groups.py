@@ -29,7 +29,8 @@ def groups() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @pass_context
 def groups_list(ctx: Context, as_json: bool) -> None:
-    """List the pushed groups: name, Webex id, members added by webex-provisioner, last error."""
+    """List the pushed groups: name, members added by webex-provisioner, the directory group, last
+    error (Webex ids in 'groups show' and --json)."""
     config = ctx.config()
     with failures():
         store = open_store(config, read_only=True)
@@ -44,14 +45,10 @@ def groups_list(ctx: Context, as_json: bool) -> None:
 
 
 def _links_table(links: list[GroupLink]) -> Table:
-    result = table("Pushed groups", "name", "members added", "webex id", "directory group", "last error")
+    result = table("Pushed groups", "name", "members added", "directory group", "last error")
     for link in links:
         result.add_row(
-            plain(link.name),
-            number(len(link.members)),
-            plain(link.webex_id),
-            plain(link.dn),
-            plain(link.last_error or ""),
+            plain(link.name), number(len(link.members)), plain(link.dn), plain(link.last_error or "")
         )
     return result
 

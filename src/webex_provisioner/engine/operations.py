@@ -193,7 +193,9 @@ def group_details(engine: Engine, key: str, *, resolve_at_most: int = 200) -> Gr
         emails = {u.webex_id: u.email for u in users.values()}
         managed_ids = {users[a].webex_id for a in link.members if a in users}
         members = (found.members or frozenset()) if found is not None else frozenset()
-        details.in_webex = sorted((m, emails.get(m, ""), m in managed_ids) for m in members)
+        details.in_webex = sorted(
+            ((m, emails.get(m, ""), m in managed_ids) for m in members), key=lambda x: (x[1], x[0])
+        )
     return details
 
 

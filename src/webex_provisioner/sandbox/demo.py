@@ -125,6 +125,12 @@ DEMO_GUARD_AND_NOTIFY: dict[str, object] = {
 }
 """The demo's guard holds its three deprovisions, and tells a space of the emulator."""
 
+DEMO_GROUPS: dict[str, object] = {
+    "groups": {"base_dn": "ou=groups,dc=example,dc=com", "filter": "(|(cn=engineering)(cn=sales))"},
+}
+"""The demo pushes two directory groups (engineering holds a nested group, sales is a
+groupOfUniqueNames) to Webex groups."""
+
 
 def show_messages(server: EmulatorServer, title: str, *, skip: int = 0) -> bool:
     """Print the messages the demo's space received (after the first ``skip``); whether none came."""
@@ -134,6 +140,36 @@ def show_messages(server: EmulatorServer, title: str, *, skip: int = 0) -> bool:
         shown = re.sub(r"\\(.)", r"\1", message["markdown"])  # as the space shows it
         print("\n".join(f"  | {line}" for line in shown.splitlines()), flush=True)
     return not messages
+
+
+def walkthrough(config: Path, env: dict[str, str], slapd: ThrowawaySlapd, server: EmulatorServer) -> int:
+    """The commands of the demo, in order; how many did not end as expected."""
+    failures = 0
+    banner("check: is everything reachable?")
+    failures += run_cli(config, env, "check") != 0
+    banner("plan: what the first sync will do, and why (writes nothing)")
+    run_cli(config, env, "plan")
+    banner("sync: the first cycle")
+    failures += run_cli(config, env, "sync") not in (0, 3)
+    banner("groups list: the directory groups pushed to Webex, with their members")
+    failures += run_cli(config, env, "groups", "list") != 0
+    banner("sync again: nothing should change")
+    failures += run_cli(config, env, "sync") not in (0, 3)
+
+    banner("Changing the directory")
+    for line in change_directory(slapd):
+        print(f"- {line}")
+    banner("sync: the changes reach Webex; the guard holds the deprovisions (more than 2)")
+    failures += run_cli(config, env, "sync") != 4
+    failures += show_messages(server, "the message posted to the Webex space")
+    banner("sync --approve-held: an administrator approves them")
+    failures += run_cli(config, env, "sync", "--approve-held") not in (0, 3)
+    show_messages(server, "and the space is told it is resolved", skip=1)
+    banner("groups show sales: members in Webex, expected from the directory, skipped and why")
+    failures += run_cli(config, env, "groups", "show", "sales") != 0
+    banner("status")
+    failures += run_cli(config, env, "status") != 0
+    return failures
 
 
 def main() -> int:
@@ -153,7 +189,7 @@ def main() -> int:
         print(f"webex emulator: {server.url} (3 users already there)")
         print(f"work folder: {workdir}")
         config = workdir / "webex-provisioner.yaml"
-        raw = {**demo_config(slapd, server.url, workdir), **DEMO_GUARD_AND_NOTIFY}
+        raw = {**demo_config(slapd, server.url, workdir), **DEMO_GUARD_AND_NOTIFY, **DEMO_GROUPS}
         config.write_text(yaml.safe_dump(raw, sort_keys=False))
         env = {
             **os.environ,
@@ -163,26 +199,7 @@ def main() -> int:
         }
         env.pop("COLUMNS", None)  # the real terminal's width: the output fits it
 
-        banner("check: is everything reachable?")
-        failures += run_cli(config, env, "check") != 0
-        banner("plan: what the first sync will do, and why (writes nothing)")
-        run_cli(config, env, "plan")
-        banner("sync: the first cycle")
-        failures += run_cli(config, env, "sync") not in (0, 3)
-        banner("sync again: nothing should change")
-        failures += run_cli(config, env, "sync") not in (0, 3)
-
-        banner("Changing the directory")
-        for line in change_directory(slapd):
-            print(f"- {line}")
-        banner("sync: the changes reach Webex; the guard holds the deprovisions (more than 2)")
-        failures += run_cli(config, env, "sync") != 4
-        failures += show_messages(server, "the message posted to the Webex space")
-        banner("sync --approve-held: an administrator approves them")
-        failures += run_cli(config, env, "sync", "--approve-held") not in (0, 3)
-        show_messages(server, "and the space is told it is resolved", skip=1)
-        banner("status")
-        failures += run_cli(config, env, "status") != 0
+        failures += walkthrough(config, env, slapd, server)
         banner("Webex afterwards")
         users = server.users()
         active = sum(1 for u in users if u.get("active", True))
