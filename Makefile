@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint typecheck pytest bench deps clean lock audit
+.PHONY: demo test test-fast lint typecheck pytest bench bench-drift deps clean lock audit
 
 deps: $(STAMP)
 
@@ -48,6 +48,10 @@ audit: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(if $(N),--users $(N),)
+
+# A no-op full cycle with drift: {check: full} against the same with check: never (docs/drift.md).
+bench-drift: $(STAMP)
+	$(BIN)/python -m bench.drift $(if $(N),--users $(N),)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build src/*.egg-info

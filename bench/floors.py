@@ -4,6 +4,8 @@
   ``concurrency`` threads sharing one httpx client (no LDAP, no planning, no state).
 * Reading: ``ldapsearch -E pr=<page size>/noprompt`` of the same entries and attributes the
   engine reads, written to /dev/null.
+* Listing Webex: the pages of ``GET /Users`` a drift check reads, fetched one after the other by
+  a bare httpx client and parsed as JSON (no engine code).
 """
 
 from __future__ import annotations
@@ -131,3 +133,20 @@ def ldapsearch_floor(
             f"ldapsearch exited with {result.exit_code}: {(workdir / 'ldapsearch.err').read_text()[-500:]}"
         )
     return ReadFloor(result.seconds, " ".join(argv))
+
+
+def listing_floor(scim_url: str, token: str, page: int) -> float:
+    """Seconds to read every user of the emulator page by page (``count=page``) and parse each
+    page as JSON: what reading Webex costs before any engine code runs."""
+    started = time.perf_counter()
+    with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=120.0) as client:
+        start = 1
+        while True:
+            response = client.get(f"{scim_url}/Users", params={"startIndex": str(start), "count": str(page)})
+            if response.status_code != 200:
+                raise BenchError(f"listing users answered {response.status_code} at startIndex {start}")
+            resources = response.json().get("Resources") or []
+            if not resources:
+                break
+            start += len(resources)
+    return round(time.perf_counter() - started, 3)

@@ -7,12 +7,14 @@ Order (each cycle is a ``webex-provisioner sync --json`` process of its own):
 2. three times a full cycle with nothing changed, each followed by the ``ldapsearch`` floor (the
    pair with the median ratio is reported);
 3. ``sync`` without ``--full`` with nothing changed, then after changing 1 % of the users;
+   then the resources beside users (``bench/resources.py``): pushed groups and licences;
 4. emulator B (fresh, same command), empty state: the first cycle with ``webex.bulk: true``,
-   then the POST floor on that emulator.
+   the cost of a drift check (``bench/resources.py``), then the POST floor on that emulator.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sys
@@ -27,8 +29,16 @@ import yaml
 
 from bench.floors import PostFloor, ReadFloor, floor_bodies, ldapsearch_floor, post_floor
 from bench.processes import BenchError, EmulatorProcess, measure
+from bench.resources import (
+    emulator_licenses,
+    group_count,
+    group_members,
+    measure_drift,
+    measure_resources,
+    resource_ratios,
+)
 from webex_provisioner.sandbox import ThrowawaySlapd, synthetic_ldif
-from webex_provisioner.sandbox.company import TARGETED_GROUP
+from webex_provisioner.sandbox.company import TARGETED_GROUP, synthetic_groups_ldif
 
 ORG_ID = "5e1c0b7a-0000-4000-8000-00000000be0c"
 TOKEN = "bench-emulator-token"  # a loopback emulator's token, not a secret
@@ -91,6 +101,8 @@ class BenchResult:
     post_floor: PostFloor | None = None
     post_floor_bulk_emulator: PostFloor | None = None
     read_floor: ReadFloor | None = None
+    listing_floor: float | None = None
+    """Seconds to read every Webex user with a bare client (``bench.floors.listing_floor``)."""
     read_pairs: list[tuple[float, float]] = field(default_factory=list)
     """(full cycle seconds, ldapsearch seconds) of each pair; the median one is reported."""
     notes: list[str] = field(default_factory=list)
@@ -122,6 +134,7 @@ def ratios(result: BenchResult) -> dict[str, float | None]:
         "first_bulk_throughput_vs_floor": div(floor_b, seconds("first_bulk")),
         "full_unchanged_over_ldapsearch": div(seconds("full_unchanged"), read),
         "full_unchanged_process_over_ldapsearch": div(full.process_seconds if full else None, read),
+        **resource_ratios(result.cycles, result.users, read, result.listing_floor),
     }
 
 
@@ -139,8 +152,18 @@ class Bench:
 
     # -- pieces -----------------------------------------------------------------------------
 
-    def config_file(self, name: str, slapd: ThrowawaySlapd, emulator: EmulatorProcess, *, bulk: bool) -> Path:
-        raw = {
+    def config_file(
+        self,
+        name: str,
+        slapd: ThrowawaySlapd,
+        emulator: EmulatorProcess,
+        *,
+        bulk: bool,
+        state: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> Path:
+        """A configuration (``extra``: more sections) whose state is ``state``'s (default its own)."""
+        raw: dict[str, Any] = {
             "directory": {
                 "url": slapd.uri,
                 "bind_dn": slapd.root_dn,
@@ -163,7 +186,8 @@ class Bench:
                 "level": "info",
                 "audit_log": str(self.workdir / f"{name}.audit.log"),
             },
-            "state": f"sqlite:///{self.workdir / f'{name}.db'}",
+            "state": f"sqlite:///{self.workdir / f'{state or name}.db'}",
+            **(extra or {}),
         }
         path = self.workdir / f"{name}.yaml"
         path.write_text(yaml.safe_dump(raw, sort_keys=False))
@@ -250,14 +274,18 @@ class Bench:
         with ThrowawaySlapd(workdir=self.workdir / "slapd") as slapd:
             self.say(f"loading {self.users:,} users into slapd (slapadd -q)")
             started = time.perf_counter()
-            slapd.load_ldif(synthetic_ldif(self.users))
+            groups = synthetic_groups_ldif(group_count(self.users), group_members(self.users), self.users)
+            slapd.load_ldif(itertools.chain(synthetic_ldif(self.users), groups))
             result.load_seconds = round(time.perf_counter() - started, 2)
             slapd.start()
             password_file = self.workdir / "ldap.pw"
             password_file.write_text(slapd.root_pw)
             password_file.chmod(0o600)
             env = {**_environment(), "LDAP_PASSWORD": slapd.root_pw, "WEBEX_TOKEN": TOKEN}
-            with EmulatorProcess(ORG_ID, TOKEN, self.workdir / "emulator-a.log") as emulator:
+            licenses = emulator_licenses(self.users)
+            with EmulatorProcess(
+                ORG_ID, TOKEN, self.workdir / "emulator-a.log", licenses=licenses
+            ) as emulator:
                 config = self.config_file("single", slapd, emulator, bulk=False)
                 first = self.cycle("first", config, env, emulator, "--full")
                 self._check_created(first, emulator.user_count())
@@ -277,10 +305,12 @@ class Bench:
                             f"{name}: 'sync' without --full ran a {cycle.kind} cycle, not an incremental "
                             "one (incremental cycles are not available in this version)"
                         )
+                measure_resources(self, slapd, env, emulator)
             with EmulatorProcess(ORG_ID, TOKEN, self.workdir / "emulator-b.log") as emulator:
                 config = self.config_file("bulk", slapd, emulator, bulk=True)
                 first_bulk = self.cycle("first_bulk", config, env, emulator, "--full")
                 self._check_created(first_bulk, emulator.user_count())
+                measure_drift(self, slapd, env, emulator)
                 result.post_floor_bulk_emulator = self.post_floor(emulator)
         result.notes.extend(machine_drift(result))
         return result

@@ -96,10 +96,19 @@ class EmulatorProcess:
     """``webex-provisioner emulator`` on a free loopback port, in its own process (so it never
     shares an interpreter lock with the benchmark's floor loop). Stopped by its PID."""
 
-    def __init__(self, org_id: str, token: str, log_file: Path, *, start_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        org_id: str,
+        token: str,
+        log_file: Path,
+        *,
+        start_timeout: float = 30.0,
+        licenses: Mapping[str, int] | None = None,
+    ) -> None:
         self.org_id = org_id
         self.token = token
         self.log_file = log_file
+        self.licenses = dict(licenses or {})
         self.start_timeout = start_timeout
         self.scim_url = ""
         self._child: subprocess.Popen[bytes] | None = None
@@ -123,6 +132,7 @@ class EmulatorProcess:
             self.org_id,
             "--token",
             self.token,
+            *(arg for name, units in self.licenses.items() for arg in ("--license", f"{name}={units}")),
         ]
         with self.log_file.open("wb") as log:
             self._child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log)

@@ -19,6 +19,18 @@ TARGETS = {
     "peak_rss_mb": ("peak memory of any cycle, engine process (MB)", 250.0, "<"),
     "first_throughput_vs_floor": ("first cycle throughput / POST floor", 0.7, ">="),
     "first_bulk_throughput_vs_floor": ("first cycle with Bulk throughput / POST floor", 1.0, ">"),
+    "groups_first_requests_over_bound": (
+        "first group push: requests / (groups + memberships/100)",
+        1.0,
+        "<=",
+    ),
+    "groups_unchanged_over_ldapsearch": ("full cycle, nothing changed, with groups / ldapsearch", 4.0, "<="),
+    "groups_unchanged_over_full": ("full cycle, nothing changed, with groups / without", 1.25, "<="),
+    "licenses_unchanged_over_full": ("full cycle, nothing changed, with licences / without", 1.25, "<="),
+    "licenses_unchanged_extra_requests": ("licence requests of a full cycle, nothing changed", 0.0, "<="),
+    "drift_full_over_never": ("full cycle, nothing changed, drift check full / never", 1.5, "<="),
+    "drift_full_over_floor": ("drift check full / longer of (check never, Webex listing floor)", 1.5, "<="),
+    "drift_requests_over_pages": ("requests of the drift check / pages of Webex users", 1.0, "<="),
 }
 
 
@@ -68,7 +80,20 @@ def target_values(result: BenchResult) -> dict[str, float | None]:
         "peak_rss_mb": max((c.peak_rss_mb for c in result.cycles.values()), default=None),
         "first_throughput_vs_floor": computed["first_throughput_vs_floor"],
         "first_bulk_throughput_vs_floor": computed["first_bulk_throughput_vs_floor"],
+        **{name: computed[name] for name in RESOURCE_TARGETS},
     }
+
+
+RESOURCE_TARGETS = (
+    "groups_first_requests_over_bound",
+    "groups_unchanged_over_ldapsearch",
+    "groups_unchanged_over_full",
+    "licenses_unchanged_over_full",
+    "licenses_unchanged_extra_requests",
+    "drift_full_over_never",
+    "drift_full_over_floor",
+    "drift_requests_over_pages",
+)
 
 
 def targets(result: BenchResult) -> dict[str, dict[str, Any]]:
@@ -90,6 +115,14 @@ _ROWS = (
     ("full_unchanged", "full cycle, nothing changed"),
     ("incremental_unchanged", "sync, nothing changed"),
     ("incremental_1pct", "sync, 1 % of users changed"),
+    ("groups_first", "first push of the groups"),
+    ("resource_baseline_groups", "full, unchanged (before groups)"),
+    ("groups_unchanged", "full, unchanged, with groups"),
+    ("licenses_first", "first licence assignments"),
+    ("resource_baseline_licenses", "full, unchanged (before licences)"),
+    ("licenses_unchanged", "full, unchanged, with licences"),
+    ("drift_never", "full, unchanged, drift check never"),
+    ("drift_full", "full, unchanged, drift check full"),
 )
 
 
@@ -124,6 +157,10 @@ def table(result: BenchResult, info: dict[str, Any]) -> str:
         )
     if read:
         lines.append(f"ldapsearch floor: {read.seconds:.3f} s")
+    if result.listing_floor is not None:
+        lines.append(
+            f"Webex listing floor (every user, page by page, bare client): {result.listing_floor:.2f} s"
+        )
     if result.read_pairs:
         pairs = ", ".join(
             f"{cycle:.2f} s / {floor:.3f} s = {cycle / floor:.2f}" for cycle, floor in result.read_pairs

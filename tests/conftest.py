@@ -204,6 +204,17 @@ class World:
         )
         assert response.status_code == 204, response.text
 
+    def patch_webex(self, resource: str, webex_id: str, *operations: dict[str, Any]) -> None:
+        """Change a Webex user or group behind webex-provisioner's back, over the emulator's SCIM
+        API, as Control Hub would (``resource``: ``Users`` or ``Groups``)."""
+        body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": list(operations)}
+        response = httpx.patch(
+            f"{self.emulator.scim_url}/{resource}/{webex_id}",
+            json=body,
+            headers={"Authorization": f"Bearer {WEBEX_TOKEN}"},
+        )
+        assert response.status_code in (200, 204), response.text
+
     def person_mail(self, uid: str) -> str:
         mail = self.corp.person(uid).mail
         assert mail is not None

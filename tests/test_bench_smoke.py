@@ -15,7 +15,21 @@ from bench.report import TARGETS, machine, table, write_json
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
-CYCLES = ("first", "full_unchanged", "incremental_unchanged", "incremental_1pct", "first_bulk")
+CYCLES = (
+    "first",
+    "full_unchanged",
+    "incremental_unchanged",
+    "incremental_1pct",
+    "first_bulk",
+    "groups_first",
+    "resource_baseline_groups",
+    "groups_unchanged",
+    "licenses_first",
+    "resource_baseline_licenses",
+    "licenses_unchanged",
+    "drift_never",
+    "drift_full",
+)
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +53,12 @@ def test_every_cycle_is_measured(result: BenchResult) -> None:
     assert bulk.requests_by_method["POST"] == 2  # two Bulk requests of 100 creates
     assert result.cycles["full_unchanged"].requests == 0
     assert result.cycles["incremental_1pct"].count("update") == 2
+    assert result.cycles["groups_first"].count("create_group") == 2  # one group per 100 users
+    assert result.cycles["licenses_first"].count("assign_license") == 200
+    assert result.cycles["groups_unchanged"].requests == result.cycles["resource_baseline_groups"].requests
+    assert (
+        result.cycles["licenses_unchanged"].requests == result.cycles["resource_baseline_licenses"].requests
+    )
 
 
 @pytest.mark.server

@@ -136,3 +136,24 @@ def test_bad_duration_says_how_to_write_it() -> None:
     """A malformed duration explains the accepted forms."""
     with pytest.raises(ValueError, match="write it like"):
         parse_duration("soon")
+
+
+def test_drift_is_off_without_its_section_and_takes_the_documented_defaults_with_it() -> None:
+    """No drift: means no check; drift: alone (or {}) gives check full, attributes repair,
+    deactivated report, deleted recreate, groups and licences repair; an unknown value or key is
+    refused with its key."""
+    assert parse_config(minimal(), {"WEBEX_TOKEN": "t"}).drift is None
+    for section in (None, {}):
+        drift = parse_config(minimal(drift=section), {"WEBEX_TOKEN": "t"}).drift
+        assert drift is not None and drift.model_dump() == {
+            "check": "full",
+            "attributes": "repair",
+            "deactivated": "report",
+            "deleted": "recreate",
+            "groups": "repair",
+            "licenses": "repair",
+        }
+    with pytest.raises(ConfigError) as caught:
+        parse_config(minimal(drift={"deactivated": "undo", "colour": "red"}), {"WEBEX_TOKEN": "t"})
+    assert any(p.startswith("drift.deactivated") for p in caught.value.problems)
+    assert any(p.startswith("drift.colour") for p in caught.value.problems)

@@ -56,7 +56,8 @@ class DirectoryAuthError(DirectoryError):
 
 
 class WebexError(ProvisionerError):
-    """A Webex request failed. ``status`` is the HTTP status (0 when no response arrived)."""
+    """A Webex request failed. ``status`` is the HTTP status (0 when no response arrived);
+    ``code`` is Webex's own ``errorCode`` when the answer had one (the licences API's 400xxx)."""
 
     def __init__(
         self,
@@ -66,11 +67,13 @@ class WebexError(ProvisionerError):
         tracking_id: str | None = None,
         scim_type: str | None = None,
         retryable: bool | None = None,
+        code: int | None = None,
     ) -> None:
         super().__init__(message, retryable=retryable)
         self.status = status
         self.tracking_id = tracking_id
         self.scim_type = scim_type
+        self.code = code
 
 
 class WebexUnavailableError(WebexError):

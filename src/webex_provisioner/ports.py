@@ -9,7 +9,7 @@ adapter pass (``webex_provisioner.testing.contracts``).
 notifications keep between cycles is ``NotificationBookkeeping``, part of ``StateStore``.
 
 Optional capabilities are protocols of their own (``MarkableFeed``, ``NotifyingFeed``,
-``GroupSource``, ``BulkCreator``, ``WebexGroups``, ``CountsRequests``), checked with
+``GroupSource``, ``BulkCreator``, ``WebexGroups``, ``WebexLicenses``, ``CountsRequests``), checked with
 ``isinstance``: an adapter that offers one says so by implementing it, and the engine never
 probes for a method by name.
 """
@@ -32,10 +32,15 @@ from webex_provisioner.model import (
     CycleRecord,
     DirectoryGroup,
     DirectoryUser,
+    Grant,
     GroupAction,
     GroupLink,
     GroupRead,
     InstanceRecord,
+    License,
+    LicenseAction,
+    LicenseAnswer,
+    LicenseRefusal,
     Link,
     Problem,
     WebexGroup,
@@ -298,6 +303,42 @@ class WebexGroups(Protocol):
         ...
 
 
+@runtime_checkable
+class WebexLicenses(Protocol):
+    """The organization's licences (``/v1/licenses``) and who holds them.
+
+    Users are named by their SCIM id (``WebexUser.id``); the adapter converts to the People
+    API's ``personId`` and back. Errors are ``WebexError`` subclasses.
+    """
+
+    def list_licenses(self) -> list[License]:
+        """Every licence of the organization with its units (one request)."""
+        ...
+
+    def license_holders(self, license_id: str) -> Iterator[str]:
+        """The SCIM ids of the users holding a licence, page by page (workspaces left out).
+        ``WebexNotFoundError`` when there is no such licence."""
+        ...
+
+    def user_licenses(self, webex_id: str) -> frozenset[str]:
+        """The ids of the licences a user holds now (People API). ``WebexNotFoundError`` when
+        there is no such user."""
+        ...
+
+    def change_licenses(
+        self, webex_id: str, *, add: Sequence[str] = (), remove: Sequence[str] = ()
+    ) -> LicenseAnswer:
+        """Add and remove licences of one user in one request (``PATCH /v1/licenses/users``).
+
+        Sending it again is harmless (adding a licence held, or removing one not held, changes
+        nothing). The answer says which licences the user holds now and whether every change was
+        done (206: some adds were not, e.g. no free units). Raises ``WebexRejectedError`` with
+        Webex's ``errorCode`` in ``code`` when the request was refused (nothing changed),
+        ``WebexNotFoundError`` when the user does not exist, ``WebexOutcomeUnknownError`` when
+        no answer came."""
+        ...
+
+
 NO_ANSWER = "none"
 """The status label of a request that got no HTTP answer (timeout, connection error)."""
 
@@ -345,6 +386,9 @@ class Record:
     drop_link: str | None = None
     save_group: GroupLink | None = None
     drop_group: str | None = None
+    save_grants: tuple[Grant, ...] = ()
+    drop_grants: tuple[tuple[str, str], ...] = ()
+    """(anchor, licence id) of grants to forget."""
 
 
 class LinkStore(Protocol):
@@ -510,6 +554,42 @@ class GroupStore(Protocol):
         ...
 
 
+class LicenseStore(Protocol):
+    """The licences linked users hold as far as webex-provisioner knows (grants, written through
+    ``LinkStore.record``: a record's ``drop_link`` drops every grant of that anchor, then its
+    ``drop_grants`` apply, then its ``save_grants``, each replacing the grant of its (anchor,
+    licence)), the last licence catalogue read from Webex, the refusals not to ask again, and
+    the licence actions a guard holds."""
+
+    def grants(self) -> Iterator[Grant]:
+        """Every grant, by anchor then licence id."""
+        ...
+
+    def grants_of(self, anchor: str) -> list[Grant]:
+        """One user's grants, by licence id."""
+        ...
+
+    def license_catalog(self) -> list[License]:
+        """The licences as last read from Webex (names to ids, units then), by name."""
+        ...
+
+    def set_license_catalog(self, licenses: Sequence[License]) -> None: ...
+
+    def license_refusals(self) -> list[LicenseRefusal]:
+        """The refused licences not to ask for again while the rules stand, in order stored."""
+        ...
+
+    def set_license_refusals(self, refusals: Sequence[LicenseRefusal]) -> None: ...
+
+    def hold_licenses(self, actions: Sequence[LicenseAction], cycle_id: str) -> None:
+        """Replace the held licence actions with these."""
+        ...
+
+    def held_licenses(self) -> list[LicenseAction]:
+        """The held licence actions, in the order they were held."""
+        ...
+
+
 class NotificationBookkeeping(Protocol):
     """What the notifications keep between cycles: the conditions still open (since when, when
     last told) and the notices a channel has not taken yet, with their attempts.
@@ -523,9 +603,11 @@ class NotificationBookkeeping(Protocol):
     def set_notification_state(self, state: NotificationState) -> None: ...
 
 
-class StateStore(LinkStore, CycleLog, Lease, Bookkeeping, GroupStore, NotificationBookkeeping, Protocol):
+class StateStore(
+    LinkStore, CycleLog, Lease, Bookkeeping, GroupStore, LicenseStore, NotificationBookkeeping, Protocol
+):
     """Everything the engine keeps: links, the cycle log, the lease, the bookkeeping, the links of
-    pushed groups and the notifications' bookkeeping.
+    pushed groups, the licences granted and the notifications' bookkeeping.
 
     Datetimes go in timezone-aware (a naive one is refused with ``StateError``, writing nothing)
     and come back in UTC. What a store returns is its own copy: changing it, or what was handed

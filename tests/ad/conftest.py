@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import ldap
 import pytest
 
 from tests.conftest import ORG_ID, WEBEX_TOKEN, World
@@ -45,6 +46,19 @@ class Tree:
     def user(self, name: str, *, parent: str | None = None, **kwargs: Any) -> str:
         kwargs.setdefault("mail", f"{name}@{self.dc.realm.lower()}")
         return self.dc.add_user(parent or self.people, name, **kwargs)
+
+
+def nested_with_a_cycle(tree: Tree, name: str) -> str:
+    """Users ann, ben, cid and out; the group ``name`` holds ann and inner, inner holds ben and
+    deeper, deeper holds cid and ``name`` back (a cycle). Returns the DN of ``name``."""
+    ann, ben, cid = tree.user("ann"), tree.user("ben"), tree.user("cid")
+    tree.user("out")
+    inner = tree.dc.add_group(tree.groups, "inner", [ben])
+    deeper = tree.dc.add_group(tree.groups, "deeper", [cid])
+    top = tree.dc.add_group(tree.groups, name, [ann, inner])
+    tree.dc.modify(inner, [(ldap.MOD_ADD, "member", deeper)])
+    tree.dc.modify(deeper, [(ldap.MOD_ADD, "member", top)])
+    return top
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import ldap
 import pytest
 from ldap.controls import SimplePagedResultsControl
 
-from tests.ad.conftest import Tree, ad_directory
+from tests.ad.conftest import Tree, ad_directory, nested_with_a_cycle
 from webex_provisioner.directory import LdapDirectory
 from webex_provisioner.directory import connection as connection_module
 from webex_provisioner.directory.guid import guid_filter
@@ -70,13 +70,7 @@ def test_disabled_preset_reads_user_account_control(tree: Tree) -> None:
 def test_nested_groups_with_a_cycle_through_the_in_chain_rule(tree: Tree) -> None:
     """Members of a targeted group and of groups nested in it (with a cycle back to it) are in
     scope, through the in-chain rule; the others are not."""
-    ann, ben, cid = tree.user("ann"), tree.user("ben"), tree.user("cid")
-    tree.user("out")
-    inner = tree.dc.add_group(tree.groups, "inner", [ben])
-    deeper = tree.dc.add_group(tree.groups, "deeper", [cid])
-    target = tree.dc.add_group(tree.groups, "webex", [ann, inner])
-    tree.dc.modify(inner, [(ldap.MOD_ADD, "member", deeper)])
-    tree.dc.modify(deeper, [(ldap.MOD_ADD, "member", target)])  # the cycle
+    target = nested_with_a_cycle(tree, "webex")
     config = ad_directory(tree, scope={"groups": [target]})
     with LdapDirectory(config, read_process=False) as directory:  # looks at its in-chain state
         users = _names(directory.read_users())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,9 +11,18 @@ import pytest
 
 from tests.conftest import ORG_ID
 from webex_provisioner.config import parse_config
+from webex_provisioner.engine.executor import ApplyResult
 from webex_provisioner.engine.report import CycleReport
 from webex_provisioner.errors import ConfigError
-from webex_provisioner.model import CycleKind
+from webex_provisioner.model import (
+    ActionKind,
+    CapacityRow,
+    CycleKind,
+    LicenseAction,
+    LicenseItem,
+    Plan,
+    Reason,
+)
 from webex_provisioner.rules.safety import DeprovisionLimits, remaining_limits
 from webex_provisioner.service.daemon import MAX_BACKOFF, backoff
 from webex_provisioner.service.health import Health
@@ -143,3 +153,28 @@ def test_metrics_count_cycles_actions_and_webex_requests() -> None:
     assert "webex_provisioner_webex_throttled_total 1.0" in text
     assert 'webex_provisioner_webex_requests_total{method="POST",status="429"} 1.0' in text
     assert "webex_provisioner_webex_request_duration_seconds_count 2.0" in text
+
+
+def test_metrics_count_licences_by_licence_and_the_shortfall() -> None:
+    """Applied licence actions count per licence and action; a failed one does not; the
+    shortfall of each licence of the plan is a gauge."""
+    messaging = LicenseItem("lic-msg", "Webex Messaging")
+    assign = LicenseAction(
+        ActionKind.ASSIGN_LICENSE, Reason.RULE_MATCHED, "a1", "a@example.com", (messaging,)
+    )
+    failed = replace(assign, anchor="a2", email="b@example.com")
+    reclaim = LicenseAction(
+        ActionKind.RECLAIM_LICENSE, Reason.NO_RULE_MATCHES, "a3", "c@example.com", (messaging,)
+    )
+    done = report(kind=CycleKind.FULL)
+    done.plan = Plan(
+        licenses=(reclaim, assign, failed),
+        capacity=(CapacityRow("lic-msg", "Webex Messaging", 10, 10, assign=2, reclaim=1, shortfall=4),),
+    )
+    done.applied = ApplyResult(failures=[(failed, "refused")])
+    metrics = Metrics()
+    metrics.observe(done, held=0)
+    text = metrics.render().decode()
+    assert 'webex_provisioner_licenses_total{action="assign",license="Webex Messaging"} 1.0' in text
+    assert 'webex_provisioner_licenses_total{action="reclaim",license="Webex Messaging"} 1.0' in text
+    assert 'webex_provisioner_license_shortfall{license="Webex Messaging"} 4.0' in text

@@ -10,7 +10,7 @@ from itertools import count
 import ldap
 import pytest
 
-from tests.directory.helpers import MAPPED, config_for
+from tests.directory.helpers import ENGINEERING, MAPPED, config_for
 from webex_provisioner.directory import LdapDirectory
 from webex_provisioner.directory.ad_changes import AdChangeFeed
 from webex_provisioner.directory.changes import feed_kind, watermark_name
@@ -18,11 +18,13 @@ from webex_provisioner.directory.content_sync import ContentSyncFeed
 from webex_provisioner.directory.feed import LdapChangeFeed
 from webex_provisioner.directory.persist import ChangeListener
 from webex_provisioner.directory.timestamp import TimestampFeed
+from webex_provisioner.model.licenses import filter_label, group_label
 from webex_provisioner.ports import ChangeFeed, ChangeNotifier, DirectorySource, MarkableFeed, NotifyingFeed
 from webex_provisioner.sandbox import Company, ThrowawaySlapd
 from webex_provisioner.testing.contracts.directory import ChangeFeedContract, DirectorySourceContract
 
-CHANGED = "enovak"  # in scope through a nested group
+CHANGED = "enovak"  # in scope through a nested group, a member of engineering
+RULE_LABELS = (group_label(ENGINEERING), filter_label("(departmentNumber=10)"))
 
 
 class TestLdapDirectory(DirectorySourceContract):
@@ -40,6 +42,21 @@ class TestLdapDirectoryWithAReaderProcess(DirectorySourceContract):
     @pytest.fixture
     def directory(self, shared_slapd: ThrowawaySlapd) -> Iterator[LdapDirectory]:
         with LdapDirectory(config_for(shared_slapd), MAPPED, read_process=True) as directory:
+            yield directory
+
+
+class TestLdapDirectoryWithLabels(DirectorySourceContract):
+    """LdapDirectory putting on the labels of a licence rule's group (nested) and filter, in this
+    process and through a reader process."""
+
+    labels = RULE_LABELS
+
+    @pytest.fixture(params=[False, True], ids=["here", "reader-process"])
+    def directory(
+        self, shared_slapd: ThrowawaySlapd, request: pytest.FixtureRequest
+    ) -> Iterator[LdapDirectory]:
+        config = config_for(shared_slapd)
+        with LdapDirectory(config, MAPPED, read_process=request.param, labels=RULE_LABELS) as directory:
             yield directory
 
 
@@ -62,6 +79,18 @@ class TestContentSyncFeed(ChangeFeedContract):
     def feed(self, shared_slapd: ThrowawaySlapd) -> Iterator[ContentSyncFeed]:
         config = config_for(shared_slapd)
         with LdapDirectory(config, MAPPED, read_process=False) as directory:
+            feed = ContentSyncFeed(config, directory)
+            yield feed
+            feed.close()
+
+
+class TestContentSyncFeedWithLabels(ChangeFeedContract):
+    """ContentSyncFeed on Example Corp, with the labels of a licence rule's group and filter."""
+
+    @pytest.fixture
+    def feed(self, shared_slapd: ThrowawaySlapd) -> Iterator[ContentSyncFeed]:
+        config = config_for(shared_slapd)
+        with LdapDirectory(config, MAPPED, read_process=False, labels=RULE_LABELS) as directory:
             feed = ContentSyncFeed(config, directory)
             yield feed
             feed.close()

@@ -207,10 +207,13 @@ class TestAssign:
     def test_calling_licence_needs_properties(
         self, v1: httpx.Client, server: EmulatorServer, ann: dict[str, Any]
     ) -> None:
-        """A Calling licence without phoneNumber or extension is 400411; without phoneNumber nor
-        locationId 400 'Unable to find location'; with them it is assigned."""
+        """A Calling licence without phoneNumber or extension is 400411 'License properties
+        missing' (Webex's message); without phoneNumber nor locationId 400 'Unable to find
+        location'; with them it is assigned."""
         calling = licence(server, CALLING)["id"]
-        webex_error(assign(v1, email="ann@example.com", licenses=[add(calling)]), 400, 400411)
+        bare = webex_error(assign(v1, email="ann@example.com", licenses=[add(calling)]), 400, 400411)
+        assert bare["message"] == "License properties missing"
+        assert bare["errors"][0]["description"].endswith(f"do not have properties: {calling}")
         webex_error(assign(v1, email="ann@example.com", licenses=[add(calling, locationId="L")]), 400, 400411)
         body = webex_error(
             assign(v1, email="ann@example.com", licenses=[add(calling, extension="133")]), 400, 400

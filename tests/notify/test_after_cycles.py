@@ -203,3 +203,25 @@ def test_without_notify_nothing_is_sent_or_stored() -> None:
     world.directory.fail_read(error=DirectoryUnavailableError("down"))
     notifications.after(world.sync(), world.store)
     assert world.store.notification_state() == NotificationState()
+
+
+def test_drift_left_for_an_operator_is_told_and_recovered_once_repaired() -> None:
+    """With drift: and the drift event, a deactivation reported in Webex is told (with the user
+    and what drifted); once the user is active again, a recovered message follows. A repaired
+    change needs nobody: it is not told."""
+    world, notifications, _hook, space = world_with(["drift", "recovered"])
+    world.configure(drift={})
+    sync(world, notifications)
+    ann = world.webex.user("u0@example.com")
+    bob = world.webex.user("u1@example.com")
+    assert ann is not None and bob is not None
+    world.webex.edit_user(bob.id, displayName="Changed by hand")
+    sync(world, notifications)
+    assert events(space) == []
+    world.webex.edit_user(ann.id, active=False)
+    sync(world, notifications)
+    assert events(space) == ["drift"] and "u0@example.com" in space.sent[0].markdown
+    assert "deactivated in Webex" in space.sent[0].markdown
+    world.webex.edit_user(ann.id, active=True)
+    sync(world, notifications)
+    assert events(space) == ["drift", "recovered"]

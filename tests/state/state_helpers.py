@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, bindparam, text
+from alembic import command
+from sqlalchemy import Connection, Engine, bindparam, event, text
 
 from webex_provisioner.model import AuditEntry, Link, Outcome
 from webex_provisioner.model.keys import fingerprint
 from webex_provisioner.ports import Record
 from webex_provisioner.state import SqlStateStore
+from webex_provisioner.state.migrations import alembic_config
 from webex_provisioner.state.schema import UtcDateTime
 
 OpenStore = Callable[[], SqlStateStore]
@@ -138,3 +143,44 @@ def fill_group_links(engine: Engine, groups: int, members: int) -> None:
     with engine.begin() as conn:
         conn.execute(links, {"groups": groups, "at": T0})
         conn.execute(member_rows, {"groups": groups, "members": members})
+
+
+@contextmanager
+def statements(store: SqlStateStore) -> Iterator[list[tuple[str, int]]]:
+    """The statements ``store`` sends meanwhile, each with how many rows it carried: its
+    parameter sets, or the pairs of the JSON array of pairs it was given."""
+    sent: list[tuple[str, int]] = []
+
+    def seen(conn: object, cursor: object, sql: str, params: Any, context: object, many: bool) -> None:
+        values = [] if many else params.values() if isinstance(params, dict) else params
+        pairs = [json.loads(v) for v in values if isinstance(v, str) and v.startswith("[[")]
+        rows = len(params) if many else len(pairs[0]) if pairs else 1
+        sent.append((" ".join(sql.split()), rows))
+
+    engine = store._engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+
+
+def migrate_to(engine: Engine, revision: str, *, down: bool = False) -> None:
+    """Upgrade (or downgrade) the database to schema ``revision``, as alembic does."""
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+
+def insert_link_a1(conn: Connection) -> None:
+    """Insert the link of anchor ``a1`` to Webex user ``w1`` straight into ``links``, as any
+    revision from 0003 on keeps it, created at ``T0``."""
+    conn.execute(
+        text(
+            "INSERT INTO links (anchor, webex_id, email, email_lower, dn, dn_lower, state, applied, "
+            "fingerprint, created_at, updated_at) VALUES ('a1', 'w1', 'a@x', 'a@x', 'uid=a', 'uid=a', "
+            "'active', '{}', 'fp', :t, :t)"
+        ),
+        {"t": T0.replace(tzinfo=None) if conn.dialect.name == "sqlite" else T0},
+    )

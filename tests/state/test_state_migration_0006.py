@@ -6,39 +6,23 @@ from __future__ import annotations
 
 from contextlib import closing
 
-from alembic import command
 from sqlalchemy import Engine, inspect, text
 
-from tests.state.state_helpers import T0, link, save
+from tests.state.state_helpers import insert_link_a1, link, migrate_to, save
 from webex_provisioner.model import ActionKind, Problem, ProblemKind
 from webex_provisioner.state import head_revision, open_state_store
-from webex_provisioner.state.migrations import alembic_config, current_revision
+from webex_provisioner.state.migrations import current_revision
 from webex_provisioner.testing.contracts.group_holds import HELD
 from webex_provisioner.testing.contracts.samples import group_link, save_group
 
 GROUP_TABLES = {"group_links", "group_members", "held_group_actions"}
 
 
-def _migrate(engine: Engine, revision: str, *, down: bool = False) -> None:
-    config = alembic_config()
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        (command.downgrade if down else command.upgrade)(config, revision)
-
-
 def _database_at_0005(engine: Engine) -> None:
     """A state as revision 0005 left it: a link, two open problems, an approval."""
-    _migrate(engine, "0005")
-    at = T0.replace(tzinfo=None) if engine.dialect.name == "sqlite" else T0
+    migrate_to(engine, "0005")
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO links (anchor, webex_id, email, email_lower, dn, dn_lower, state, applied, "
-                "fingerprint, created_at, updated_at) VALUES ('a1', 'w1', 'a@x', 'a@x', 'uid=a', 'uid=a', "
-                "'active', '{}', 'fp', :t, :t)"
-            ),
-            {"t": at},
-        )
+        insert_link_a1(conn)
         conn.execute(
             text(
                 "INSERT INTO open_problems (position, kind, anchor, dn, email, detail) VALUES "
@@ -64,7 +48,7 @@ def test_upgrade_from_0005_adds_empty_group_tables_and_makes_problems_about_user
     assert not GROUP_TABLES & set(inspect(raw_engine).get_table_names())
 
     with closing(open_state_store(state_url)) as store:
-        assert current_revision(raw_engine) == head_revision() == "0007"
+        assert current_revision(raw_engine) == head_revision() == "0008_licenses"
         assert store.open_problems() == [
             Problem(ProblemKind.CONFLICT, "a2", "uid=b", "b@x", "taken by w9", resource="user"),
             Problem(ProblemKind.INVALID, "a1", "", None, "", resource="user"),
@@ -97,7 +81,7 @@ def test_downgrade_to_0005_drops_the_groups_and_what_0005_cannot_read(
         )
         store.set_approvals([("a1", ActionKind.DELETE), ("group-1", ActionKind.DELETE_GROUP)])
 
-    _migrate(raw_engine, "0005", down=True)
+    migrate_to(raw_engine, "0005", down=True)
 
     assert current_revision(raw_engine) == "0005"
     assert not GROUP_TABLES & set(inspect(raw_engine).get_table_names())

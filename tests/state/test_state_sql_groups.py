@@ -4,39 +4,15 @@ database. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, text
 
-from tests.state.state_helpers import fill_group_links
+from tests.state.state_helpers import fill_group_links, statements
 from webex_provisioner.errors import StateError
 from webex_provisioner.state import SqlStateStore, mask_url
 from webex_provisioner.testing.contracts.samples import drop_group, group_link, save_group
-
-
-@contextmanager
-def statements(store: SqlStateStore) -> Iterator[list[tuple[str, int]]]:
-    """The statements ``store`` sends meanwhile, each with how many rows it carried: its
-    parameter sets, or the pairs of the JSON array of pairs it was given."""
-    sent: list[tuple[str, int]] = []
-
-    def seen(conn: object, cursor: object, sql: str, params: Any, context: object, many: bool) -> None:
-        values = [] if many else params.values() if isinstance(params, dict) else params
-        pairs = [json.loads(v) for v in values if isinstance(v, str) and v.startswith("[[")]
-        rows = len(params) if many else len(pairs[0]) if pairs else 1
-        sent.append((" ".join(sql.split()), rows))
-
-    engine = store._engine
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
 
 
 def _member_rows(engine: Engine) -> list[tuple[str, str]]:

@@ -28,7 +28,9 @@ from webex_provisioner.ports import Record, StateStore, StoredRefreshToken
 from webex_provisioner.state import SqliteStateStore, open_state_store
 from webex_provisioner.state.transfer import export_state, import_state
 from webex_provisioner.testing.contracts.group_holds import HELD
-from webex_provisioner.testing.contracts.samples import group_link, save_group
+from webex_provisioner.testing.contracts.license_holds import CATALOG, REFUSALS
+from webex_provisioner.testing.contracts.license_holds import HELD as HELD_LICENSES
+from webex_provisioner.testing.contracts.samples import grant, group_link, save_grants, save_group
 
 
 def fill(store: SqliteStateStore, n: int = 250) -> None:
@@ -60,6 +62,7 @@ def fill(store: SqliteStateStore, n: int = 250) -> None:
     )
     store.record([save_group(group_link(g, *range(g, g + 30), last_error=f"error {g}")) for g in range(6)])
     store.hold_groups(HELD, "c1")
+    fill_licenses(store, n)
     store.set_approvals([("anchor-1", ActionKind.DISABLE)])
     store.save_refresh_token(StoredRefreshToken("rotated", "digest-of-configured", T0))
     store.hold(
@@ -77,6 +80,24 @@ def fill(store: SqliteStateStore, n: int = 250) -> None:
     )
 
 
+def fill_licenses(store: StateStore, n: int) -> None:
+    """Two grants of each of ``n`` users (one ours, one not), the catalogue, refusals and held
+    licence actions."""
+    store.record(
+        save_grants(
+            grant(i, "lic-1", since=T0 + timedelta(seconds=i)), grant(i, "lic-2", ours=False, since=None)
+        )
+        for i in range(n)
+    )
+    store.set_license_catalog(CATALOG)
+    store.set_license_refusals(REFUSALS)
+    store.hold_licenses(HELD_LICENSES, "c1")
+
+
+def licence_snapshot(store: StateStore) -> tuple[object, ...]:
+    return (list(store.grants()), store.license_catalog(), store.license_refusals(), store.held_licenses())
+
+
 def snapshot(store: StateStore) -> tuple[object, ...]:
     return (
         sorted(store.links(), key=lambda x: x.anchor),
@@ -91,6 +112,7 @@ def snapshot(store: StateStore) -> tuple[object, ...]:
         store.refresh_token(),
         list(store.group_links()),
         store.held_groups(),
+        *licence_snapshot(store),
     )
 
 
@@ -98,15 +120,18 @@ def snapshot(store: StateStore) -> tuple[object, ...]:
 def test_export_from_sqlite_import_into_postgresql_preserves_everything(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    """Every link of a user or a group (with its members), cycle, audit entry, watermark, held
-    action of a user or a group and piece of bookkeeping arrives unchanged in PostgreSQL."""
+    """Every link of a user or a group (with its members), licence grant, cycle, audit entry,
+    watermark, held action of a user, a group or licences and piece of bookkeeping (the licence
+    catalogue and refusals included) arrives unchanged in PostgreSQL."""
     source = SqliteStateStore(tmp_path / "state.db")
     fill(source)
     counts = export_state(source, tmp_path / "state.jsonl")
-    assert counts["links"] == 250 and counts["audit"] == 257
+    assert counts["links"] == 250 and counts["audit"] == 257 + 250
     assert (counts["baseline"], counts["retry_anchors"], counts["open_problems"]) == (1, 2, 2)
     assert (counts["group_links"], counts["group_members"], counts["held_group_actions"]) == (6, 180, 3)
     assert (counts["approvals"], counts["refresh_tokens"], counts["watermarks"]) == (1, 1, 1)
+    assert (counts["license_grants"], counts["license_catalog"]) == (500, len(CATALOG))
+    assert (counts["license_refusals"], counts["held_license_actions"]) == (len(REFUSALS), len(HELD_LICENSES))
     assert (tmp_path / "state.jsonl").stat().st_mode & 0o077 == 0
     target = open_state_store(postgres_url)
     try:
@@ -117,6 +142,25 @@ def test_export_from_sqlite_import_into_postgresql_preserves_everything(
     finally:
         target.close()
         source.close()
+
+
+def test_licences_survive_an_export_and_an_import(tmp_path: Path) -> None:
+    """The grants (ours or not, with or without a time), the catalogue, the refusals and the held
+    licence actions of one store arrive unchanged in another; --replace drops the grants the
+    target had."""
+    source = SqliteStateStore(tmp_path / "a.db")
+    fill_licenses(source, 20)
+    counts = export_state(source, tmp_path / "x.jsonl")
+    target = SqliteStateStore(tmp_path / "b.db")
+    target.record([save_grants(grant("other", "lic-9"))])
+
+    imported = import_state(target, tmp_path / "x.jsonl", replace=True)
+
+    assert imported == counts and counts["license_grants"] == 40
+    assert licence_snapshot(target) == licence_snapshot(source)
+    assert target.grants_of("anchor-other") == []
+    source.close()
+    target.close()
 
 
 def test_import_refuses_a_store_with_links_unless_replace(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from webex_provisioner.errors import DirectoryError, DirectoryIncompleteError, DirectoryUnavailableError
 from webex_provisioner.model.keys import normalize_dn
+from webex_provisioner.model.licenses import filter_label, group_label
 from webex_provisioner.testing.directory import (
     PEOPLE,
     InMemoryChangeFeed,
@@ -155,6 +156,25 @@ def test_feed_faults_and_full_reads_that_fail(directory: InMemoryDirectory, feed
     with pytest.raises(DirectoryIncompleteError):
         feed.changes(None)
     assert feed.changes(None).full
+
+
+def test_labels_are_handed_over_and_moving_them_is_a_change(
+    directory: InMemoryDirectory, feed: InMemoryChangeFeed
+) -> None:
+    """Labels given by ``directory_user`` come back from reads and ``find_user``; putting a label
+    on users or taking it off changes them (the feed reports them with their new labels), and
+    other changes keep a user's labels."""
+    group, rule_filter = group_label(group_dn("messaging")), filter_label("(title=x)")
+    directory.put(directory_user("a9", "nine@example.com", labels=[group]))
+    assert directory.find_user("nine@example.com").labels == {group}  # type: ignore[union-attr]
+    start = feed.changes(None).watermark
+    directory.add_label(rule_filter, "a1", "a9")
+    directory.remove_label(group, "a9")
+    directory.change("a1", title="x")
+    answer = feed.changes(start)
+    assert {u.anchor: u.labels for u in answer.changed} == {"a1": {rule_filter}, "a9": {rule_filter}}
+    assert directory.labelled(rule_filter) == ["a1", "a9"] and directory.labelled(group) == []
+    assert {u.anchor: u.labels for u in directory.read_users()}["a1"] == {rule_filter}
 
 
 # -- groups -----------------------------------------------------------------------------------

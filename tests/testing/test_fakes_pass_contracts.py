@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from webex_provisioner.errors import NotificationError
+from webex_provisioner.model.licenses import filter_label, group_label
 from webex_provisioner.ports import (
     BulkCreator,
     ChangeFeed,
@@ -18,12 +19,14 @@ from webex_provisioner.ports import (
     Notifier,
     WebexClient,
     WebexGroups,
+    WebexLicenses,
 )
 from webex_provisioner.testing.contracts.directory import (
     ChangeFeedContract,
     DirectorySourceContract,
     GroupSourceContract,
 )
+from webex_provisioner.testing.contracts.licenses import AddLicense, WebexLicensesContract
 from webex_provisioner.testing.contracts.notify import HELD, NotifierContract
 from webex_provisioner.testing.contracts.webex import (
     BulkCreatorContract,
@@ -56,6 +59,19 @@ def example_directory() -> InMemoryDirectory:
             directory_user("a-8", "jo@example.com", dn="cn=Jörg Müller,ou=people,dc=example,dc=com"),
         ]
     )
+
+
+MESSAGING = group_label(group_dn("messaging"))
+SALES_FILTER = filter_label("(title=Sales)")
+
+
+def labelled_directory() -> InMemoryDirectory:
+    """``example_directory`` with the licence rules' labels on some users: a group's label on
+    two, a filter's on one, both on one."""
+    directory = example_directory()
+    directory.add_label(MESSAGING, "a-1", "a-2")
+    directory.add_label(SALES_FILTER, "a-2", "a-7")
+    return directory
 
 
 def with_groups(directory: InMemoryDirectory) -> InMemoryDirectory:
@@ -114,6 +130,18 @@ class TestInMemoryWebex(WebexClientContract, BulkCreatorContract, WebexGroupsCon
         return InMemoryWebex()
 
 
+class TestInMemoryWebexLicenses(WebexLicensesContract):
+    """``InMemoryWebex`` is ``WebexLicenses``."""
+
+    @pytest.fixture
+    def webex(self) -> InMemoryWebex:
+        return InMemoryWebex()
+
+    @pytest.fixture
+    def add_license(self, webex: InMemoryWebex) -> AddLicense:
+        return lambda name, units: webex.add_license(name, units).id
+
+
 class TestInMemoryWebexSmallBatches(BulkCreatorContract):
     """``InMemoryWebex`` with a ``max_batch`` below 100 still passes the Bulk contract."""
 
@@ -141,6 +169,16 @@ class TestInMemoryDirectory(DirectorySourceContract):
         return example_directory()
 
 
+class TestInMemoryDirectoryWithLabels(DirectorySourceContract):
+    """``InMemoryDirectory`` hands over the labels its users carry."""
+
+    labels = (MESSAGING, SALES_FILTER)
+
+    @pytest.fixture
+    def directory(self) -> InMemoryDirectory:
+        return labelled_directory()
+
+
 class TestInMemoryDirectoryOtherEmailAttribute(DirectorySourceContract):
     """``InMemoryDirectory`` matches e-mails against the attribute it is told."""
 
@@ -156,11 +194,12 @@ class TestInMemoryDirectoryOtherEmailAttribute(DirectorySourceContract):
 
 
 class TestInMemoryChangeFeed(ChangeFeedContract):
-    """``InMemoryChangeFeed`` is a ``ChangeFeed`` and a ``MarkableFeed``."""
+    """``InMemoryChangeFeed`` is a ``ChangeFeed`` and a ``MarkableFeed`` (the changed user
+    carries labels)."""
 
     @pytest.fixture
     def directory(self) -> InMemoryDirectory:
-        return example_directory()
+        return labelled_directory()
 
     @pytest.fixture
     def feed(self, directory: InMemoryDirectory) -> InMemoryChangeFeed:
@@ -179,6 +218,7 @@ def test_the_fakes_declare_their_capabilities() -> None:
     client: WebexClient = webex
     bulk: BulkCreator = webex
     webex_groups: WebexGroups = webex
+    licenses: WebexLicenses = webex
     counts: CountsRequests = webex
     source: DirectorySource = directory
     groups: GroupSource = directory
@@ -186,6 +226,7 @@ def test_the_fakes_declare_their_capabilities() -> None:
     markable: MarkableFeed = InMemoryChangeFeed(directory)
     assert isinstance(client, BulkCreator) and isinstance(counts, CountsRequests) and bulk.max_batch == 100
     assert isinstance(client, WebexGroups) and webex_groups.max_members == 100
+    assert isinstance(client, WebexLicenses) and licenses.list_licenses() == []
     assert isinstance(feed, MarkableFeed) and isinstance(markable, MarkableFeed)
     assert source.probe()["vendor"] == "in-memory" and isinstance(groups, GroupSource)
 

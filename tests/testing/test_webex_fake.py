@@ -18,11 +18,6 @@ from webex_provisioner.ports import NO_ANSWER
 from webex_provisioner.testing.webex import LOST, InMemoryWebex
 
 
-@pytest.fixture
-def webex() -> InMemoryWebex:
-    return InMemoryWebex()
-
-
 def test_fail_next_fails_that_many_calls_then_works(webex: InMemoryWebex) -> None:
     """``fail_next(op, error, times=2)``: the next two calls raise a copy of the error and change
     nothing; the third works."""

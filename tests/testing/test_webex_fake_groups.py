@@ -15,11 +15,6 @@ from webex_provisioner.ports import NO_ANSWER
 from webex_provisioner.testing.webex import InMemoryWebex
 
 
-@pytest.fixture
-def webex() -> InMemoryWebex:
-    return InMemoryWebex()
-
-
 def test_fail_next_on_a_group_operation_changes_nothing(webex: InMemoryWebex) -> None:
     """``fail_next("create_group", ...)`` raises on the next create, which creates nothing; a
     fault keyed by a group name (with an "@", not folded) hits only calls about that name."""

@@ -414,7 +414,7 @@ def test_connection_errors_exhausted_are_unavailable() -> None:
 
 def test_scim_error_body_is_parsed() -> None:
     """A 400 with a SCIM error body gives WebexRejectedError with detail, scimType, Cisco error
-    code and tracking id in the message and attributes."""
+    code and tracking id in the message and attributes (the error code as a number in ``code``)."""
     body = {
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
         "status": "400",
@@ -430,10 +430,11 @@ def test_scim_error_body_is_parsed() -> None:
         "updating Webex user u-1 failed: HTTP 400 Bad Request (invalidValue, error 200001)"
     )
     assert "title is too long" in message and "ATLAS_123" in message and "fix the values" in message
-    assert (info.value.status, info.value.scim_type, info.value.tracking_id) == (
+    assert (info.value.status, info.value.scim_type, info.value.tracking_id, info.value.code) == (
         400,
         "invalidValue",
         "ATLAS_123",
+        200001,
     )
     assert len(fake.requests) == 1
 

@@ -1,6 +1,7 @@
-"""ScimWebexClient passes the contracts of ``WebexClient``, ``BulkCreator`` and ``WebexGroups``
-against the project's Webex emulator over real HTTP, and against scim2-server (an independent
-SCIM implementation, in-process over WSGI) where its SCIM subset allows."""
+"""ScimWebexClient passes the contracts of ``WebexClient``, ``BulkCreator``, ``WebexGroups`` and
+``WebexLicenses`` against the project's Webex emulator over real HTTP, and against scim2-server
+(an independent SCIM implementation, in-process over WSGI) where its SCIM subset allows (it has
+no licences)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import pytest
 
 from tests.webex.webex_fakes import ORG, TOKEN, make_config, scim2_client
 from webex_provisioner.emulator import EmulatorServer
-from webex_provisioner.ports import BulkCreator, CountsRequests, WebexClient, WebexGroups
+from webex_provisioner.ports import BulkCreator, CountsRequests, WebexClient, WebexGroups, WebexLicenses
+from webex_provisioner.testing.contracts.licenses import AddLicense, WebexLicensesContract
 from webex_provisioner.testing.contracts.webex import (
     BulkCreatorContract,
     WebexClientContract,
@@ -54,6 +56,21 @@ class TestScimWebexClientGroupsOnTheEmulator(WebexGroupsContract):
             yield client
 
 
+class TestScimWebexClientLicensesOnTheEmulator(WebexLicensesContract):
+    """ScimWebexClient's licences against the Webex emulator over HTTP (``/v1``), a fresh
+    organization per test."""
+
+    @pytest.fixture
+    def webex(self, emulator: EmulatorServer) -> Iterator[ScimWebexClient]:
+        emulator.reset()
+        with ScimWebexClient(make_config(url=emulator.url)) as client:
+            yield client
+
+    @pytest.fixture
+    def add_license(self, emulator: EmulatorServer) -> AddLicense:
+        return lambda name, units: str(emulator.add_license(name, units)["id"])
+
+
 NO_MEMBERS_PAGES = (
     "scim2-server has no /Groups/{id}/Members, which Webex pages a group's members with (its group "
     "resource lists at most 500): get_group cannot read members there"
@@ -87,7 +104,7 @@ class TestScimWebexClientGroupsOnScim2Server(WebexGroupsContract):
 
 def test_the_client_declares_its_capabilities(emulator: EmulatorServer) -> None:
     """ScimWebexClient is a ``BulkCreator`` (100 creates a request), ``WebexGroups`` (100 members
-    a request unless told) and ``CountsRequests``: its
+    a request unless told), ``WebexLicenses`` and ``CountsRequests``: its
     snapshot counts each request by method and status. The typed assignments make mypy check
     it against the ports."""
     emulator.reset()
@@ -95,10 +112,12 @@ def test_the_client_declares_its_capabilities(emulator: EmulatorServer) -> None:
         client: WebexClient = made
         bulk: BulkCreator = made
         groups: WebexGroups = made
+        licenses: WebexLicenses = made
         counts: CountsRequests = made
         assert isinstance(client, BulkCreator) and isinstance(client, CountsRequests)
         assert isinstance(client, WebexGroups) and groups.max_members == 100
+        assert isinstance(client, WebexLicenses) and licenses.list_licenses() == []
         assert bulk.max_batch == 100
         client.create_user({"email": "ann@example.com"})
         client.get_user("no-such-id")
-        assert counts.request_stats().requests == {("POST", "201"): 1, ("GET", "404"): 1}
+        assert counts.request_stats().requests == {("GET", "200"): 1, ("POST", "201"): 1, ("GET", "404"): 1}

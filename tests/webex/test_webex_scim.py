@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -399,3 +400,22 @@ def test_patch_body() -> None:
     """The PatchOp body wraps the operations with the PatchOp schema."""
     ops = [{"op": "replace", "path": "title", "value": "x"}]
     assert scim.patch_body(ops) == {"schemas": [PATCH_OP], "Operations": ops}
+
+
+@pytest.mark.parametrize(
+    ("created", "expected"),
+    [
+        ("2026-05-04T10:00:12.345Z", datetime(2026, 5, 4, 10, 0, 12, 345000, tzinfo=UTC)),
+        ("2026-05-04T12:00:12+02:00", datetime(2026, 5, 4, 10, 0, 12, tzinfo=UTC)),
+        ("2026-05-04T10:00:12", datetime(2026, 5, 4, 10, 0, 12, tzinfo=UTC)),
+        ("yesterday", None),
+        ("2026-05-04T10:00:12.345Z" + " " * 40, None),
+        (1714816812, None),
+        (None, None),
+    ],
+)
+def test_created_is_read_from_meta_boundedly(created: object, expected: datetime | None) -> None:
+    """meta.created becomes a UTC datetime (Z, an offset, or none meaning UTC); anything else,
+    a text longer than the longest date included, reads as unknown."""
+    user = scim.from_resource({"id": "u", "userName": EMAIL, "meta": {"created": created}})
+    assert user.created == expected

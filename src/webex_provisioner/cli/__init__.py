@@ -5,10 +5,10 @@ Exit codes: 0 done; 1 failed; 2 usage or configuration error; 3 done but some us
 4 done but actions held by a guard.
 """
 
-from webex_provisioner.cli import admin, cycles, groups, setup, status, users
+from webex_provisioner.cli import admin, cycles, groups, licenses, setup, status, users
 from webex_provisioner.cli.base import cli
 
-__all__ = ["admin", "cli", "cycles", "groups", "main", "setup", "status", "users"]
+__all__ = ["admin", "cli", "cycles", "groups", "licenses", "main", "setup", "status", "users"]
 
 
 def main() -> None:

@@ -17,7 +17,13 @@ from typing import Any, TextIO
 import click
 
 from webex_provisioner import __version__
-from webex_provisioner.cli.json_forms import action_result_json, cycle_json
+from webex_provisioner.cli.json_forms import (
+    action_result_json,
+    cycle_json,
+    drift_json,
+    group_action_json,
+    license_action_json,
+)
 from webex_provisioner.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, Config, load_config
 from webex_provisioner.engine.logs import configure_logging, printable
 from webex_provisioner.engine.report import EXIT_FAILED, EXIT_USAGE, CycleReport, action_status
@@ -105,14 +111,21 @@ class _Streamed(list[Any]):
 
 
 def streamed_cycle_json(report: CycleReport) -> dict[str, Any]:
-    """``cycle_json(report)`` whose planned actions are converted while ``emit_json`` writes them:
-    a 100,000-user first cycle never holds its plan twice (as actions and as JSON objects). Each
-    action says what became of it: ``status`` (planned, applied, failed, skipped) and ``error``."""
+    """``cycle_json(report)`` whose planned actions (of users, groups and licences) are converted
+    while ``emit_json`` writes them: a 100,000-user first cycle never holds its plan twice (as
+    actions and as JSON objects). Each user and licence action says what became of it:
+    ``status`` (planned, applied, failed, skipped) and ``error``."""
     plan = report.plan
     status = action_status(report)
-    data = cycle_json(replace(report, plan=replace(plan, actions=(), followups=())))
+    data = cycle_json(replace(report, plan=replace(plan, actions=(), followups=(), groups=(), licenses=())))
     data["plan"]["counts"] = plan.counts()
+    data["drift"] = drift_json(report)
     data["plan"]["actions"] = _Streamed(plan.all_actions, lambda a: action_result_json(a, status))
+    data["plan"]["group_actions"] = _Streamed(plan.groups, group_action_json)
+    data["plan"]["license_actions"] = _Streamed(
+        plan.licenses,
+        lambda a: {**license_action_json(a), **dict(zip(("status", "error"), status(a), strict=True))},
+    )
     return data
 
 

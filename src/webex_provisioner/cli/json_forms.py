@@ -5,18 +5,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from webex_provisioner.engine.drift import repaired
 from webex_provisioner.engine.explain import Explanation
+from webex_provisioner.engine.license_report import UserLicenses
 from webex_provisioner.engine.logs import audit_json
 from webex_provisioner.engine.report import CycleReport, action_status
 from webex_provisioner.model import (
     Action,
+    CapacityRow,
     CycleRecord,
     GroupAction,
     GroupLink,
     InstanceRecord,
+    LicenseAction,
     Link,
     Plan,
     Problem,
+    WebexUser,
 )
 
 
@@ -64,7 +69,36 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "held": [action_json(a) for a in plan.held],
         "group_actions": [group_action_json(a) for a in plan.groups],
         "held_group_actions": [group_action_json(a) for a in plan.held_groups],
+        "license_actions": [license_action_json(a) for a in plan.licenses],
+        "held_license_actions": [license_action_json(a) for a in plan.held_licenses],
+        "capacity": [capacity_json(row) for row in plan.capacity],
         "problems": [problem_json(p) for p in plan.problems],
+    }
+
+
+def license_action_json(action: LicenseAction) -> dict[str, Any]:
+    """A licence action: the user, and each licence with why."""
+    return {
+        "action": action.kind.value,
+        "reason": action.reason.value,
+        "anchor": action.anchor,
+        "email": action.email,
+        "webex_id": action.webex_id,
+        "licenses": [{"id": i.license_id, "name": i.name, "why": i.why} for i in action.licenses],
+        "detail": action.detail or None,
+    }
+
+
+def capacity_json(row: CapacityRow) -> dict[str, Any]:
+    return {
+        "license_id": row.license_id,
+        "name": row.name,
+        "total": row.total,
+        "consumed": row.consumed,
+        "free": row.free,
+        "assign": row.assign,
+        "reclaim": row.reclaim,
+        "shortfall": row.shortfall,
     }
 
 
@@ -113,6 +147,11 @@ def cycle_json(report: CycleReport) -> dict[str, Any]:
     }
     status = action_status(report)
     result["plan"]["actions"] = [action_result_json(a, status) for a in report.plan.all_actions]
+    result["plan"]["license_actions"] = [
+        {**license_action_json(a), **dict(zip(("status", "error"), status(a), strict=True))}
+        for a in report.plan.licenses
+    ]
+    result["drift"] = drift_json(report)
     if report.applied is not None:
         result["applied"] = {f"{k}:{o}": n for (k, o), n in sorted(report.applied.counts.items())}
         result["failures"] = [
@@ -120,6 +159,30 @@ def cycle_json(report: CycleReport) -> dict[str, Any]:
             for a, err in report.applied.failures
         ]
     return result
+
+
+def drift_json(report: CycleReport) -> dict[str, Any] | None:
+    """What the cycle's drift check read, found and repaired (``None``: it had none)."""
+    found = report.drift
+    if found is None:
+        return None
+    return {
+        "concluded": found.error is None,
+        "warnings": list(found.warnings),
+        "webex_users": found.webex_users,
+        "orphans": found.orphans,
+        "found": {kind.value: n for kind, n in sorted(found.found().items())} if found.error is None else {},
+        "repaired": {kind.value: n for kind, n in sorted(repaired(report).items())},
+    }
+
+
+def orphan_json(user: WebexUser) -> dict[str, Any]:
+    return {
+        "webex_id": user.id,
+        "email": user.email,
+        "state": "active" if user.active else "inactive",
+        "created_at": user.created.isoformat() if user.created else None,
+    }
 
 
 def link_json(link: Link) -> dict[str, Any]:
@@ -193,5 +256,19 @@ def explanation_json(x: Explanation) -> dict[str, Any]:
         "held": [action_json(a) for a in x.held],
         "history": [audit_json(e) for e in x.history],
         "groups": [{"name": g.name, "webex_id": g.webex_id, "anchor": g.anchor} for g in x.groups],
+        "licenses": None if x.licenses is None else user_licenses_json(x.licenses),
+        "drift": list(x.drift),
         "error": x.error,
+    }
+
+
+def user_licenses_json(view: UserLicenses) -> dict[str, Any]:
+    return {
+        "wanted": [{"name": name, "why": why} for name, why in view.wanted],
+        "held_in_webex": view.held,
+        "recorded": [{"name": name, "ours": ours} for name, ours in view.recorded],
+        "refused": [{"name": name, "detail": detail} for name, detail in view.refused],
+        "next_cycle": [license_action_json(a) for a in view.actions],
+        "problems": [problem_json(p) for p in view.problems],
+        "error": view.error,
     }

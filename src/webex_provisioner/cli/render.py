@@ -7,7 +7,7 @@ the full value is shown elsewhere. Plans and cycle results are in ``cli.report_v
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -17,10 +17,11 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from webex_provisioner.cli.json_forms import link_json
-from webex_provisioner.cli.rows import describe_changes
+from webex_provisioner.cli.rows import describe_changes, describe_license_action
 from webex_provisioner.cli.text import duration, make_console, number, plain, plural
 from webex_provisioner.engine.explain import Explanation
-from webex_provisioner.model import AuditEntry, CycleRecord, InstanceRecord, Link
+from webex_provisioner.engine.license_report import UserLicenses
+from webex_provisioner.model import AuditEntry, CycleRecord, InstanceRecord, Link, Problem, WebexUser
 from webex_provisioner.rules.lifecycle import diff
 
 
@@ -61,6 +62,24 @@ def links_table(links: Iterable[Link], title: str = "Linked users") -> Table:
     return result
 
 
+def orphans_table(users: Iterable[WebexUser], title: str) -> Table:
+    """``users orphans``: e-mail, state, creation time and Webex id of each Webex user no link
+    points to."""
+    result = table(title, _cut("email"), _cut("state"), _cut("created"), _cut("webex id", 14))
+    for user in users:
+        created = user.created.strftime("%Y-%m-%d %H:%M") if user.created else ""
+        result.add_row(plain(user.email), "active" if user.active else "inactive", created, plain(user.id))
+    return result
+
+
+def drift_table(problems: Iterable[Problem], title: str) -> Table:
+    """``status``: the drift reported in Webex, user by user (and group by group)."""
+    result = table(title, _cut("user or group"), "what drifted")
+    for problem in problems:
+        result.add_row(plain(problem.email or problem.dn or problem.anchor), plain(problem.detail))
+    return result
+
+
 def audit_table(entries: Iterable[AuditEntry], title: str = "History") -> Table:
     result = table(title, _cut("time"), "action", "reason", "outcome", "detail")
     for e in entries:
@@ -76,6 +95,8 @@ def _cycle_counts(counts: Mapping[str, int]) -> str:
     parts += [f"{number(failed)} failed"] if failed else []
     parts += [f"{number(counts['held'])} held"] if counts.get("held") else []
     parts += [f"{number(counts['problems'])} left alone"] if counts.get("problems") else []
+    drift = sum(n for k, n in counts.items() if k.startswith("drift_"))
+    parts += [f"{number(drift)} drifted in Webex"] if drift else []
     return ", ".join(parts)
 
 
@@ -105,16 +126,39 @@ def capped(rows: list[Any], limit: int | None, what: str, hint: str) -> tuple[li
     return rows[:limit], Text(f"{plural(len(rows) - limit, 'more ' + what)} not shown: {hint}")
 
 
+def capped_table(
+    rows: list[Any], limit: int | None, what: str, hint: str, table_of: Callable[[list[Any]], Table]
+) -> list[Any]:
+    """The table ``table_of`` makes of the first ``limit`` rows, and the line saying how many
+    more there are (``capped``), to print in turn."""
+    shown, more = capped(rows, limit, what, hint)
+    return [table_of(shown), *([more] if more else [])]
+
+
 def render_check(result: Mapping[str, Any]) -> Group:
     """``check``: each section's keys and values."""
     parts: list[Text] = []
     for section, values in result.items():
         if isinstance(values, Mapping):
             parts.append(Text(section, style="bold"))
-            parts.extend(Text("  ") + plain(f"{key}: {value}") for key, value in values.items())
+            for key, value in values.items():
+                if isinstance(value, list) and value:
+                    parts.append(Text(f"  {key}:"))
+                    parts.extend(Text("    - ") + plain(_check_item(item)) for item in value)
+                else:
+                    parts.append(Text("  ") + plain(f"{key}: {value}"))
         else:
             parts.append(Text(section, style="bold") + plain(f": {values}"))
     return Group(*parts)
+
+
+def _check_item(item: object) -> str:
+    """One element of a list in ``check``'s output: ``key: value, ...`` for a mapping."""
+    if isinstance(item, Mapping):
+        return ", ".join(
+            f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in item.items()
+        )
+    return str(item)
 
 
 def render_link(link: Link, history: list[AuditEntry]) -> Group:
@@ -185,6 +229,31 @@ def _explained_links(x: Explanation) -> Iterator[Any]:
         yield Text("Link: none")
 
 
+HELD_BEFORE = "held before, never reclaimed"
+
+
+def _explained_licenses(view: UserLicenses) -> Iterator[Any]:
+    """Wanted (and why), held in Webex, recorded (ours or not), refused, and the next cycle."""
+    wanted = "; ".join(f"{name} ({why})" for name, why in view.wanted) or "none (no rule applies)"
+    yield Text("Licences wanted: ") + plain(wanted)
+    if view.held is not None:
+        yield Text("Licences held in Webex: ") + plain(", ".join(view.held) or "none")
+    recorded = ", ".join(
+        f"{name} ({'ours' if ours else 'held before, never reclaimed'})" for name, ours in view.recorded
+    )
+    yield Text("Licences recorded: ") + plain(recorded or "none")
+    for name, detail in view.refused:
+        yield Text("Refused by Webex: ", style="yellow") + plain(f"{name}: {detail}", "yellow")
+    for action in view.actions:
+        yield Text("Next cycle (licences): ") + plain(
+            f"{action.kind.value} {describe_license_action(action)}"
+        )
+    for problem in view.problems:
+        yield Text("Licences left alone: ", style="yellow") + plain(problem.detail, "yellow")
+    if view.error:
+        yield Text("Licences: ", style="yellow") + plain(view.error, "yellow")
+
+
 def render_explanation(x: Explanation) -> Group:
     """``users explain``: the directory entry, the desired attributes, Webex, the link, the
     next action and the recent history."""
@@ -192,11 +261,14 @@ def render_explanation(x: Explanation) -> Group:
     parts.extend(_explained_user(x))
     parts.extend(_explained_desired(x))
     parts.extend(_explained_links(x))
+    parts.extend(Text("Drift in Webex: ", style="yellow") + plain(line, "yellow") for line in x.drift)
     parts.append(Text("Next cycle: ", style="bold") + plain(_verdict(x), "bold"))
     if x.groups:
         parts.append(Text("Pushed groups: ") + plain(", ".join(g.name for g in x.groups)))
     if x.held:
         parts.append(Text(f"Held: {', '.join(a.kind.value for a in x.held)} awaiting 'sync --approve-held'"))
+    if x.licenses is not None:
+        parts.extend(_explained_licenses(x.licenses))
     if x.history:
         parts.append(audit_table(x.history))
     return Group(*parts)
@@ -206,10 +278,13 @@ def render_explanation(x: Explanation) -> Group:
 __all__ = [
     "audit_table",
     "capped",
+    "capped_table",
     "cycles_table",
+    "drift_table",
     "instances_table",
     "links_table",
     "make_console",
+    "orphans_table",
     "render_check",
     "render_explanation",
     "render_link",

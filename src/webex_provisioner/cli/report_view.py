@@ -9,7 +9,7 @@ not a renderer.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,8 @@ from webex_provisioner.cli.rows import Key, Row, Section
 from webex_provisioner.cli.text import duration, number, one_line, plain, plural, rate
 from webex_provisioner.engine.logs import printable
 from webex_provisioner.engine.report import CycleReport
+from webex_provisioner.model import CapacityRow
+from webex_provisioner.model.drift import DriftKind
 
 DETAIL_ROWS = 50
 """Detail rows shown by default: about a screenful."""
@@ -55,10 +57,10 @@ def headline(report: CycleReport) -> Text:
         speed = rate(plan.users_read, report.directory_seconds, "users")
         read += f" in {duration(report.directory_seconds)}" + (f" ({speed})" if speed else "")
     parts = [read]
-    total = len(plan.all_actions)
+    total = len(plan.all_actions) + len(plan.groups) + len(plan.licenses)
     applied = report.applied
     if not total:
-        parts.append("nothing to apply" if plan.held else "nothing to do")
+        parts.append("nothing to apply" if plan.holds else "nothing to do")
     elif applied is None:
         parts.append(f"{plural(total, 'action')} planned")
     else:
@@ -70,6 +72,8 @@ def headline(report: CycleReport) -> Text:
         parts.append(f"{number(applied.failed)} failed" if applied.failed else "none failed")
     if plan.held:
         parts.append(f"{plural(len(plan.held), 'deprovision')} held")
+    if plan.held_licenses:
+        parts.append(f"{plural(len(plan.held_licenses), 'licence reclaim')} held")
     name = CYCLE_NAMES.get(report.kind.value, f"{report.kind.value.capitalize()} cycle")
     if report.dry_run:
         name = f"Dry run ({name.lower()})"
@@ -204,23 +208,71 @@ def render_report(
     collect(groups)
     yield headline(report)
     yield summary(groups)
+    if report.plan.capacity:
+        yield capacity_table(report.plan.capacity, "Licences")
     yield from details(groups)
     hidden = sum(g.count - len(g.rows) for g in groups)
     if hidden:
         yield Text(f"\n{plural(hidden, 'more row')} not shown: {hint}")
+    yield from drift_lines(report)
     yield from _advice(report)
+
+
+_DRIFT_WORDS: dict[DriftKind, Callable[[int], str]] = {
+    DriftKind.ATTRIBUTES: lambda n: f"{plural(n, 'user')} with attributes changed",
+    DriftKind.DEACTIVATED: lambda n: f"{plural(n, 'user')} deactivated",
+    DriftKind.DELETED: lambda n: f"{plural(n, 'user')} deleted",
+    DriftKind.GROUPS: lambda n: f"{plural(n, 'group')} missing members",
+}
+
+
+def drift_lines(report: CycleReport) -> Iterator[Text]:
+    """What the drift check read and found (docs/drift.md), or why it concluded nothing."""
+    found = report.drift
+    if found is None:
+        return
+    for warning in found.warnings:
+        yield Text("Drift check: ", style="bold yellow") + plain(warning, "yellow")
+    if found.error is not None:
+        return
+    kinds = ", ".join(_DRIFT_WORDS[kind](n) for kind, n in sorted(found.found().items()))
+    line = f"Drift check: {plural(found.webex_users, 'Webex user')} read; " + (
+        f"drift found: {kinds}." if kinds else "no drift."
+    )
+    if found.orphans:
+        line += f" {plural(found.orphans, 'Webex user')} linked to no directory user ('users orphans')."
+    yield Text(line)
 
 
 def _advice(report: CycleReport) -> Iterator[Text]:
     if report.error:
         yield Text("Cycle failed: ", style="bold red") + plain(report.error, "bold red")
-    elif report.plan.held:
+    elif report.plan.holds:
+        plan = report.plan
+        deprovisions = all(a.kind.deprovisions for a in plan.held)
+        held = [
+            plural(len(plan.held), "deprovision" if deprovisions else "action") if plan.held else "",
+            plural(len(plan.held_groups), "group action") if plan.held_groups else "",
+            plural(len(plan.held_licenses), "licence reclaim") if plan.held_licenses else "",
+        ]
         yield Text(
-            f"{plural(len(report.plan.held), 'deprovision')} held by the guard (safety.max_deprovisions). "
+            f"{', '.join(h for h in held if h)} held by the guard (safety.max_deprovisions). "
             "Review them with 'webex-provisioner plan', then run 'webex-provisioner sync --approve-held' "
             "or 'webex-provisioner sync --discard-held'.",
             style="bold yellow",
         )
+
+
+def capacity_table(rows: Sequence[CapacityRow], title: str) -> Table:
+    """Per licence: its units, what the plan assigns and reclaims, and the users left without."""
+    table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title_justify="left")
+    table.add_column("licence", overflow="fold")
+    for name in ("total", "used", "free", "assign", "reclaim", "short"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for row in rows:
+        cells = (row.total, row.consumed, row.free, row.assign, row.reclaim, row.shortfall)
+        table.add_row(plain(row.name), *(number(c) for c in cells))
+    return table
 
 
 def render_held(sections: Sequence[Section], limit: int | None, hint: str) -> Group:

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from webex_provisioner.engine.report import CycleReport, action_status
-from webex_provisioner.model import Action, GroupAction, Plan, Problem
+from webex_provisioner.model import Action, GroupAction, LicenseAction, Plan, Problem
 
 _IMPLIED = frozenset({"email", "externalId"})  # shown as the row's subject / always the anchor
 
 Key = tuple[str, str, str]
 """What a row is counted under in a summary: (action, reason, status)."""
+
+A = TypeVar("A", Action, GroupAction, LicenseAction)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,18 +129,31 @@ def user_sections(report: CycleReport) -> list[Section]:
     """The users' actions (with what became of each), the deprovisions held by the guard, and
     the users left alone."""
     status = action_status(report)
-
-    def row(action: Action) -> Row:
-        return _action_row(action, *status(action))
-
-    def key(action: Action) -> Key:
-        return (action.kind.value, action.reason.value, status(action)[0])
-
     return [
-        Section("Users", "user", report.plan.all_actions, row, key),
-        *group_sections(report),
+        _applied_section("Users", "user", report.plan.all_actions, _action_row, status),
+        _applied_section("Groups", "group", report.plan.groups, _group_row, status),
+        _applied_section("Licences", "license", report.plan.licenses, _license_row, status),
         *held_sections(report.plan),
     ]
+
+
+def _applied_section(
+    title: str,
+    subject: str,
+    actions: Sequence[A],
+    make_row: Callable[[A, str, str], Row],
+    status: Callable[[A], tuple[str, str]],
+) -> Section:
+    """Rows of applied (or planned) actions, each with what became of it, counted by action,
+    reason and status."""
+
+    def row(action: A) -> Row:
+        return make_row(action, *status(action))
+
+    def key(action: A) -> Key:
+        return (action.kind.value, action.reason.value, status(action)[0])
+
+    return Section(title, subject, actions, row, key)
 
 
 def describe_group_action(action: GroupAction) -> str:
@@ -174,17 +189,25 @@ def _group_row(action: GroupAction, status: str, detail: str) -> Row:
     )
 
 
-def group_sections(report: CycleReport) -> list[Section]:
-    """The actions on Webex groups, with what became of each."""
-    status = action_status(report)
+def describe_license_action(action: LicenseAction) -> str:
+    """``Webex Messaging: rule 2 (member of cn=…)``: each licence with the rule that asks for
+    it, or why nothing does any more."""
+    return "; ".join(f"{item.name}: {item.why}" if item.why else item.name for item in action.licenses)
 
-    def row(action: GroupAction) -> Row:
-        return _group_row(action, *status(action))
 
-    def key(action: GroupAction) -> Key:
-        return (action.kind.value, action.reason.value, status(action)[0])
-
-    return [Section("Groups", "group", report.plan.groups, row, key)]
+def _license_row(action: LicenseAction, status: str, detail: str) -> Row:
+    return Row(
+        "license",
+        action.kind.value,
+        action.reason.value,
+        status,
+        action.email or action.anchor,
+        describe_license_action(action),
+        detail or action.detail,
+        action.anchor,
+        "",
+        action.webex_id or "",
+    )
 
 
 def held_sections(plan: Plan) -> list[Section]:
@@ -203,6 +226,13 @@ def held_sections(plan: Plan) -> list[Section]:
             "group",
             plan.held_groups,
             lambda a: _group_row(a, "held", ""),
+            lambda a: (a.kind.value, a.reason.value, "held"),
+        ),
+        Section(
+            "Held licence actions",
+            "license",
+            plan.held_licenses,
+            lambda a: _license_row(a, "held", ""),
             lambda a: (a.kind.value, a.reason.value, "held"),
         ),
         Section(

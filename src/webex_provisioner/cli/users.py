@@ -1,15 +1,23 @@
-"""Commands about linked users: users list/show/explain/forget, and reset."""
+"""Commands about linked users: users list/show/explain/orphans/forget, and reset."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import click
 
 from webex_provisioner.cli.base import Context, cli, emit_json, failures, pass_context
 from webex_provisioner.cli.cycles import all_option
-from webex_provisioner.cli.json_forms import explanation_json, link_json
-from webex_provisioner.cli.render import capped, links_table, render_explanation, render_link
+from webex_provisioner.cli.json_forms import explanation_json, link_json, orphan_json
+from webex_provisioner.cli.render import (
+    capped_table,
+    links_table,
+    orphans_table,
+    render_explanation,
+    render_link,
+)
 from webex_provisioner.cli.report_view import DETAIL_ROWS
 from webex_provisioner.cli.text import make_console, number
 from webex_provisioner.engine import operations
@@ -43,15 +51,29 @@ def users_list(ctx: Context, state: str | None, as_json: bool, show_all: bool) -
         finally:
             store.close()
     links.sort(key=lambda link: link.email.lower())
+    title = f"Linked users ({number(len(links))})"
+    print_rows(
+        links, "users list", "linked user", as_json=as_json, show_all=show_all, to_json=link_json,
+        table_of=lambda rows: links_table(rows, title),
+    )  # fmt: skip
+
+
+def print_rows(
+    rows: list[Any],
+    command: str,
+    what: str,
+    *,
+    as_json: bool,
+    show_all: bool,
+    to_json: Callable[[Any], Any],
+    table_of: Callable[[list[Any]], Any],
+) -> None:
+    """Every row as JSON, or a table of the first ones and how to see the others."""
     if as_json:
-        emit_json([link_json(link) for link in links])
+        emit_json([to_json(row) for row in rows])
         return
-    hint = "'users list --all' prints every one; 'users list --json' prints them as JSON"
-    shown, more = capped(links, None if show_all else DETAIL_ROWS, "linked user", hint)
-    console = make_console()
-    console.print(links_table(shown, f"Linked users ({number(len(links))})"))
-    if more:
-        console.print(more)
+    hint = f"'{command} --all' prints every one; '{command} --json' prints them as JSON"
+    make_console().print(*capped_table(rows, None if show_all else DETAIL_ROWS, what, hint, table_of))
 
 
 @users.command("show")
@@ -104,6 +126,25 @@ def users_explain(ctx: Context, key: str, as_json: bool) -> None:
         make_console().print(render_explanation(explanation))
     if explanation.user is None and not explanation.links:
         sys.exit(EXIT_FAILED)
+
+
+@users.command("orphans")
+@click.option("--json", "as_json", is_flag=True, help="Print every orphan as JSON.")
+@all_option(f"Print every orphan, not only the first {DETAIL_ROWS}.")
+@pass_context
+def users_orphans(ctx: Context, as_json: bool, show_all: bool) -> None:
+    """List the Webex users no link points to: e-mail, state and creation time.
+
+    They were created by hand, by another tool, or are leavers from before webex-provisioner.
+    Reads every Webex user once; nothing is done to them (docs/drift.md)."""
+    config = ctx.config()
+    with failures(), open_engine(config, read_only=True) as engine:
+        found = operations.orphans(engine)
+    title = f"Webex users linked to no directory user ({number(len(found))})"
+    print_rows(
+        found, "users orphans", "orphan", as_json=as_json, show_all=show_all, to_json=orphan_json,
+        table_of=lambda rows: orphans_table(rows, title),
+    )  # fmt: skip
 
 
 @users.command("forget")

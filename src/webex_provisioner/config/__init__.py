@@ -6,7 +6,9 @@ Nothing is contacted here: a configuration that does not validate never reaches 
 The sections are in ``config.schema``, the presets of ``directory.type`` in ``config.presets``.
 """
 
+from webex_provisioner.config.drift import DriftConfig
 from webex_provisioner.config.groups import GroupsConfig
+from webex_provisioner.config.licenses import LicenseRule, LicensesConfig, LicenseWhen
 from webex_provisioner.config.loading import (
     CONFIG_ENV,
     DEFAULT_CONFIG_PATH,
@@ -37,9 +39,13 @@ __all__ = [
     "Config",
     "DeprovisionLimit",
     "DirectoryConfig",
+    "DriftConfig",
     "Duration",
     "GroupsConfig",
     "HaConfig",
+    "LicenseRule",
+    "LicenseWhen",
+    "LicensesConfig",
     "LoggingConfig",
     "NotifyConfig",
     "OAuthConfig",

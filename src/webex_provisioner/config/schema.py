@@ -23,8 +23,10 @@ from pydantic import (
     model_validator,
 )
 
+from webex_provisioner.config.drift import DriftConfig
 from webex_provisioner.config.groups import GroupsConfig
 from webex_provisioner.config.ldap_filter import check_filter
+from webex_provisioner.config.licenses import LicensesConfig
 from webex_provisioner.config.notify import NotifyConfig
 from webex_provisioner.config.presets import fill_directory, fill_mapping, type_problem
 from webex_provisioner.config.transport import http_cleartext, ldap_cleartext, postgres_cleartext
@@ -357,6 +359,9 @@ class Config(_Section):
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     ha: HaConfig = Field(default_factory=HaConfig)
     groups: GroupsConfig | None = None
+    licenses: LicensesConfig | None = None
+    drift: DriftConfig | None = None
+    """Absent: no drift check. ``drift:`` with nothing under it: the defaults."""
     state_allow_insecure: bool = False
     """Accept a PostgreSQL ``state`` whose ``sslmode`` does not verify the server's certificate
     (before ``state``, whose check reads it)."""
@@ -382,6 +387,12 @@ class Config(_Section):
         compile_mapping(value)  # raises ValueError naming the mapping key and the fix
         return value
 
+    @field_validator("drift", mode="before")
+    @classmethod
+    def _drift_defaults(cls, value: object) -> object:
+        """``drift:`` alone (no value) turns the check on with every default."""
+        return {} if value is None else value
+
     @field_validator("state")
     @classmethod
     def _state_url(cls, value: str, info: ValidationInfo) -> str:
@@ -402,3 +413,7 @@ class Config(_Section):
         for rule in self.mapping.values():
             names.update(rule.attributes())
         return sorted(names, key=str.lower)
+
+    def license_labels(self) -> list[str]:
+        """The labels the directory puts on users for the licence rules (none without ``licenses:``)."""
+        return self.licenses.labels() if self.licenses is not None else []

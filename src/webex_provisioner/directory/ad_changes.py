@@ -132,7 +132,7 @@ class UsnFeed(AdFeed):
             self.labeller.attributes,
             what="changed directory users",
         )
-        groups_changed = bool(config.scope.groups) and any(
+        groups_changed = bool(self.watched_groups) and any(
             True
             for _ in conn.search_all(
                 context, all_of(config.group_filter, newer), ["1.1"], what="changed groups"
@@ -205,7 +205,7 @@ class DirSyncFeed(AdFeed):
         live = {dn: attrs for dn, attrs in entries if not _is_deleted(attrs)}
         users = self.split(self.labeller.read_dns(conn, set(live)) + self._read_outside(conn, live))
         user_dns = {normalize_dn(dn) for dn, _ in (*users, *self._outside)}
-        groups_changed = bool(self.config.scope.groups) and any(
+        groups_changed = bool(self.watched_groups) and any(
             self._is_group(conn, dn) for dn in live if normalize_dn(dn) not in user_dns
         )
         return Fetched(
@@ -232,7 +232,8 @@ class DirSyncFeed(AdFeed):
         config = self.config
         context = self.naming_context(conn)
         query = any_of(config.user_filter, config.group_filter, _TOMBSTONES)
-        attributes = sorted({*self.labeller.attributes, *watched_attributes(config), "name", "isDeleted"})
+        watched = watched_attributes(config, self.labeller.rules.filters.values())
+        attributes = sorted({*self.labeller.attributes, *watched, "name", "isDeleted"})
         control = DirSyncControl(cookie)
         kept: list[Entry] = []
         cookies = {cookie}
@@ -357,10 +358,11 @@ def naming_context(conn: Connection, base_dn: str) -> str:
     raise DirectoryError(f"no naming context of {conn.config.url} holds {base_dn}; check directory.base_dn")
 
 
-def watched_attributes(config: DirectoryConfig) -> set[str]:
-    """Attributes whose change may change a label: those the filters test, and the members."""
+def watched_attributes(config: DirectoryConfig, rule_filters: Iterable[str] = ()) -> set[str]:
+    """Attributes whose change may change a label: those the filters test (the licence rules'
+    ``rule_filters`` too), and the members."""
     names: set[str] = set(config.member_attributes)
-    for text in (config.user_filter, config.disabled_filter, config.scope.filter):
+    for text in (config.user_filter, config.disabled_filter, config.scope.filter, *rule_filters):
         names.update(attribute_names(text or ""))
     return names - {"objectClass", "objectCategory"}
 

@@ -2,9 +2,10 @@
 
 Two refreshOnly searches per cycle, each from its stored cookie: the directory users (base DN,
 user filter, the mapped attributes) and the groups (``group_filter`` under the naming contexts
-holding the targeted groups, entry UUIDs only). With a session log (``syncprov-sessionlog``) the
-server names the deleted entries; without one, or after the log was lost (OpenLDAP 2.5 keeps it
-in memory), it lists every entry still present and the feed compares (see ``LdapChangeFeed``).
+holding the targeted groups and the licence rules' groups, entry UUIDs only). With a session
+log (``syncprov-sessionlog``) the server names the deleted entries; without one, or after the
+log was lost (OpenLDAP 2.5 keeps it in memory), it lists every entry still present and the feed
+compares (see ``LdapChangeFeed``).
 
 Content sync identifies entries by ``entryUUID``, so it needs ``directory.anchor: entryUUID``.
 """
@@ -37,7 +38,7 @@ class ContentSyncFeed(LdapChangeFeed):
 
     def _bases_of(self, conn: Connection) -> list[str]:
         if self._bases is None:
-            self._bases = self.group_bases(conn) if self.config.scope.groups else []
+            self._bases = self.group_bases(conn) if self.watched_groups else []
         return self._bases
 
     def _position(self, conn: Connection) -> Position:

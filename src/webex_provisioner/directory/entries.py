@@ -62,8 +62,10 @@ def to_user(
     disabled: bool,
     in_scope: bool,
     scope_reason: str,
+    labels: frozenset[str] = _NONE,
 ) -> DirectoryUser:
-    """The directory user of an entry whose anchor (attribute ``anchor``) is ``anchor_text``.
+    """The directory user of an entry whose anchor (attribute ``anchor``) is ``anchor_text``,
+    carrying the licence rules' ``labels`` it matches.
 
     Attribute names are lower-cased; values decoded as UTF-8; an attribute with a value that is
     not UTF-8 is left out and named in ``undecodable``. The anchor is included under its name.
@@ -95,4 +97,5 @@ def to_user(
         in_scope=in_scope,
         scope_reason=scope_reason,
         undecodable=frozenset(undecodable) if undecodable else _NONE,
+        labels=labels,
     )

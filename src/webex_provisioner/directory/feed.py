@@ -4,11 +4,15 @@ A subclass says where the directory is now (``_position``: a content sync cookie
 what changed since a position (``_fetch``: changed user entries, deletes or the present list,
 whether a group changed). This class turns that into a ``ChangeSet`` of labelled users:
 
-* **Group membership.** The feed keeps, per watermark it handed out, the targeted groups'
-  expanded membership. When a group changed, it expands again and the users who entered or left
-  are changed users. A process that did not hand out the watermark (a one-off ``sync``) expands
-  once and compares with the membership fingerprint inside the watermark; if the membership moved,
-  it cannot tell whose, and answers with a full read.
+* **Group membership.** The feed keeps, per watermark it handed out, the expanded membership of
+  the targeted groups and of the licence rules' groups (``labels.Memberships``). When a group
+  changed, it expands again and the users who entered or left are changed users, labelled anew. A
+  process that did not hand out the watermark (a one-off ``sync``) expands once and compares with
+  the membership fingerprint inside the watermark; if the membership moved, it cannot tell whose,
+  and answers with a full read.
+* **Licence rules.** A watermark handed out with licence rules' labels names them (a
+  fingerprint); asked with other labels (the rules changed), the feed answers with a full read,
+  since users it did not report may have entered or left a new rule's selection.
 * **Deletes.** Explicit deletes pass through. A *present list* (every entry still there) is
   compared with the anchors known at that watermark; without them, a full read answers.
 * **Full reads** (``full=True``) read every directory user through ``LdapDirectory.read_users``,
@@ -20,6 +24,7 @@ after ``changes`` (and did not store the new watermark) can ask again from the o
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,8 +36,7 @@ from webex_provisioner.config import DirectoryConfig
 from webex_provisioner.directory.connection import Connection, Entry
 from webex_provisioner.directory.dn import is_under, normalize_dn
 from webex_provisioner.directory.entries import anchor_value
-from webex_provisioner.directory.groups import Membership
-from webex_provisioner.directory.labels import Labeller, expand, membership_digest, membership_moves
+from webex_provisioner.directory.labels import Labeller, Memberships, expand
 from webex_provisioner.directory.ldap import LdapDirectory
 from webex_provisioner.errors import DirectoryIncompleteError
 from webex_provisioner.model import DirectoryUser
@@ -47,7 +51,7 @@ Position = dict[str, str]
 class Baseline:
     """What the directory looked like at a watermark: the membership and the known anchors."""
 
-    membership: Membership | None
+    membership: Memberships
     known: frozenset[str] | None = None
     groups: frozenset[str] | None = None
 
@@ -79,7 +83,7 @@ class LdapChangeFeed:
     def __init__(self, config: DirectoryConfig, directory: LdapDirectory) -> None:
         self.config = config
         self.directory = directory
-        self.labeller = Labeller(config, directory.attributes, directory.email_attribute)
+        self.labeller = Labeller(config, directory.attributes, directory.email_attribute, directory.labels)
         self._conn: Connection | None = None
         self._baselines: dict[str, Baseline] = {}
         self._latest: Position | None = None
@@ -90,9 +94,10 @@ class LdapChangeFeed:
         """The watermark of now, before a full read: store it once that read was applied."""
         conn = self.connection()
         position = self._position(conn)
-        membership = expand(conn, self.config)
-        self.directory.use_membership(membership)  # the full read that follows labels with it
-        watermark = self._encode(position, membership_digest(membership))
+        membership = self._expand(conn)
+        # the full read that follows labels with it
+        self.directory.use_membership(membership.scope, membership.rules)
+        watermark = self._encode(position, membership.digest())
         self._baselines = {watermark: Baseline(membership, groups=self._group_uuids(conn))}
         self._latest = position
         return watermark
@@ -102,7 +107,9 @@ class LdapChangeFeed:
         decoded = self._decode(watermark) if watermark is not None else None
         if decoded is None:
             return self._full("no usable watermark" if watermark is None else "the watermark is unreadable")
-        position, digest = decoded
+        position, digest, labels = decoded
+        if labels != self._labels_digest():
+            return self._full("the licence rules' labels changed since the watermark")
         try:
             return self._incremental(watermark or "", position, digest)
         except FullReadNeeded as why:
@@ -142,8 +149,13 @@ class LdapChangeFeed:
             self._conn = self._open()
         return self._conn
 
+    @property
+    def watched_groups(self) -> tuple[str, ...]:
+        """The groups whose membership labels users: the targeted groups and the licence rules'."""
+        return (*self.config.scope.groups, *self.labeller.rules.groups.values())
+
     def group_bases(self, conn: Connection) -> list[str]:
-        """Where the groups that matter live: the naming contexts holding the targeted groups
+        """Where the groups that matter live: the naming contexts holding the watched groups
         (nested groups may be anywhere in them), or each group's parent when the root DSE
         does not say."""
         contexts = [
@@ -153,7 +165,7 @@ class LdapChangeFeed:
             for v in values
         ]
         bases: dict[str, str] = {}
-        for group in self.config.scope.groups:
+        for group in self.watched_groups:
             holding = [c for c in contexts if c and is_under(group, c)]
             base = max(holding, key=len) if holding else group.split(",", 1)[-1]
             bases.setdefault(normalize_dn(base), base)
@@ -190,7 +202,6 @@ class LdapChangeFeed:
                 if baseline is not None and baseline.known is not None
                 else None
             )
-        membership = baseline.membership if baseline is not None else None
         groups = baseline.groups if baseline is not None else None
         groups_changed = (
             fetched.groups_changed
@@ -199,21 +210,9 @@ class LdapChangeFeed:
         )
         if groups is not None:
             groups = frozenset((groups | fetched.group_entries) - fetched.group_deletes)
-        moved: set[str] = set()
-        new_digest = digest  # the fingerprint only changes with the membership, after a group change
-        if self.config.scope.groups and (groups_changed or (membership is None and fetched.entries)):
-            now = expand(conn, self.config)
-            assert now is not None
-            if groups_changed:
-                new_digest = membership_digest(now)
-            if membership is not None:
-                moved = membership_moves(membership, now)
-            elif new_digest != digest:
-                raise FullReadNeeded(
-                    "the targeted groups' membership changed since the last cycle, and this process "
-                    "does not know the earlier membership to tell whose"
-                )
-            membership = now
+        membership, moved, new_digest = self._regroup(
+            conn, baseline.membership if baseline is not None else None, groups_changed, fetched, digest
+        )
         users = self._users(conn, fetched.entries, moved, membership)
         new_watermark = self._encode(fetched.position, new_digest)
         self._baselines = {
@@ -230,40 +229,82 @@ class LdapChangeFeed:
         )
         return ChangeSet(tuple(users), tuple(sorted(deleted)), new_watermark)
 
+    def _regroup(
+        self,
+        conn: Connection,
+        before: Memberships | None,
+        groups_changed: bool,
+        fetched: Fetched,
+        digest: str,
+    ) -> tuple[Memberships, set[str], str]:
+        """The watched groups' membership after a fetch (expanded again when a group changed, or
+        when this process does not know it and has entries to label), the normalized DNs that
+        entered or left a group, and the watermark's new membership digest."""
+        if not self.watched_groups or not (groups_changed or (before is None and fetched.entries)):
+            return before or Memberships(None), set(), digest
+        now = self._expand(conn)
+        new_digest = now.digest() if groups_changed else digest  # it only moves after a group change
+        if before is not None:
+            return now, before.moves(now), new_digest
+        if new_digest != digest:
+            raise FullReadNeeded(
+                "the membership of the targeted groups or of the licence rules' groups changed since "
+                "the last cycle, and this process does not know the earlier membership to tell whose"
+            )
+        return now, set(), new_digest
+
+    def _expand(self, conn: Connection) -> Memberships:
+        return Memberships(expand(conn, self.config), self.labeller.rules.members(conn))
+
     def _users(
-        self, conn: Connection, entries: list[Entry], moved: set[str], membership: Membership | None
+        self, conn: Connection, entries: list[Entry], moved: set[str], membership: Memberships
     ) -> list[DirectoryUser]:
         seen = {normalize_dn(dn) for dn, _ in entries}
         entries = entries + self.labeller.read_dns(conn, moved - seen)
-        users = self.labeller.users(conn, entries, membership)
+        users = self.labeller.users(conn, entries, membership.scope, membership.rules)
         partners = self.labeller.sharing_email(conn, users)
-        return users + self.labeller.users(conn, partners, membership)
+        return users + self.labeller.users(conn, partners, membership.scope, membership.rules)
 
     def _full(self, reason: str) -> ChangeSet:
         log.info("change_feed.full_read", kind=self.kind, reason=reason)
         conn = self.connection()
         position = self._position(conn)
-        membership = expand(conn, self.config)
-        self.directory.use_membership(membership)
+        membership = self._expand(conn)
+        self.directory.use_membership(membership.scope, membership.rules)
         users = tuple(self.directory.read_users())
-        watermark = self._encode(position, membership_digest(membership))
+        watermark = self._encode(position, membership.digest())
         self._baselines = {
             watermark: Baseline(membership, frozenset(u.anchor for u in users), self._group_uuids(conn))
         }
         self._latest = position
         return ChangeSet(users, (), watermark, full=True)
 
-    def _encode(self, position: Position, digest: str) -> str:
-        return json.dumps({"kind": self.kind, "position": position, "members": digest}, sort_keys=True)
+    def _labels_digest(self) -> str | None:
+        """A fingerprint of the licence rules' labels (``None`` without: no key in the watermark)."""
+        labels = self.labeller.rules.labels
+        if not labels:
+            return None
+        return hashlib.sha256("\n".join(labels).encode("utf-8")).hexdigest()[:32]
 
-    def _decode(self, watermark: str) -> tuple[Position, str] | None:
+    def _encode(self, position: Position, digest: str) -> str:
+        data: dict[str, Any] = {"kind": self.kind, "position": position, "members": digest}
+        labels = self._labels_digest()
+        if labels is not None:
+            data["labels"] = labels
+        return json.dumps(data, sort_keys=True)
+
+    def _decode(self, watermark: str) -> tuple[Position, str, str | None] | None:
         try:
             data: Any = json.loads(watermark)
         except ValueError:
             return None
         if not isinstance(data, Mapping) or data.get("kind") != self.kind:
             return None
-        position, digest = data.get("position"), data.get("members")
+        position, digest, labels = data.get("position"), data.get("members"), data.get("labels")
         if not isinstance(position, Mapping) or not isinstance(digest, str):
             return None
-        return {str(k): str(v) for k, v in position.items()}, digest
+        return (
+            {str(k): str(v) for k, v in position.items()},
+            digest,
+            labels if isinstance(labels, str) else None,
+        )

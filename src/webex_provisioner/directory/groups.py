@@ -9,14 +9,15 @@ expanded at most once, which is also the cycle guard. Active Directory's ranged 
 (``member;range=0-1499``) is followed to the end.
 
 A targeted group that does not exist is an error, never an empty scope: an empty scope would
-take every linked user out of scope and deprovision them.
+take every linked user out of scope and deprovision them. The same expansion serves other groups
+whose members are wanted (a licence rule's group): ``Targets`` says which, and how to name them.
 """
 
 from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -54,12 +55,37 @@ class Membership:
         return "not a direct member of any targeted group (nested groups are off)"
 
 
-class NestedGroupCandidates:
-    """Which member DNs may be nested groups, hence worth a read. Searches once, on first use."""
+@dataclass(frozen=True, slots=True)
+class Targets:
+    """Groups whose members are wanted, expanded through nested groups when ``nested``: the
+    targeted groups of ``directory.scope`` (``scope_targets``), or a licence rule's group. What
+    they are, the configuration key that names them and what a missing one would cause go into
+    the errors."""
 
-    def __init__(self, conn: Connection, config: DirectoryConfig) -> None:
+    groups: tuple[str, ...]
+    nested: bool
+    what: str = "targeted group"
+    key: str = "directory.scope.groups"
+    missing: str = "a missing group would put every user out of scope"
+
+
+def scope_targets(config: DirectoryConfig) -> Targets:
+    """The targeted groups of ``config.scope`` (none when the scope is not by group)."""
+    return Targets(tuple(config.scope.groups), config.scope.nested_groups)
+
+
+class NestedGroupCandidates:
+    """Which member DNs may be nested groups, hence worth a read. Searches once, on first use.
+
+    ``groups`` are the groups being expanded (by default the targeted groups): the naming
+    contexts holding them are where nested groups are listed."""
+
+    def __init__(
+        self, conn: Connection, config: DirectoryConfig, groups: Sequence[str] | None = None
+    ) -> None:
         self._conn = conn
         self._config = config
+        self._targets = tuple(config.scope.groups if groups is None else groups)
         self._groups: set[str] | None = None
         self._users: set[str] | None = None
 
@@ -72,7 +98,7 @@ class NestedGroupCandidates:
 
     def _load(self) -> None:
         conn, config = self._conn, self._config
-        bases = naming_contexts_of(conn, config.scope.groups)
+        bases = naming_contexts_of(conn, self._targets)
         if bases is not None:
             self._groups = {
                 normalize_dn(dn)
@@ -112,19 +138,21 @@ def expand_membership(
     conn: Connection,
     config: DirectoryConfig,
     might_be_group: Callable[[str], bool],
+    targets: Targets | None = None,
 ) -> Membership:
-    """Read the targeted groups of ``config.scope`` and, with ``nested_groups``, their nested
-    groups. ``might_be_group`` tells, for a normalized member DN, whether to read it as a possible
-    nested group (see ``NestedGroupCandidates``); it is asked only with nested groups on.
+    """Read the targeted groups of ``config.scope`` (or ``targets``) and, with nested groups on,
+    their nested groups. ``might_be_group`` tells, for a normalized member DN, whether to read it
+    as a possible nested group (see ``NestedGroupCandidates``); it is asked only with nested
+    groups on.
     """
-    scope = config.scope
+    targets = targets or scope_targets(config)
     attributes = list(config.member_attributes)
     reasons: dict[str, str] = {}
     expanded: set[str] = set()
-    for target in scope.groups:
+    for target in targets.groups:
         if normalize_dn(target) in expanded:
             continue  # already expanded as a group nested in an earlier targeted group
-        queue = deque([(target, read_targeted_group(conn, config, target), "")])
+        queue = deque([(target, read_targeted_group(conn, config, target, targets), "")])
         expanded.add(normalize_dn(target))
         while queue:
             group_dn, attrs, via = queue.popleft()
@@ -136,28 +164,34 @@ def expand_membership(
                 key = normalize_dn(member)
                 if key in expanded:
                     continue  # a group already expanded: a cycle or a diamond
-                if scope.nested_groups and key not in reasons and might_be_group(key):
+                if targets.nested and key not in reasons and might_be_group(key):
                     nested = conn.read(member, config.group_filter, attributes, what="the nested group")
                     if nested is not None:
                         expanded.add(key)
                         queue.append((member, nested[1], f"{via} > {member}" if via else member))
                         continue
                 reasons.setdefault(key, reason)
-    return Membership(reasons=reasons, groups=tuple(scope.groups), nested=scope.nested_groups)
+    return Membership(reasons=reasons, groups=targets.groups, nested=targets.nested)
 
 
-def read_targeted_group(conn: Connection, config: DirectoryConfig, dn: str) -> dict[str, list[bytes]]:
-    found = conn.read(dn, config.group_filter, config.member_attributes, what="the targeted group")
+def read_targeted_group(
+    conn: Connection, config: DirectoryConfig, dn: str, targets: Targets | None = None
+) -> dict[str, list[bytes]]:
+    """The member attributes of a targeted group (or a group of ``targets``); ``DirectoryError``
+    when it does not exist or does not match ``directory.group_filter``."""
+    targets = targets or scope_targets(config)
+    what = f"the {targets.what}"
+    found = conn.read(dn, config.group_filter, config.member_attributes, what=what)
     if found is not None:
         return found[1]
-    if conn.read(dn, "(objectClass=*)", ["1.1"], what="the targeted group") is None:
+    if conn.read(dn, "(objectClass=*)", ["1.1"], what=what) is None:
         raise DirectoryError(
-            f"the targeted group {dn} does not exist at {config.url} (or the bind DN cannot see it); "
-            "fix directory.scope.groups. Nothing was read: a missing group would put every user out of scope"
+            f"{what} {dn} does not exist at {config.url} (or the bind DN cannot see it); "
+            f"fix {targets.key}. Nothing was read: {targets.missing}"
         )
     raise DirectoryError(
-        f"the targeted group {dn} at {config.url} does not match directory.group_filter "
-        f"{config.group_filter}; fix directory.scope.groups or widen group_filter"
+        f"{what} {dn} at {config.url} does not match directory.group_filter "
+        f"{config.group_filter}; fix {targets.key} or widen group_filter"
     )
 
 

@@ -21,7 +21,13 @@ from webex_provisioner.config.ldap_filter import all_of
 from webex_provisioner.directory.ad import in_chain_filter, is_active_directory
 from webex_provisioner.directory.connection import Connection
 from webex_provisioner.directory.dn import normalize_dn
-from webex_provisioner.directory.groups import Membership, member_values, read_targeted_group
+from webex_provisioner.directory.groups import (
+    Membership,
+    Targets,
+    member_values,
+    read_targeted_group,
+    scope_targets,
+)
 from webex_provisioner.errors import DirectoryError, DirectoryIncompleteError, DirectoryUnavailableError
 
 log = structlog.get_logger()
@@ -38,19 +44,22 @@ class InChainExpansion:
         self._config = config
         self.supported: bool | None = None
 
-    def membership(self, conn: Connection) -> Membership | None:
-        """The membership of the targeted groups, or ``None`` when the rule cannot be used (nested
-        groups off, not Active Directory, or the rule failed): expand client-side then."""
-        scope = self._config.scope
-        if not scope.groups or not scope.nested_groups or self.supported is False:
+    def membership(self, conn: Connection, targets: Targets | None = None) -> Membership | None:
+        """The membership of the targeted groups (or of ``targets``), or ``None`` when the rule
+        cannot be used (nested groups off, not Active Directory, or the rule failed): expand
+        client-side then."""
+        targets = targets or scope_targets(self._config)
+        if not targets.groups or not targets.nested or self.supported is False:
             return None
         if self.supported is None:
             self.supported = server_is_active_directory(conn)
             if not self.supported:
                 return None
-        direct = {target: read_targeted_group(conn, self._config, target) for target in scope.groups}
+        direct = {
+            target: read_targeted_group(conn, self._config, target, targets) for target in targets.groups
+        }
         try:
-            members = {target: self._in_chain_members(conn, target) for target in scope.groups}
+            members = {target: self._in_chain_members(conn, target) for target in targets.groups}
         except (DirectoryUnavailableError, DirectoryIncompleteError):
             raise
         except DirectoryError as exc:
@@ -64,7 +73,7 @@ class InChainExpansion:
             )
             return None
         reasons: dict[str, str] = {}
-        for target in scope.groups:
+        for target in targets.groups:
             listed = {
                 normalize_dn(v)
                 for v in member_values(conn, target, direct[target], self._config.member_attributes)
@@ -74,7 +83,7 @@ class InChainExpansion:
                 why = f"member of {target}" if key in listed else f"member of {target} through nested groups"
                 if key not in reasons or key in listed:
                     reasons[key] = why
-        return Membership(reasons=reasons, groups=tuple(scope.groups), nested=True)
+        return Membership(reasons=reasons, groups=targets.groups, nested=True)
 
     def _in_chain_members(self, conn: Connection, group: str) -> list[str]:
         config = self._config

@@ -1,15 +1,17 @@
 """``LdapDirectory``: the ``DirectorySource`` for LDAP servers (OpenLDAP, AD, 389 DS, PingDirectory).
 
 ``read_users`` first computes the labels it can hold in memory (the anchors of disabled users,
-the members of the targeted groups or the anchors matching the scope filter), then streams the
-directory users page by page, labelling each. Nothing else is kept: 100k users never sit in a list.
+the members of the targeted groups or the anchors matching the scope filter, and for the licence
+rules' labels the DNs of each rule's group and filter: ``directory/rule_labels.py``), then
+streams the directory users page by page, labelling each. Nothing else is kept: 100k users never
+sit in a list.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Collection, Generator, Iterator
+from collections.abc import Callable, Collection, Generator, Iterator, Sequence
 from types import TracebackType
 from typing import Self
 
@@ -25,6 +27,7 @@ from webex_provisioner.directory.groups import Membership, NestedGroupCandidates
 from webex_provisioner.directory.inchain import InChainExpansion
 from webex_provisioner.directory.pushed_groups import NO_GROUPS_DIGEST, PushedGroups
 from webex_provisioner.directory.reader import ReaderProcess
+from webex_provisioner.directory.rule_labels import NO_LABELS, DnLabels, RuleLabels, RuleMembers
 from webex_provisioner.errors import DirectoryError
 from webex_provisioner.model import DirectoryGroup, DirectoryUser, GroupRead
 from webex_provisioner.ports import UserStream
@@ -39,8 +42,8 @@ READ_PROCESS_FROM = 10_000
 
 # (dn, anchor) -> (in_scope, scope_reason)
 ScopeLabel = Callable[[str, str], tuple[bool, str]]
-# (dn, raw attributes, anchor, disabled, in_scope, scope_reason)
-LabelledEntry = tuple[str, dict[str, list[bytes]], str, bool, bool, str]
+# (dn, raw attributes, anchor, disabled, in_scope, scope_reason, licence rule labels)
+LabelledEntry = tuple[str, dict[str, list[bytes]], str, bool, bool, str, frozenset[str]]
 
 
 class LdapDirectory:
@@ -51,6 +54,9 @@ class LdapDirectory:
     ``find_user`` reuses the group membership computed by the last ``read_users`` for
     ``membership_max_age`` seconds (and throughout a read), so classifying many users is cheap.
     The connection opens (and binds) on first use and reopens after it was lost.
+
+    ``labels`` are the licence rules' labels to put on users (``Config.license_labels()``,
+    ``directory/rule_labels.py``); without, nothing more is read.
 
     With ``groups`` (the ``groups:`` configuration) it is also a ``GroupSource``
     (``directory/pushed_groups.py``); without, it reads no group: ``read_groups`` is empty,
@@ -67,8 +73,10 @@ class LdapDirectory:
         membership_max_age: float = 60.0,
         read_process: bool | None = None,
         groups: GroupsConfig | None = None,
+        labels: Sequence[str] = (),
     ) -> None:
         self.config = config
+        self.labels = RuleLabels(config, labels)
         self._groups = None if groups is None else PushedGroups(config, groups)
         setting = config.read_process if read_process is None else read_process
         self._read_process: bool | None = None if setting == "auto" else bool(setting)
@@ -82,7 +90,8 @@ class LdapDirectory:
         self._membership_at = 0.0
         self._reading = 0
         self._in_chain = InChainExpansion(config)
-        self._given: tuple[Membership, float] | None = None
+        self._given: tuple[Membership | None, RuleMembers | None, float] | None = None
+        self._rules: tuple[RuleMembers, float] | None = None
         self._prepared: ReaderProcess | None = None
         self._large_read = False
 
@@ -104,9 +113,8 @@ class LdapDirectory:
         reader, self._prepared = self._prepared or self._new_reader(), None
         if reader is None:
             return self._read_here()
-        given, self._given = self._given, None
-        fresh = given is not None and time.monotonic() - given[1] < self.membership_max_age
-        reader.start(self.attributes, given[0] if given and fresh else None)
+        membership, rules = self._take_given()
+        reader.start(self.attributes, membership, rules, self.labels.labels)
         return reader
 
     @property
@@ -143,21 +151,32 @@ class LdapDirectory:
         anchor_name = self.config.anchor
         self._reading += 1
         try:
-            for dn, attrs, anchor, disabled, in_scope, reason in self._labelled_entries():
+            for dn, attrs, anchor, disabled, in_scope, reason, labels in self._labelled_entries():
                 yield to_user(
-                    dn, attrs, anchor_name, anchor, disabled=disabled, in_scope=in_scope, scope_reason=reason
+                    dn,
+                    attrs,
+                    anchor_name,
+                    anchor,
+                    disabled=disabled,
+                    in_scope=in_scope,
+                    scope_reason=reason,
+                    labels=labels,
                 )
         finally:
             self._reading -= 1
             self._membership_at = time.monotonic()
+            if self._rules is not None:
+                self._rules = (self._rules[0], self._membership_at)
 
     def _labelled_entries(self) -> Iterator[LabelledEntry]:
         config = self.config
         conn = self._connection()
+        membership, rules = self._take_given()
         disabled = (
             self._anchors(conn, config.disabled_filter, "disabled users") if config.disabled_filter else set()
         )
-        label = self._scope_label(conn)
+        label = self._scope_label(conn, membership)
+        rule_labels = self._rule_labels(conn, rules)
         read = skipped = 0
         for page in conn.search_pages(
             config.base_dn, config.user_filter, self.attributes, what="directory users"
@@ -169,7 +188,8 @@ class LdapDirectory:
                     skipped += 1
                     continue
                 read += 1
-                yield (dn, attrs, anchor, anchor in disabled, *label(dn, anchor))
+                labels = NO_LABELS if rule_labels is None else rule_labels(dn)
+                yield (dn, attrs, anchor, anchor in disabled, *label(dn, anchor), labels)
         log.info("directory.read", url=config.url, base_dn=config.base_dn, users=read, without_anchor=skipped)
 
     def find_user(self, key: str) -> DirectoryUser | None:
@@ -201,8 +221,16 @@ class LdapDirectory:
             )
         else:
             in_scope, reason = True, self._everyone_reason()
+        labels = self.labels.entry_labels(conn, dn, self._current_rules(conn)) if self.labels else NO_LABELS
         return to_user(
-            dn, attrs, config.anchor, anchor, disabled=disabled, in_scope=in_scope, scope_reason=reason
+            dn,
+            attrs,
+            config.anchor,
+            anchor,
+            disabled=disabled,
+            in_scope=in_scope,
+            scope_reason=reason,
+            labels=labels,
         )
 
     def probe(self) -> dict[str, str]:
@@ -259,12 +287,14 @@ class LdapDirectory:
             return None
         return self._groups.find(self._connection(), key)
 
-    def use_membership(self, membership: Membership | None) -> None:
+    def use_membership(self, membership: Membership | None, rules: RuleMembers | None = None) -> None:
         """Label the next ``read_users`` with ``membership`` (the targeted groups as a change feed
-        expanded them for its watermark, just before) instead of expanding them again: one
-        expansion, 5 % of a full cycle at 100,000 users, and the read and the watermark agree.
-        Not used if the read starts more than ``membership_max_age`` seconds later."""
-        self._given = None if membership is None else (membership, time.monotonic())
+        expanded them for its watermark, just before) and ``rules`` (the licence rules' groups,
+        likewise) instead of expanding them again: one expansion, 5 % of a full cycle at 100,000
+        users, and the read and the watermark agree. Not used if the read starts more than
+        ``membership_max_age`` seconds later."""
+        given = membership is not None or rules is not None
+        self._given = (membership, rules, time.monotonic()) if given else None
 
     def close(self) -> None:
         """Close the connection and forget the group membership (100,000 DNs for a large scope);
@@ -276,6 +306,7 @@ class LdapDirectory:
             self._conn.close()
             self._conn = None
         self._membership = None
+        self._rules = None
 
     def __enter__(self) -> Self:
         return self
@@ -329,12 +360,18 @@ class LdapDirectory:
             return self._membership
         return None
 
-    def _scope_label(self, conn: Connection) -> ScopeLabel:
+    def _take_given(self) -> tuple[Membership | None, RuleMembers | None]:
+        """What ``use_membership`` handed over, once, if it is recent enough."""
+        given, self._given = self._given, None
+        if given is None or time.monotonic() - given[2] >= self.membership_max_age:
+            return None, None
+        return given[0], given[1]
+
+    def _scope_label(self, conn: Connection, given: Membership | None) -> ScopeLabel:
         scope = self.config.scope
         if scope.groups:
-            given, self._given = self._given, None
-            if given is not None and time.monotonic() - given[1] < self.membership_max_age:
-                membership = self._membership = given[0]
+            if given is not None:
+                membership = self._membership = given
             else:
                 membership = self._expand(conn)
             return lambda dn, _anchor: _group_label(membership, dn)
@@ -344,6 +381,27 @@ class LdapDirectory:
             return lambda _dn, anchor: _filter_label(scope_filter, anchor in matching)
         reason = self._everyone_reason()
         return lambda _dn, _anchor: (True, reason)
+
+    def _rule_labels(self, conn: Connection, given: RuleMembers | None) -> DnLabels | None:
+        """The licence rules' labels of a user by DN, for one read: each rule's group expanded
+        (or as handed over) and one DN-only search per rule's filter, before any user is read;
+        ``None`` without labels."""
+        if not self.labels:
+            return None
+        members = given if given is not None else self.labels.members(conn, self._in_chain)
+        self._rules = (members, time.monotonic())
+        return DnLabels({**members, **self.labels.matching_dns(conn)})
+
+    def _current_rules(self, conn: Connection) -> RuleMembers:
+        """The rules' group members of the last read, if ``find_user`` may reuse them (as
+        ``_fresh_membership`` says), else expanded now."""
+        if self._rules is not None:
+            members, at = self._rules
+            if self._reading > 0 or time.monotonic() - at < self.membership_max_age:
+                return members
+        members = self.labels.members(conn, self._in_chain)
+        self._rules = (members, time.monotonic())
+        return members
 
     def _everyone_reason(self) -> str:
         return f"under the base DN {self.config.base_dn} (no targeted groups or scope filter)"

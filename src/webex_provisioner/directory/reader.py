@@ -3,7 +3,8 @@
 python-ldap turns each page into Python objects while holding the interpreter lock, and each
 entry is then decoded and labelled: at 100,000 users about 2 s of one core, on which the planner
 (links, mapping, comparisons) would otherwise wait. ``ReaderProcess`` runs ``LdapDirectory``'s
-own read (the searches, decoding, the disabled and scope labels) in a child, ``serve`` in a new
+own read (the searches, decoding, the disabled and scope labels, the licence rules' labels) in a
+child, ``serve`` in a new
 interpreter (kept away from the working directory: ``SAFE_DIRECTORY``), started as a full
 cycle begins. The child sends the directory users a thousand at a time, pickled as plain
 tuples, over its standard output, from a thread of its own, so it reads on while the engine
@@ -36,6 +37,7 @@ import structlog
 from webex_provisioner import errors
 from webex_provisioner.config import DirectoryConfig
 from webex_provisioner.directory.groups import Membership
+from webex_provisioner.directory.rule_labels import RuleMembers
 from webex_provisioner.errors import DirectoryError, DirectoryIncompleteError
 from webex_provisioner.model import DirectoryUser
 
@@ -104,16 +106,24 @@ class ReaderProcess:
         with contextlib.suppress(OSError):  # a smaller pipe only means less read-ahead
             fcntl.fcntl(self._output.fileno(), _F_SETPIPE_SZ, _PIPE_BYTES)
 
-    def start(self, attributes: tuple[str, ...], membership: Membership | None) -> None:
-        """Ask for the read of ``attributes``, labelled with ``membership`` if given (else the
-        child expands the targeted groups itself)."""
+    def start(
+        self,
+        attributes: tuple[str, ...],
+        membership: Membership | None,
+        rules: RuleMembers | None = None,
+        labels: tuple[str, ...] = (),
+    ) -> None:
+        """Ask for the read of ``attributes``, labelled with ``membership`` and the licence rules'
+        groups ``rules`` if given (else the child expands the groups itself), with the licence
+        rules' ``labels`` put on."""
         if self._started:
             raise RuntimeError("a ReaderProcess reads once")
         self._started = True
         try:
             assert self._process.stdin is not None
             with self._process.stdin as stdin:
-                pickle.dump((self._config, attributes, membership), stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                request = (self._config, attributes, labels, membership, rules)
+                pickle.dump(request, stdin, protocol=pickle.HIGHEST_PROTOCOL)
         except OSError:
             pass  # the child is gone already: the first receive reports it
 

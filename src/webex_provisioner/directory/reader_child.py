@@ -2,8 +2,8 @@
 to the engine in batches over its standard output (``directory.reader`` is the engine's side).
 
 Started as ``python -P -c "from webex_provisioner.directory.reader_child import serve; serve()"``
-in ``reader.SAFE_DIRECTORY``; it reads its request (configuration, attributes, membership) from
-standard input.
+in ``reader.SAFE_DIRECTORY``; it reads its request (configuration, attributes, labels and the
+groups' memberships, if handed over) from standard input.
 """
 
 from __future__ import annotations
@@ -102,16 +102,17 @@ def serve() -> None:
         cache_logger_on_first_use=False,
     )
     try:
-        config, attributes, membership = pickle.load(sys.stdin.buffer)  # noqa: S301 - from the engine
+        request = pickle.load(sys.stdin.buffer)  # noqa: S301 - from the engine
+        config, attributes, labels, membership, rules = request
     except EOFError:
         outbox.close()
         return  # closed before it was asked to read
     gc.freeze()  # the modules and the request: never garbage
     gc.set_threshold(YOUNG_THRESHOLD, *gc.get_threshold()[1:])
-    directory = LdapDirectory(config, attributes, read_process=False)
+    directory = LdapDirectory(config, attributes, read_process=False, labels=labels)
     outcome: tuple[str, Any] = (END, None)
     try:
-        directory.use_membership(membership)
+        directory.use_membership(membership, rules)
         batch: list[tuple[Any, ...]] = []
         try:
             for user in directory.read_users():
@@ -124,6 +125,7 @@ def serve() -> None:
                         user.in_scope,
                         user.scope_reason,
                         user.undecodable,
+                        user.labels,
                     )
                 )
                 if len(batch) >= BATCH:

@@ -65,7 +65,7 @@ class TimestampFeed(LdapChangeFeed):
             )
         )
         if self._bases is None:
-            self._bases = self.group_bases(conn) if config.scope.groups else []
+            self._bases = self.group_bases(conn) if self.watched_groups else []
         groups_changed = any(
             True
             for base in self._bases

@@ -186,10 +186,10 @@ class LicenseService:
         ]
         if bare:
             detail = (
-                "Each Webex Calling license should contain its own calling properties (phoneNumber or "
-                f"extension). The following license(s) do not have properties: {', '.join(bare)}"
+                "Each Webex Calling license should contain its own calling properties. The following "
+                f"license(s) do not have properties: {', '.join(bare)}"
             )
-            raise WebexApiError(400, "License assignment failed", detail, 400411)
+            raise WebexApiError(400, "License properties missing", detail, 400411)
         if any(
             c.properties and "phoneNumber" not in c.properties and "locationId" not in c.properties
             for c in adds

@@ -22,6 +22,7 @@ from webex_provisioner.emulator import persistence, webex_ids
 from webex_provisioner.emulator.app import create_app
 from webex_provisioner.emulator.core import Emulator, EmulatorConfig, RequestLogEntry
 from webex_provisioner.emulator.faults import Faults
+from webex_provisioner.emulator.license_book import LicenseChange
 from webex_provisioner.emulator.licenses import Overflow
 from webex_provisioner.emulator.messages import BOT_EMAIL
 
@@ -302,6 +303,14 @@ class EmulatorServer:
         ``options``: ``calling`` (default: the name contains "Calling"), ``subscription_id``,
         ``site_url``, ``site_type``."""
         return self.emulator.add_license(name, units, **options)
+
+    def give_license(self, user_id: str, name: str) -> None:
+        """Assign the licence called ``name`` to a SCIM user, as an administrator would in Control
+        Hub (``KeyError`` when there is no such licence)."""
+        found = [lic for lic in self.emulator.book.licenses() if lic.name.casefold() == name.casefold()]
+        if not found:
+            raise KeyError(f"no licence named {name!r}")
+        self.emulator.book.assign(user_id, [LicenseChange(found[0].id, "add")])
 
     def licenses(self) -> list[dict[str, Any]]:
         """Every licence as ``GET /v1/licenses`` lists it, with its consumed units."""

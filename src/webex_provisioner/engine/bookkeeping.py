@@ -32,7 +32,8 @@ log = structlog.get_logger("webex_provisioner.engine.bookkeeping")
 
 
 def config_digest(config: Config) -> str:
-    """A fingerprint of the settings that decide what a cycle plans (not secrets, not timeouts)."""
+    """A fingerprint of the settings that decide what a cycle plans (not secrets, not timeouts).
+    ``licenses:`` counts: its rules decide which labels the directory puts on users."""
     directory = config.directory.model_dump(
         mode="json", exclude={"bind_password", "timeout", "page_size", "ca_file", "tls_verify"}
     )
@@ -42,6 +43,8 @@ def config_digest(config: Config) -> str:
         "mapping": {k: repr(v) for k, v in sorted(config.mapping.items())},
         "provisioning": config.provisioning.model_dump(mode="json"),
     }
+    if config.licenses is not None:  # their labels come with the users a feed reads
+        data["licenses"] = config.licenses.model_dump(mode="json")
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -116,8 +119,9 @@ def carry_open_problems(
 
 
 def held_keys(store: StateStore) -> set[tuple[str, ActionKind]]:
-    """(anchor, kind) of every held action, of users and of groups."""
+    """(anchor, kind) of every held action, of users, groups and licences."""
     held = {(a.anchor, a.kind) for a in store.held()}
+    held |= {(a.anchor, a.kind) for a in store.held_licenses()}
     return held | {(a.anchor, a.kind) for a in store.held_groups()}
 
 

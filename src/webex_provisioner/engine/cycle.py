@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Protocol, TypeVar
 
 import structlog
 
@@ -24,9 +25,11 @@ from webex_provisioner.engine.bookkeeping import (
     carry_open_problems,
     save_retries,
 )
+from webex_provisioner.engine.drift import DriftPhase
 from webex_provisioner.engine.executor import ApplyResult, Executor, user_sender
 from webex_provisioner.engine.group_cycle import GroupsPlanned, group_phase
 from webex_provisioner.engine.inputs import CycleInput, feed_input, full_read, one_user, owners_of
+from webex_provisioner.engine.license_cycle import LicensesPlanned, SeenUsers, license_phase
 from webex_provisioner.engine.matching import match_in_webex
 from webex_provisioner.engine.memory import spaced_collections
 from webex_provisioner.engine.report import CycleReport, Phase, utc_now
@@ -90,6 +93,24 @@ def plan_options(config: Config, mapping: CompiledMapping) -> PlanOptions:
     )
 
 
+P_contra = TypeVar("P_contra", contravariant=True)
+T = TypeVar("T")
+
+
+class ResourcePhase(Protocol[P_contra]):
+    """What the cycle needs of a resource beside users (groups, licences): applying its plan."""
+
+    def apply(
+        self,
+        planned: P_contra,
+        *,
+        cycle_id: str,
+        concurrency: int,
+        on_records: Callable[[Sequence[Record]], None] | None,
+        should_stop: Callable[[], bool],
+    ) -> ApplyResult | None: ...
+
+
 class Cycle:
     """Runs cycles against one set of ports, under one configuration.
 
@@ -122,6 +143,8 @@ class Cycle:
         self._recent_deprovisions: deque[datetime] = deque()
         self._should_stop: Callable[[], bool] = lambda: False
         self._groups = group_phase(config, directory, webex, store, clock=clock)
+        self._licenses = license_phase(config, webex, store, clock=clock)
+        self._drift = DriftPhase(config, directory, webex, store, self._mapping, self._options, clock=clock)
 
     # -- public --------------------------------------------------------------------------
 
@@ -167,6 +190,7 @@ class Cycle:
             try:
                 if apply and discard_held:
                     self._store.hold([], report.cycle_id)
+                    self._store.hold_licenses([], report.cycle_id)
                 inputs = self._read(feed if stored is not None else None, since, user, report)
                 self._run(report, inputs, apply=apply, approve_held=approve_held)
                 if apply:
@@ -183,6 +207,7 @@ class Cycle:
                 report.error, report.failure = exc.message, exc
                 log.error("cycle failed", cycle=report.cycle_id, kind=report.kind.value, error=exc.message)
             finally:
+                self._drift.stop()  # a cycle that failed while Webex was listed
                 report.finished_at = self._clock()
                 if apply:
                     self._finish_record(report)
@@ -221,8 +246,11 @@ class Cycle:
         return full_read(self._directory, self._store, report.add_directory_time)
 
     def _run(self, report: CycleReport, inputs: CycleInput, *, apply: bool, approve_held: bool) -> None:
+        drift = self._drift.check(inputs, report)  # a full cycle lists Webex meanwhile (docs/drift.md)
+        seen = SeenUsers()
+        users = seen.watch(inputs.users) if self._licenses is not None else inputs.users
         try:
-            assessment = assess(inputs.users, inputs.links, self._mapping, self._options, now=self._clock())
+            assessment = assess(users, inputs.links, self._mapping, self._options, now=self._clock())
         finally:
             inputs.close()
         if inputs.kind is not CycleKind.USER and inputs.link_count is not None:
@@ -230,23 +258,30 @@ class Cycle:
             check_directory_health(
                 assessment.users_read, inputs.link_count, self._config.safety.min_users, directory.base_dn
             )
+        assessment = drift.replan(assessment)
         approved = approved_held(self._store, everything=approve_held, apply=apply)
-        plan = self._guard(self._finish(assessment, inputs), inputs, approved)
-        groups = self._plan_groups(plan, inputs, assessment, approved)
-        plan = report.plan = groups.plan if groups is not None else plan
+        plan = drift.settle(self._guard(self._finish(assessment, inputs), inputs, approved), approved)
+        groups = drift.groups(self._plan_groups(plan, inputs, assessment, approved))
+        plan = groups.plan if groups is not None else plan
+        licenses = self._plan_licenses(plan, inputs, seen, approved)
+        plan = report.plan = licenses.plan if licenses is not None else plan
+        if licenses is not None and report.drift is not None:
+            report.drift.licenses = licenses.drift_found
         log.info(
             "plan computed",
             cycle=report.cycle_id,
             users_read=plan.users_read,
             groups_read=plan.groups_read,
             links=len(inputs.links),
-            actions=len(plan.actions) + len(plan.followups) + len(plan.groups),
-            held=len(plan.held) + len(plan.held_groups),
+            actions=len(plan.actions) + len(plan.followups) + len(plan.groups) + len(plan.licenses),
+            held=len(plan.held) + len(plan.held_groups) + len(plan.held_licenses),
             problems=len(plan.problems),
             **plan.counts(),
         )
         if apply:
             self._apply_plan(report, assessment, inputs, groups)
+            if licenses is not None and not report.interrupted:
+                self._apply_licenses(report, licenses)
 
     def _plan_groups(
         self, plan: Plan, inputs: CycleInput, assessment: Assessment, approved: set[tuple[str, ActionKind]]
@@ -256,6 +291,17 @@ class Cycle:
             return None
         links = inputs.links if inputs.link_count is not None else None
         return self._groups.plan(plan, links, assessment.dn_changes, approved)
+
+    def _plan_licenses(
+        self, plan: Plan, inputs: CycleInput, seen: SeenUsers, approved: set[tuple[str, ActionKind]]
+    ) -> LicensesPlanned | None:
+        """The licences phase's plan for the users this cycle read (every linked user in a
+        full cycle)."""
+        if self._licenses is None:
+            return None
+        self._phase(Phase.LICENSES)
+        full = inputs.kind is CycleKind.FULL and inputs.complete
+        return self._licenses.plan(plan, seen, inputs.links, full=full, approved=approved)
 
     def _finish(self, assessment: Assessment, inputs: CycleInput) -> Plan:
         """Look the candidates up in Webex, then finish the plan. An incremental cycle read only
@@ -325,9 +371,19 @@ class Cycle:
             self._apply_groups(report, groups)
 
     def _apply_groups(self, report: CycleReport, groups: GroupsPlanned) -> None:
-        assert self._groups is not None and report.applied is not None
-        result = self._groups.apply(
-            groups,
+        assert self._groups is not None
+        self._apply_resource(report, self._groups, groups, len(groups.plan.groups))
+
+    def _apply_licenses(self, report: CycleReport, licenses: LicensesPlanned) -> None:
+        assert self._licenses is not None
+        self._apply_resource(report, self._licenses, licenses, len(licenses.plan.licenses))
+
+    def _apply_resource(self, report: CycleReport, phase: ResourcePhase[T], planned: T, actions: int) -> None:
+        """Applies a resource phase's plan of ``actions`` actions and adds its result to the
+        cycle's; what it did not record interrupts the cycle."""
+        assert report.applied is not None
+        result = phase.apply(
+            planned,
             cycle_id=report.cycle_id,
             concurrency=self._config.webex.concurrency,
             on_records=self._on_records,
@@ -336,8 +392,8 @@ class Cycle:
         if result is None:
             return
         report.applied.add(result)
-        if result.recorded < len(groups.plan.groups):
-            self._interrupt(report, len(groups.plan.groups) - result.recorded)
+        if result.recorded < actions:
+            self._interrupt(report, actions - result.recorded)
 
     def _note_deprovisions(self, applied: ApplyResult) -> None:
         now = self._clock()

@@ -28,7 +28,7 @@ from webex_provisioner.engine.senders import A, BulkSender, Done, Sender, Single
 from webex_provisioner.engine.steps import UserSteps
 from webex_provisioner.engine.workers import run_concurrently
 from webex_provisioner.errors import ProvisionerError
-from webex_provisioner.model import Action, GroupAction, Link, Outcome
+from webex_provisioner.model import Action, AnyAction, Link, Outcome
 from webex_provisioner.ports import BulkCreator, LinkStore, Record, WebexClient
 
 log = structlog.get_logger("webex_provisioner.engine.executor")
@@ -40,8 +40,8 @@ class ApplyResult:
     skipped (a user's actions after one that failed, follow-ups that wait), each with why."""
 
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
-    failures: list[tuple[Action | GroupAction, str]] = field(default_factory=list)
-    skipped: list[tuple[Action | GroupAction, str]] = field(default_factory=list)
+    failures: list[tuple[AnyAction, str]] = field(default_factory=list)
+    skipped: list[tuple[AnyAction, str]] = field(default_factory=list)
 
     @property
     def applied(self) -> int:

@@ -16,6 +16,7 @@ from typing import TypeVar
 import structlog
 
 from webex_provisioner.config import Config
+from webex_provisioner.engine.drift import drift_lines
 from webex_provisioner.engine.report import CycleReport, utc_now
 from webex_provisioner.engine.wiring import config_secrets
 from webex_provisioner.errors import NotificationError, ProvisionerError, StateError
@@ -124,7 +125,7 @@ class Notifications:
         assert self._notify is not None
         now = self._clock()
         held = None if report.error is not None else _quietly(store.held)
-        outcome = outcome_of(report, held, self._secrets)
+        outcome = outcome_of(report, held, self._secrets, drift_lines(report))
         state = _quietly(store.notification_state) or self._memory
         decision = decide(
             outcome,

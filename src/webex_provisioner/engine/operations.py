@@ -4,6 +4,7 @@ actions for a running instance, drop links. The CLI renders the results; nothing
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,6 +14,7 @@ from webex_provisioner.config import Config
 from webex_provisioner.config.risks import accepted_insecure
 from webex_provisioner.config.values import mask_url
 from webex_provisioner.engine.bookkeeping import approve_held_later, ask_retry, forget_baseline
+from webex_provisioner.engine.license_report import check_licenses
 from webex_provisioner.engine.wiring import Engine
 from webex_provisioner.errors import ProvisionerError
 from webex_provisioner.model import (
@@ -23,11 +25,15 @@ from webex_provisioner.model import (
     GroupAction,
     GroupLink,
     InstanceRecord,
+    LicenseAction,
     Link,
     Member,
     Outcome,
+    Problem,
+    ProblemKind,
+    WebexUser,
 )
-from webex_provisioner.model.keys import normalize_dn
+from webex_provisioner.model.keys import fold_email, normalize_dn
 from webex_provisioner.ports import GroupSource, Record, StateStore, WebexGroups
 
 SUCCEEDED = ("succeeded", "partial", "held")
@@ -40,13 +46,16 @@ def check(engine: Engine) -> tuple[dict[str, Any], bool]:
     config = engine.config
     result: dict[str, Any] = {"config": "valid"}
     ok = True
+    total = in_scope = disabled = 0
+    labels: Counter[str] = Counter()
     try:
         directory = dict(engine.directory.probe())
-        total = in_scope = disabled = 0
         for user in engine.directory.read_users():
             total += 1
             in_scope += user.in_scope
             disabled += user.in_scope and user.disabled
+            if user.in_scope and not user.disabled:
+                labels.update(user.labels)
         result["directory"] = {
             **directory,
             "users": total,
@@ -65,6 +74,9 @@ def check(engine: Engine) -> tuple[dict[str, Any], bool]:
     except ProvisionerError as exc:
         ok = False
         result["webex"] = {"error": exc.message}
+    if config.licenses is not None:
+        result["licenses"] = check_licenses(config, engine.webex, labels, in_scope - disabled)
+        ok = ok and not ({"error", "problems"} & result["licenses"].keys())
     result["state"] = {"links": engine.store.count_links()}
     warnings = accepted_insecure(config)
     if warnings:
@@ -82,13 +94,41 @@ class Status:
     owner: str | None
     instances: list[InstanceRecord]
     held_groups: list[GroupAction] = field(default_factory=list)
+    held_licenses: list[LicenseAction] = field(default_factory=list)
+    grants: GrantCounts | None = None
+    """With ``licenses:``, the licences recorded (``None`` without)."""
+    drift: list[Problem] = field(default_factory=list)
+    """The drift in Webex reported by recent cycles and not resolved since (docs/drift.md)."""
     last_success: datetime | None = None
     last_success_age: float | None = field(default=None)
 
 
+@dataclass(frozen=True, slots=True)
+class GrantCounts:
+    """The licences the state records: assigned by this tool (ours), held before (not ours),
+    and how many users hold them."""
+
+    ours: int
+    not_ours: int
+    users: int
+
+
+def count_grants(store: StateStore) -> GrantCounts:
+    ours = not_ours = 0
+    users: set[str] = set()
+    for grant in store.grants():
+        users.add(grant.anchor)
+        if grant.ours:
+            ours += 1
+        else:
+            not_ours += 1
+    return GrantCounts(ours, not_ours, len(users))
+
+
 def read_status(store: StateStore, config: Config, now: datetime, *, limit: int) -> Status:
-    """Recent cycles, held actions, users whose last action failed, and the running instances
-    (an instance announced as active that no longer holds the lock has died: not listed)."""
+    """Recent cycles, held actions, users whose last action failed, the drift reported in Webex,
+    and the running instances (an instance announced as active that no longer holds the lock has
+    died: not listed)."""
     cycles = store.cycles(limit)
     owner = store.lock_owner()
     instances = [
@@ -100,12 +140,24 @@ def read_status(store: StateStore, config: Config, now: datetime, *, limit: int)
         cycles, store.held(), [link for link in store.links() if link.last_error], owner, instances
     )
     status.held_groups = store.held_groups()
+    status.held_licenses = store.held_licenses()
+    if config.licenses is not None:
+        status.grants = count_grants(store)
+    status.drift = [p for p in store.open_problems() if p.kind is ProblemKind.DRIFT]
     succeeded = [c for c in cycles if c.outcome in SUCCEEDED and c.finished_at]
     if succeeded:
         status.last_success = succeeded[0].finished_at
         assert status.last_success is not None
         status.last_success_age = (now - status.last_success).total_seconds()
     return status
+
+
+def orphans(engine: Engine) -> list[WebexUser]:
+    """The Webex users no link points to (created by hand, by another tool, or leavers from before
+    webex-provisioner), by e-mail; one listing of Webex. Nothing is done to them."""
+    linked = {link.webex_id for link in engine.store.links()}
+    found = [user for user in engine.webex.list_users() if user.id not in linked]
+    return sorted(found, key=lambda user: (fold_email(user.email), user.id))
 
 
 def approve_for_running_instance(store: StateStore) -> tuple[str, int] | None:
@@ -140,12 +192,15 @@ def forget(store: StateStore, link: Link, now: datetime) -> None:
 
 
 def reset(store: StateStore, links: Iterable[Link], now: datetime) -> int:
-    """Drop these links (all of them) and the held actions; the next cycle reads the whole
-    scope and links everyone by e-mail again. Returns how many links were dropped."""
+    """Drop these links (all of them, with their licence grants), the held actions and the
+    licence refusals; the next cycle reads the whole scope and links everyone by e-mail again.
+    Returns how many links were dropped."""
     records = [dropped_by_operator(link, "reset", now, "reset") for link in links]
     for start in range(0, len(records), 1000):
         store.record(records[start : start + 1000])
     store.hold([], "reset")
+    store.hold_licenses([], "reset")
+    store.set_license_refusals([])
     forget_baseline(store)
     return len(records)
 

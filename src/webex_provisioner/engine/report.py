@@ -9,7 +9,8 @@ from enum import StrEnum
 
 from webex_provisioner.engine.executor import ApplyResult
 from webex_provisioner.errors import ProvisionerError
-from webex_provisioner.model import Action, CycleKind, GroupAction, Plan, ProblemKind
+from webex_provisioner.model import AnyAction, CycleKind, Plan, ProblemKind
+from webex_provisioner.model.drift import DriftFindings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_USERS_FAILED, EXIT_HELD = 0, 1, 2, 3, 4
 
@@ -23,6 +24,7 @@ class Phase(StrEnum):
 
     READ = "reading the directory"
     LOOKUP = "looking up Webex"
+    LICENSES = "planning licences"
     APPLY = "applying"
     RECORD = "recording"
 
@@ -44,6 +46,8 @@ class CycleReport:
     apply_seconds: float = 0.0
     interrupted: bool = False
     failure: ProvisionerError | None = field(default=None, repr=False)
+    drift: DriftFindings | None = None
+    """What the cycle's drift check found (``None``: it had none, docs/drift.md)."""
 
     @property
     def exit_code(self) -> int:
@@ -76,13 +80,15 @@ class CycleReport:
         if self.applied is not None:
             for (kind, outcome), n in self.applied.counts.items():
                 counts[f"{kind}_{outcome}"] = n
-        counts["held"] = len(self.plan.held) + len(self.plan.held_groups)
+        counts["held"] = len(self.plan.held) + len(self.plan.held_groups) + len(self.plan.held_licenses)
         counts["problems"] = len(self.plan.problems)
         counts["users_read"] = self.plan.users_read
+        if self.drift is not None and self.drift.error is None:
+            counts.update({f"drift_{kind.value}": n for kind, n in self.drift.found().items() if n})
         return counts
 
 
-def action_status(report: CycleReport) -> Callable[[Action | GroupAction], tuple[str, str]]:
+def action_status(report: CycleReport) -> Callable[[AnyAction], tuple[str, str]]:
     """What became of each action of ``report``'s plan, as ``(status, error)``: ``planned`` in a
     dry run or an apply that did not run to its end (the audit log has what it did), else
     ``applied``, ``failed`` or ``skipped`` (a follow-up whose manager did not make it, or a

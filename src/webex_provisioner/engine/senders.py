@@ -20,11 +20,11 @@ from typing import Protocol, TypeVar
 from webex_provisioner.engine.steps import UserSteps
 from webex_provisioner.engine.units import Step, StoppedError
 from webex_provisioner.errors import ProvisionerError, WebexError, WebexOutcomeUnknownError
-from webex_provisioner.model import Action, ActionKind, GroupAction, Link
+from webex_provisioner.model import Action, ActionKind, GroupAction, LicenseAction, Link
 from webex_provisioner.ports import BulkCreator, CreateOutcome, Record
 from webex_provisioner.rules.outcomes import Answer, CreateProgress, answer_of, stops_the_apply
 
-A = TypeVar("A", Action, GroupAction)
+A = TypeVar("A", Action, GroupAction, LicenseAction)
 
 # A unit's outcomes, and the error that stops the apply (None if none came up).
 Done = tuple[list[tuple[A, Record]], ProvisionerError | None]

@@ -86,6 +86,7 @@ def directory_for(config: Config) -> LdapDirectory:
         config.directory_attributes(),
         email_attribute=email_rule.source or "mail",
         groups=config.groups,
+        labels=config.license_labels(),
     )
 
 

@@ -13,7 +13,17 @@ from webex_provisioner.model.groups import (
     Member,
     WebexGroup,
 )
-from webex_provisioner.model.plan import Plan, Problem, ProblemKind
+from webex_provisioner.model.licenses import (
+    CapacityRow,
+    Grant,
+    License,
+    LicenseAction,
+    LicenseAnswer,
+    LicenseItem,
+    LicenseRefusal,
+    LicenseRuleSpec,
+)
+from webex_provisioner.model.plan import AnyAction, Plan, Problem, ProblemKind
 from webex_provisioner.model.records import AuditEntry, CycleKind, CycleRecord, InstanceRecord, Outcome
 from webex_provisioner.model.users import (
     Action,
@@ -28,18 +38,27 @@ from webex_provisioner.model.users import (
 __all__ = [
     "Action",
     "ActionKind",
+    "AnyAction",
     "Attributes",
     "AuditEntry",
+    "CapacityRow",
     "Change",
     "CycleKind",
     "CycleRecord",
     "Deprovision",
     "DirectoryGroup",
     "DirectoryUser",
+    "Grant",
     "GroupAction",
     "GroupLink",
     "GroupRead",
     "InstanceRecord",
+    "License",
+    "LicenseAction",
+    "LicenseAnswer",
+    "LicenseItem",
+    "LicenseRefusal",
+    "LicenseRuleSpec",
     "Link",
     "LinkState",
     "Member",

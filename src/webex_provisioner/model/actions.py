@@ -67,6 +67,16 @@ class Reason(StrEnum):
     RULE_MATCHED = "rule_matched"
     NO_RULE_MATCHES = "no_rule_matches"
     USER_DEPROVISIONED = "user_deprovisioned"
+    DRIFT_IN_WEBEX = "drift_in_webex"
+    """A managed attribute or membership was changed in Webex by someone else: set back."""
+    DEACTIVATED_IN_WEBEX = "deactivated_in_webex"
+    """A linked user was deactivated in Webex while active in the directory."""
+    DELETED_IN_WEBEX = "deleted_in_webex"
+    """A linked Webex user was deleted by someone else while wanted in the directory."""
+
+
+DRIFT_REASONS = frozenset({Reason.DRIFT_IN_WEBEX, Reason.DEACTIVATED_IN_WEBEX, Reason.DELETED_IN_WEBEX})
+"""The reasons of the actions that set back what someone changed in Webex (docs/drift.md)."""
 
 
 class Deprovision(StrEnum):

@@ -6,7 +6,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from webex_provisioner.model.groups import GroupAction
+from webex_provisioner.model.licenses import CapacityRow, LicenseAction
 from webex_provisioner.model.users import Action
+
+AnyAction = Action | GroupAction | LicenseAction
+"""An action on a user, a Webex group or a user's licences."""
 
 
 class ProblemKind(StrEnum):
@@ -14,12 +18,16 @@ class ProblemKind(StrEnum):
     INVALID = "invalid"
     FAILED = "failed"
     PROTECTED = "protected"
+    SHORTFALL = "shortfall"
+    """A licence a rule asks for could not be assigned: no free units."""
+    DRIFT = "drift"
+    """Webex differs from what webex-provisioner applied, and ``drift:`` says to report it."""
 
 
 @dataclass(frozen=True, slots=True)
 class Problem:
     """A directory user the plan leaves alone, and why (conflict, invalid data, a failed
-    lookup in Webex, protected)."""
+    lookup in Webex, protected, drift in Webex reported)."""
 
     kind: ProblemKind
     anchor: str
@@ -27,7 +35,8 @@ class Problem:
     email: str | None
     detail: str
     resource: str = "user"
-    """What is left alone: ``user`` (``email`` is its e-mail) or ``group`` (``email`` is its name)."""
+    """What is left alone: ``user`` (``email`` is its e-mail), ``group`` (``email`` is its
+    name) or ``license`` (a user's licence: ``email`` is the user's)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +54,12 @@ class Plan:
     """Actions on Webex groups, applied once the users' are (their members must exist)."""
     held_groups: tuple[GroupAction, ...] = ()
     groups_read: int = 0
+    licenses: tuple[LicenseAction, ...] = ()
+    """Assignments and reclaims of licences (reclaims first), applied once the users' and the
+    groups' actions are (a new user must exist first)."""
+    held_licenses: tuple[LicenseAction, ...] = ()
+    capacity: tuple[CapacityRow, ...] = ()
+    """The licences the rules name (and any the plan reclaims), with their units."""
 
     @property
     def all_actions(self) -> tuple[Action, ...]:
@@ -53,12 +68,13 @@ class Plan:
 
     @property
     def holds(self) -> bool:
-        """Whether a guard holds anything (users or groups) for an administrator to approve."""
-        return bool(self.held or self.held_groups)
+        """Whether a guard holds anything (users, groups, licences) for an administrator to approve."""
+        return bool(self.held or self.held_groups or self.held_licenses)
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
-        kinds = [a.kind.value for a in self.all_actions] + [a.kind.value for a in self.groups]
+        actions: list[AnyAction] = [*self.all_actions, *self.groups, *self.licenses]
+        kinds = [a.kind.value for a in actions]
         for kind in kinds:
             counts[kind] = counts.get(kind, 0) + 1
         return counts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,6 +13,23 @@ from webex_provisioner.model.actions import ActionKind, Reason
 Attributes = Mapping[str, str]
 
 
+class EncodedAttributes(Mapping[str, str]):
+    """Attributes a store keeps encoded until first used, then decoded and kept (a full cycle
+    loads every link, and uses the applied attributes of only a few). ``peek`` decodes them
+    without keeping the result: for a comparison made once (a drift check compares them all)."""
+
+    __slots__ = ()
+
+    @abstractmethod
+    def peek(self) -> Mapping[str, str]:
+        """The attributes, decoded for this one use."""
+
+
+def read_once(attributes: Attributes) -> Mapping[str, str]:
+    """``attributes`` to read once: an ``EncodedAttributes`` is decoded without keeping it."""
+    return attributes.peek() if isinstance(attributes, EncodedAttributes) else attributes
+
+
 @dataclass(frozen=True, slots=True)
 class DirectoryUser:
     """An LDAP entry of the configured user object class under the base DN.
@@ -19,6 +37,7 @@ class DirectoryUser:
     ``attributes`` holds the entry's values decoded as UTF-8 text, keyed by the attribute name in
     lower case. Values that are not valid UTF-8 are left out and their attribute named in
     ``undecodable``, so the mapping can report the user instead of sending garbage.
+    ``labels`` are put on by the directory for the licence rules (docs/licenses.md).
     """
 
     anchor: str
@@ -28,6 +47,9 @@ class DirectoryUser:
     in_scope: bool = True
     scope_reason: str = ""
     undecodable: frozenset[str] = frozenset()
+    labels: frozenset[str] = frozenset()
+    """The licence rules' labels the user matches (``model.licenses.group_label`` /
+    ``filter_label``), among those the directory was asked to put on users."""
 
     def values(self, name: str) -> tuple[str, ...]:
         return self.attributes.get(name.lower(), ())
@@ -39,12 +61,14 @@ class DirectoryUser:
 
 @dataclass(frozen=True, slots=True)
 class WebexUser:
-    """A SCIM User resource of the organization, with its mapped attributes flattened."""
+    """A SCIM User resource of the organization, with its mapped attributes flattened;
+    ``created`` is its ``meta.created`` when Webex told it."""
 
     id: str
     email: str
     active: bool
     attributes: Attributes = field(default_factory=dict)
+    created: datetime | None = None
 
 
 class LinkState(StrEnum):

@@ -9,6 +9,7 @@ Pure: the engine reads and stores these through the state's bookkeeping port.
 * **Open problems.** A user left alone (no e-mail, a conflict, ...) and unchanged since would
   vanish from the reports of incremental cycles while still unprovisioned: the problems are kept
   and reported again until a cycle re-reads that user, or a full cycle starts the list afresh.
+  Drift reported in Webex (docs/drift.md) stays until a full cycle compares Webex again.
 * **Approvals.** ``sync --approve-held`` while ``run`` holds the lock records the approval; the
   running instance's next cycle applies the approved actions that are still held and planned.
 """
@@ -81,11 +82,18 @@ def carry_problems(
     earlier: Sequence[Problem], current: Sequence[Problem], reread: Collection[str], *, incremental: bool
 ) -> OpenProblems:
     """A full cycle starts afresh; an incremental one carries the earlier problems of the users
-    it did not re-read (``reread``: the anchors it read or saw deleted). Protected users are not
+    it did not re-read (``reread``: the anchors it read or saw deleted), and the drift reported
+    by earlier cycles (only a cycle that reads Webex can tell it is gone). Protected users are not
     problems to carry; the groups' problems are carried by the groups phase, which knows whether
     the groups changed."""
     carried = (
-        tuple(p for p in earlier if p.resource == "user" and p.anchor not in reread) if incremental else ()
+        tuple(
+            p
+            for p in earlier
+            if p.resource == "user" and (p.anchor not in reread or p.kind is ProblemKind.DRIFT)
+        )
+        if incremental
+        else ()
     )
     now = tuple(p for p in current if p.kind is not ProblemKind.PROTECTED)
     return OpenProblems(stored=(*now, *carried), carried=carried)

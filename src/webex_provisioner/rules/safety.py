@@ -5,6 +5,8 @@
   that fired everyone.
 * The deprovision guard holds deprovisions beyond ``safety.max_deprovisions`` until an
   administrator approves them; everything else in the plan proceeds.
+* The same limits hold the re-creations and reactivations that undo deletions and deactivations
+  made in Webex (drift, docs/drift.md) beyond them.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from webex_provisioner.errors import DirectoryIncompleteError
-from webex_provisioner.model import ActionKind, GroupAction, Plan
+from webex_provisioner.model import Action, ActionKind, GroupAction, Plan, Reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,3 +122,30 @@ def guard_groups(
             held.append(action)
     held_ids = {id(a) for a in held}
     return tuple(a for a in actions if id(a) not in held_ids), tuple(held)
+
+
+def restores(action: Action) -> bool:
+    """An action that gives back a Webex account someone deleted or deactivated there (drift):
+    what ``guard_restorations`` counts."""
+    if action.reason is Reason.DELETED_IN_WEBEX:
+        return action.kind in (ActionKind.CREATE, ActionKind.LINK)
+    return action.reason is Reason.DEACTIVATED_IN_WEBEX and action.kind is ActionKind.REACTIVATE
+
+
+def guard_restorations(
+    plan: Plan, approved: Collection[tuple[str, ActionKind]], link_count: int, limits: DeprovisionLimits
+) -> Plan:
+    """Hold every re-creation and reactivation drift calls for (with the other actions of those
+    users) when there are more than ``limits`` allow for ``link_count`` links, as for
+    deprovisions: a mass deletion in Webex waits for an administrator instead of being undone
+    wholesale. Approved ones go ahead and are not counted."""
+    restoring = {a.anchor for a in plan.actions if restores(a) and (a.anchor, a.kind) not in approved}
+    allowed = limits.allowed(link_count)
+    if allowed is None or len(restoring) <= allowed:
+        return plan
+    return replace(
+        plan,
+        actions=tuple(a for a in plan.actions if a.anchor not in restoring),
+        held=(*plan.held, *(a for a in plan.actions if a.anchor in restoring)),
+        followups=tuple(a for a in plan.followups if a.anchor not in restoring),
+    )

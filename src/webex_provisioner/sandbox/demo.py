@@ -1,11 +1,12 @@
 """``make demo``: Example Corp in a real slapd, synced into the bundled Webex emulator.
 
 Runs the real command line (``python -m webex_provisioner``) the way an administrator would:
-check, plan, sync; then changes the directory (an attribute change, a disable, a removal from
-the targeted group, a deletion, a re-enable) and syncs again: the guard holds the three
-deprovisions and tells a Webex space of the emulator, whose message is shown; an approval
-applies them (and the space hears it is resolved); then the status. Everything it
-starts is stopped at the end, whatever happens.
+check, plan, sync; then someone edits a user in Webex (as in Control Hub) and a full sync sets it
+back, and ``users orphans`` lists the Webex user no directory user is linked to; then changes the
+directory (an attribute change, a disable, a removal from the targeted group, a deletion, a
+re-enable) and syncs again: the guard holds the three deprovisions and tells a Webex space of the
+emulator, whose message is shown; an approval applies them (and the space hears it is resolved);
+then the status. Everything it starts is stopped at the end, whatever happens.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import httpx
 import ldap
 import yaml
 
@@ -62,15 +64,22 @@ def demo_config(slapd: ThrowawaySlapd, webex_url: str, workdir: Path) -> dict[st
     }
 
 
+ORPHAN = "front.desk@example.com"
+"""A Webex account created by hand for no directory user: what ``users orphans`` lists."""
+
+
 def seed_webex(server: EmulatorServer) -> None:
-    """Three Example Corp people already have Webex accounts (one inactive, one in upper case)."""
+    """Three Example Corp people already have Webex accounts (one inactive, one in upper case),
+    and so does a front desk that is in no directory; an administrator gave one of them a
+    Meetings licence by hand."""
     seeds = [
         ("amelia.hart@example.com", "Amelia", "Hart", True),
         ("maria.garcia@example.com", "Maria", "Garcia", True),
         ("jun.nakamura@example.com", "Jun", "Nakamura", False),
+        (ORPHAN, "Front", "Desk", True),
     ]
     for email, given, family, active in seeds:
-        server.add_user(
+        added = server.add_user(
             {
                 "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
                 "userName": email,
@@ -79,6 +88,30 @@ def seed_webex(server: EmulatorServer) -> None:
                 "active": active,
             }
         )
+        if email.startswith("maria."):
+            server.give_license(added["id"], DEMO_MEETINGS)
+
+
+EDITED = ("amelia.hart@example.com", "Chief Coffee Officer")
+"""The user an administrator edits in Webex, and the title given there."""
+
+DEMO_DRIFT: dict[str, object] = {"drift": {}}
+"""The demo compares Webex with what was applied at each full cycle (the defaults)."""
+
+
+def edit_in_webex(server: EmulatorServer, token: str) -> str:
+    """Change a title over the emulator's SCIM API, as an administrator would in Control Hub."""
+    email, title = EDITED
+    [user] = [u for u in server.users() if u["userName"].lower() == email]
+    body = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "title", "value": title}],
+    }
+    response = httpx.patch(
+        f"{server.scim_url}/Users/{user['id']}", json=body, headers={"Authorization": f"Bearer {token}"}
+    )
+    response.raise_for_status()
+    return f"title of {email} set to {title!r} in Webex (PATCH /Users/{user['id']})"
 
 
 def run_cli(config: Path, env: dict[str, str], *args: str) -> int:
@@ -132,6 +165,19 @@ DEMO_GROUPS: dict[str, object] = {
 groupOfUniqueNames) to Webex groups."""
 
 
+DEMO_MEETINGS, DEMO_MESSAGING = "Webex Meetings - Enterprise", "Webex Messaging"
+DEMO_LICENSE_UNITS = {DEMO_MEETINGS: 100, DEMO_MESSAGING: 20, "Webex Calling - Professional": 10}
+DEMO_LICENSES: dict[str, object] = {
+    "licenses": {
+        "rules": [
+            {"when": {"everyone": True}, "assign": [DEMO_MEETINGS]},
+            {"when": {"group": "cn=engineering,ou=groups,dc=example,dc=com"}, "assign": [DEMO_MESSAGING]},
+        ]
+    }
+}
+"""Everyone gets Meetings, the engineering group (with its nested group) Messaging."""
+
+
 def show_messages(server: EmulatorServer, title: str, *, skip: int = 0) -> bool:
     """Print the messages the demo's space received (after the first ``skip``); whether none came."""
     messages = server.messages(DEMO_SPACE)[skip:]
@@ -153,8 +199,17 @@ def walkthrough(config: Path, env: dict[str, str], slapd: ThrowawaySlapd, server
     failures += run_cli(config, env, "sync") not in (0, 3)
     banner("groups list: the directory groups pushed to Webex, with their members")
     failures += run_cli(config, env, "groups", "list") != 0
+    banner("licenses: units, what webex-provisioner assigned, what was held before, the rules")
+    failures += run_cli(config, env, "licenses") != 0
     banner("sync again: nothing should change")
     failures += run_cli(config, env, "sync") not in (0, 3)
+
+    banner("Someone edits a user in Webex (as in Control Hub)")
+    print(f"- {edit_in_webex(server, env['WEBEX_TOKEN'])}")
+    banner("sync --full: a full cycle reads Webex, finds the edit and sets it back")
+    failures += run_cli(config, env, "sync", "--full") not in (0, 3)
+    banner("users orphans: Webex users no directory user is linked to (left alone)")
+    failures += run_cli(config, env, "users", "orphans") != 0
 
     banner("Changing the directory")
     for line in change_directory(slapd):
@@ -176,7 +231,7 @@ def main() -> int:
     token = secrets.token_urlsafe(24)
     workdir = Path(tempfile.mkdtemp(prefix="webex-provisioner-demo-"))
     slapd = ThrowawaySlapd()
-    server = EmulatorServer(org_id=ORG_ID, token=token)
+    server = EmulatorServer(org_id=ORG_ID, token=token, licenses=DEMO_LICENSE_UNITS)
     failures = 0
     try:
         banner("Starting a real slapd with Example Corp and the bundled Webex emulator")
@@ -186,10 +241,16 @@ def main() -> int:
         server.start()
         seed_webex(server)
         print(f"directory: {slapd.uri} ({len(corp.people)} people, targeted group with nested groups)")
-        print(f"webex emulator: {server.url} (3 users already there)")
+        print(f"webex emulator: {server.url} (4 users already there)")
         print(f"work folder: {workdir}")
         config = workdir / "webex-provisioner.yaml"
-        raw = {**demo_config(slapd, server.url, workdir), **DEMO_GUARD_AND_NOTIFY, **DEMO_GROUPS}
+        raw = {
+            **demo_config(slapd, server.url, workdir),
+            **DEMO_GUARD_AND_NOTIFY,
+            **DEMO_GROUPS,
+            **DEMO_LICENSES,
+            **DEMO_DRIFT,
+        }
         config.write_text(yaml.safe_dump(raw, sort_keys=False))
         env = {
             **os.environ,

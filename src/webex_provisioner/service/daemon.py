@@ -31,6 +31,7 @@ from typing import TypeVar
 import structlog
 
 from webex_provisioner.config import Config
+from webex_provisioner.engine.bookkeeping import held_keys
 from webex_provisioner.engine.cycle import Cycle
 from webex_provisioner.engine.notifications import Notifications, not_started
 from webex_provisioner.engine.report import EXIT_OK, CycleReport, utc_now
@@ -211,7 +212,7 @@ class Daemon:
         self.health.change_detection = _kind(feed) + (" (persistent)" if self._listener else "")
         report = cycle.run(apply=True, feed=feed, full=full, should_stop=self._should_stop)
         self._notifications.after(report, engine.store)  # never raises, never fails the cycle
-        held = _quietly(lambda: len(engine.store.held()) + len(engine.store.held_groups()))
+        held = _quietly(lambda: len(held_keys(engine.store)))
         self.metrics.observe(report, held=held or 0)
         self.health.cycle_finished(report)
         after = self._stats() if self._stats is not None else None
@@ -225,7 +226,7 @@ class Daemon:
             outcome=report.outcome,
             applied=sum(n for (_, outcome), n in counts.items() if outcome == "applied"),
             failed=report.applied.failed if report.applied is not None else 0,
-            held=len(report.plan.held) + len(report.plan.held_groups),
+            held=len(report.plan.held) + len(report.plan.held_groups) + len(report.plan.held_licenses),
             seconds=round(time.monotonic() - started, 3),
             directory_seconds=round(report.directory_seconds, 3),
             error=report.error,

@@ -13,7 +13,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import CounterMetricFamily, Metric, SummaryMetricFamily
 from prometheus_client.registry import Collector
 
-from webex_provisioner.engine.report import CycleReport
+from webex_provisioner.engine.drift import repaired
+from webex_provisioner.engine.report import CycleReport, action_status
+from webex_provisioner.model import ActionKind
 from webex_provisioner.ports import StatsSnapshot
 
 PREFIX = "webex_provisioner"
@@ -90,6 +92,36 @@ class Metrics:
             ["component"],
             registry=registry,
         )
+        self.licenses = Counter(
+            f"{PREFIX}_licenses",
+            "Licences assigned or reclaimed (applied), by licence and action.",
+            ["license", "action"],
+            registry=registry,
+        )
+        self.license_shortfall = Gauge(
+            f"{PREFIX}_license_shortfall",
+            "Users the last cycle that planned licences left without a licence for lack of free units.",
+            ["license"],
+            registry=registry,
+        )
+        self.drift_found = Counter(
+            f"{PREFIX}_drift_found",
+            "Differences found between Webex and what was applied (docs/drift.md), by kind.",
+            ["kind"],
+            registry=registry,
+        )
+        self.drift_repaired = Counter(
+            f"{PREFIX}_drift_repaired",
+            "Differences set back in Webex (attributes, memberships) or undone (re-creations, "
+            "reactivations), by kind.",
+            ["kind"],
+            registry=registry,
+        )
+        self.drift_unchecked = Counter(
+            f"{PREFIX}_drift_not_concluded",
+            "Drift checks that concluded nothing (Webex could not be read completely).",
+            registry=registry,
+        )
         self._webex: _WebexRequests | None = None
 
     def watch_webex(self, stats: Callable[[], StatsSnapshot]) -> None:
@@ -110,6 +142,33 @@ class Metrics:
                 self.last_success.set(report.finished_at.timestamp())
         self.directory_read.labels(kind).observe(report.directory_seconds)
         self.held.set(held)
+        self._observe_licenses(report)
+        self._observe_drift(report)
+
+    def _observe_licenses(self, report: CycleReport) -> None:
+        """Licences applied, by licence; the shortfall of the licences the plan looked at."""
+        status = action_status(report)
+        for action in report.plan.licenses:
+            if status(action)[0] != "applied":
+                continue
+            verb = "assign" if action.kind is ActionKind.ASSIGN_LICENSE else "reclaim"
+            for item in action.licenses:
+                self.licenses.labels(item.name, verb).inc()
+        for row in report.plan.capacity:
+            self.license_shortfall.labels(row.name).set(row.shortfall)
+
+    def _observe_drift(self, report: CycleReport) -> None:
+        """Drift found and repaired by the cycle, by kind (docs/drift.md)."""
+        found = report.drift
+        if found is None or report.dry_run:
+            return
+        if found.error is not None:
+            self.drift_unchecked.inc()
+            return
+        for drift_kind, count in found.found().items():
+            self.drift_found.labels(drift_kind.value).inc(count)
+        for drift_kind, count in repaired(report).items():
+            self.drift_repaired.labels(drift_kind.value).inc(count)
 
     def reachable(self, component: str, up: bool) -> None:
         self.up.labels(component).set(1 if up else 0)

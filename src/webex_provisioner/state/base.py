@@ -1,8 +1,9 @@
 """``SqlBase``: what every part of ``SqlStateStore`` shares: the engine, the masked URL, the
 transactions that translate errors, and the schema migration when a store opens.
 
-Each concern of the store (``links``, ``groups``, ``records``, ``cycle_log``, ``lease``,
-``bookkeeping``, ``rows``) is a mixin on this base; ``sql.SqlStateStore`` puts them together.
+Each concern of the store (``links``, ``groups``, ``licenses``, ``records``, ``cycle_log``,
+``lease``, ``bookkeeping``, ``notifications``, ``rows``) is a mixin on this base;
+``sql.SqlStateStore`` puts them together.
 """
 
 from __future__ import annotations

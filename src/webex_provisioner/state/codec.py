@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -16,9 +17,14 @@ from webex_provisioner.model import (
     Change,
     CycleKind,
     CycleRecord,
+    Grant,
     GroupAction,
     GroupLink,
     InstanceRecord,
+    License,
+    LicenseAction,
+    LicenseItem,
+    LicenseRefusal,
     Link,
     LinkState,
     Member,
@@ -28,6 +34,7 @@ from webex_provisioner.model import (
     Reason,
 )
 from webex_provisioner.model.keys import fingerprint, fold_email, normalize_dn
+from webex_provisioner.model.users import EncodedAttributes
 
 
 def link_keys(email: str, dn: str, applied: Mapping[str, str]) -> dict[str, str]:
@@ -57,11 +64,11 @@ def link_row(link: Link, time: datetime) -> dict[str, Any]:
     }
 
 
-class StoredAttributes(Mapping[str, str]):
+class StoredAttributes(EncodedAttributes):
     """What was applied to a linked user, as stored (JSON text), decoded on first use.
 
     Loading every link for a full cycle keeps 100,000 short strings instead of 100,000 dicts, and
-    decodes only those of the users whose fingerprint changed.
+    decodes only those of the users whose fingerprint changed (``peek`` decodes without keeping).
     """
 
     __slots__ = ("_decoded", "_text")
@@ -74,6 +81,12 @@ class StoredAttributes(Mapping[str, str]):
         if self._decoded is None:
             self._decoded = json.loads(self._text)
         return self._decoded
+
+    def peek(self) -> Mapping[str, str]:
+        if self._decoded is not None:
+            return self._decoded
+        decoded: dict[str, str] = json.loads(self._text)
+        return decoded
 
     def __getitem__(self, key: str) -> str:
         return self._values()[key]
@@ -346,5 +359,104 @@ def group_action(row: RowMapping) -> GroupAction:
         members=tuple(Member(anchor, email) for anchor, email in row["members"]),
         old_name=row["old_name"],
         skipped=int(row["skipped"]),
+        detail=row["detail"],
+    )
+
+
+# -- licences -------------------------------------------------------------------------------------
+
+
+def grant_row(grant: Grant) -> dict[str, Any]:
+    return {"anchor": grant.anchor, "license_id": grant.license_id, "ours": grant.ours, "since": grant.since}
+
+
+# The columns ``grant_of`` reads, in its order (plain SQL: every grant is read for a full cycle).
+GRANT_COLUMNS = "anchor, license_id, ours, since"
+
+
+@functools.lru_cache(maxsize=4096)
+def _sqlite_time(text: str) -> datetime:
+    """A time as SQLite keeps it (UTC wall time): grants recorded together share theirs."""
+    return _from_iso(text + "+00:00")
+
+
+def grant_of(values: Sequence[Any]) -> Grant:
+    """The grant of a raw row of ``GRANT_COLUMNS`` (positional, times parsed inline)."""
+    since = values[3]
+    return Grant(
+        values[0],
+        values[1],
+        bool(values[2]),
+        None if since is None else _sqlite_time(since) if type(since) is str else stored_time(since),
+    )
+
+
+def grant(row: RowMapping) -> Grant:
+    return Grant(row["anchor"], row["license_id"], bool(row["ours"]), row["since"])
+
+
+def license_row(item: License, read_at: datetime) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "name": item.name,
+        "total": item.total,
+        "consumed": item.consumed,
+        "calling": item.calling,
+        "read_at": read_at,
+    }
+
+
+def license_of(row: RowMapping) -> License:
+    return License(row["id"], row["name"], int(row["total"]), int(row["consumed"]), bool(row["calling"]))
+
+
+def refusal_row(refusal: LicenseRefusal, position: int) -> dict[str, Any]:
+    return {
+        "position": position,
+        "anchor": refusal.anchor,
+        "license_id": refusal.license_id,
+        "code": refusal.code,
+        "detail": refusal.detail,
+        "rules": refusal.rules,
+        "at": refusal.at,
+    }
+
+
+def refusal(row: RowMapping) -> LicenseRefusal:
+    code = row["code"]
+    return LicenseRefusal(
+        anchor=row["anchor"],
+        license_id=row["license_id"],
+        code=None if code is None else int(code),
+        detail=row["detail"],
+        rules=row["rules"],
+        at=row["at"],
+    )
+
+
+def held_license_row(action: LicenseAction, cycle_id: str, position: int) -> dict[str, Any]:
+    """The ``held_license_actions`` row of ``action``: its items as a JSON list of [licence id,
+    name, why] (escaped by JSON, whatever their text)."""
+    return {
+        "position": position,
+        "cycle_id": cycle_id,
+        "kind": action.kind.value,
+        "reason": action.reason.value,
+        "anchor": action.anchor,
+        "email": action.email,
+        "webex_id": action.webex_id,
+        "detail": action.detail,
+        "items": [[item.license_id, item.name, item.why] for item in action.licenses],
+    }
+
+
+def license_action(row: RowMapping) -> LicenseAction:
+    return LicenseAction(
+        kind=ActionKind(row["kind"]),
+        reason=Reason(row["reason"]),
+        anchor=row["anchor"],
+        email=row["email"],
+        licenses=tuple(LicenseItem(license_id, name, why) for license_id, name, why in row["items"]),
+        webex_id=row["webex_id"],
         detail=row["detail"],
     )

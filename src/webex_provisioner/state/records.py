@@ -1,10 +1,12 @@
-"""``SqlRecords``: ``record`` in SQL: audit entries and the user and group links they save or
-drop, in one transaction.
+"""``SqlRecords``: ``record`` in SQL: audit entries and the user and group links and the licence
+grants they save or drop, in one transaction.
 
 Records apply in order: each record's drops before its saves, the links of users and of groups as
-the records go. A Webex id (of a user, or of a group) is linked to one anchor at most: the unique
-``webex_id`` of ``links`` and of ``group_links`` enforce it, and a refusal is then explained by
-replaying the batch on the stored links.
+the records go; a record's ``drop_link`` drops the grants of that anchor too, then its
+``drop_grants`` and its ``save_grants`` apply (``licenses.GrantWrites``). A Webex id (of a user,
+or of a group) is linked to one anchor at most: the unique ``webex_id`` of ``links`` and of
+``group_links`` enforce it, and a refusal is then explained by replaying the batch on the stored
+links.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from webex_provisioner.ports import Record
 from webex_provisioner.state import codec
 from webex_provisioner.state.base import SqlBase
 from webex_provisioner.state.groups import IN_CHUNK, member_writes
+from webex_provisioner.state.licenses import GrantWrites
 from webex_provisioner.state.schema import audit, group_links, links
 
 _DROP_LINK = delete(links).where(links.c.anchor == bindparam("drop_anchor"))
@@ -48,17 +51,20 @@ class SqlRecords(SqlBase):
 
     def record(self, records: Iterable[Record]) -> None:
         """Write audit entries and their link changes in one transaction, in order (each record's
-        drops before its saves). Saving a link whose Webex id is linked to another anchor is
-        refused (``StateError`` naming both anchors) and nothing of the batch is written."""
+        drops before its saves; a dropped link's grants go with it). Saving a link whose Webex id
+        is linked to another anchor is refused (``StateError`` naming both anchors), as is a
+        grant's text the state cannot keep, and nothing of the batch is written."""
         batch = list(records)
         if not batch:
             return
+        grants = GrantWrites.of(batch, self._where)
         try:
             with self._transaction(f"record {len(batch)} action result(s)", write=True) as conn:
                 conn.execute(insert(audit), [codec.audit_row(r.audit) for r in batch])
                 for statement, group in itertools.groupby(self._link_writes(batch), key=lambda w: w[0]):
                     conn.execute(statement, [params for _, params in group])
                 member_writes(conn, batch)
+                grants.write(conn)
         except StateError as exc:
             if isinstance(exc.__cause__, IntegrityError):
                 self._explain_taken_webex_id(batch, exc.__cause__)

@@ -23,6 +23,10 @@ from webex_provisioner.state.schema import (
     group_members,
     held_actions,
     held_group_actions,
+    held_license_actions,
+    license_catalog,
+    license_grants,
+    license_refusals,
     links,
     open_problems,
     refresh_tokens,
@@ -44,6 +48,10 @@ TRANSFER_TABLES = (
     group_links,
     group_members,
     held_group_actions,
+    license_grants,
+    license_catalog,
+    license_refusals,
+    held_license_actions,
 )
 """What an export holds: everything but the cycle lock, the running instances and the
 notifications' bookkeeping (an imported state tells its open conditions again: harmless)."""

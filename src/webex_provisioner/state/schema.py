@@ -9,6 +9,10 @@ What one cycle leaves for the next has a table per kind (``baseline``, ``retry_a
 
 Webex groups have ``group_links`` (one row per linked directory group) and ``group_members`` (the
 users this tool made members of each, by anchor: the memberships it manages).
+
+Licences have ``license_grants`` (the licences each linked user holds as far as this tool knows,
+one row per anchor and licence), ``license_catalog`` (the organization's licences as last read),
+``license_refusals`` and ``held_license_actions`` (by position).
 """
 
 from __future__ import annotations
@@ -260,6 +264,7 @@ held_group_actions = Table(
     Column("detail", Text, nullable=False),
 )
 """Actions on Webex groups a guard held, in order; ``members`` is a JSON list of [anchor, e-mail]."""
+
 notification_conditions = Table(
     "notification_conditions",
     metadata,
@@ -282,3 +287,54 @@ notification_outbox = Table(
     Column("last_error", Text, nullable=False),
 )
 """The notices a channel has not taken yet: one per channel and condition, tried again later."""
+
+license_grants = Table(
+    "license_grants",
+    metadata,
+    Column("anchor", String(255), primary_key=True),
+    Column("license_id", String(255), primary_key=True),
+    Column("ours", Boolean, nullable=False),
+    Column("since", UtcDateTime),
+)
+"""A licence a linked user holds (``ours``: this tool assigned it). The primary key's index, which
+starts with the anchor, is the one that lists a user's grants and all grants by anchor."""
+
+license_catalog = Table(
+    "license_catalog",
+    metadata,
+    Column("id", String(255), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("consumed", Integer, nullable=False),
+    Column("calling", Boolean, nullable=False),
+    Column("read_at", UtcDateTime, nullable=False),
+)
+"""The organization's licences as last read from Webex (``read_at``: when they were stored)."""
+
+license_refusals = Table(
+    "license_refusals",
+    metadata,
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("anchor", String(255), nullable=False),
+    Column("license_id", String(255), nullable=False),
+    Column("code", Integer),
+    Column("detail", Text, nullable=False),
+    Column("rules", String(255), nullable=False),
+    Column("at", UtcDateTime),
+)
+"""Licences Webex refused to a user, not asked for again while the rules' digest is ``rules``."""
+
+held_license_actions = Table(
+    "held_license_actions",
+    metadata,
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("cycle_id", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("reason", String(64), nullable=False),
+    Column("anchor", String(255), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("webex_id", String(255)),
+    Column("detail", Text, nullable=False),
+    Column("items", JsonText, nullable=False),
+)
+"""Licence actions a guard held, in order; ``items`` is a JSON list of [licence id, name, why]."""

@@ -7,7 +7,10 @@ module per concern:
 * ``base``: the engine, transactions that translate errors, migrating when a store opens;
 * ``links``: the links of users (``LinkStore``);
 * ``groups``: the links of groups with their managed members, and held group actions;
-* ``records``: ``record``, writing audit entries with the user and group links they change;
+* ``licenses``: the grants of linked users, the licence catalogue, the refusals not to ask again
+  and held licence actions (``LicenseStore``);
+* ``records``: ``record``, writing audit entries with the user and group links and the grants
+  they change;
 * ``cycle_log``: the cycles and the audit trail (``CycleLog``);
 * ``lease``: the cycle lock and the announced instances (``Lease``);
 * ``bookkeeping``: watermarks, the baseline, retries, open problems, held actions, approvals and
@@ -23,6 +26,7 @@ from webex_provisioner.state.bookkeeping import SqlBookkeeping
 from webex_provisioner.state.cycle_log import SqlCycleLog
 from webex_provisioner.state.groups import SqlGroups
 from webex_provisioner.state.lease import CYCLE_LOCK, SqlLease
+from webex_provisioner.state.licenses import SqlLicenses
 from webex_provisioner.state.links import SqlLinks
 from webex_provisioner.state.notifications import SqlNotifications
 from webex_provisioner.state.records import SqlRecords
@@ -32,10 +36,18 @@ __all__ = ["CYCLE_LOCK", "TRANSFER_TABLES", "SqlStateStore"]
 
 
 class SqlStateStore(
-    SqlLinks, SqlGroups, SqlRecords, SqlCycleLog, SqlLease, SqlBookkeeping, SqlNotifications, SqlRows
+    SqlLinks,
+    SqlGroups,
+    SqlLicenses,
+    SqlRecords,
+    SqlCycleLog,
+    SqlLease,
+    SqlBookkeeping,
+    SqlNotifications,
+    SqlRows,
 ):
-    """Links of users and groups, cycles, the audit trail, the lease, the bookkeeping and the
-    notifications' bookkeeping in SQL.
+    """Links of users and groups, licence grants, cycles, the audit trail, the lease, the
+    bookkeeping and the notifications' bookkeeping in SQL.
 
     Opening a store migrates its schema. Datetimes come back timezone-aware in UTC; a naive one is
     refused (``StateError``), writing nothing.

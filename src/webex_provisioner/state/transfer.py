@@ -8,7 +8,8 @@ notifications' bookkeeping (what was told, what waits to be sent) are never expo
 An export of schema revision 0004 or earlier (its header says which) kept the bookkeeping as five
 watermark rows; importing it converts them as migration 0005 does (``bookkeeping_rows``). An
 export made before 0006_groups has no group tables, and its open problems, which name no
-resource, are about users (as the migration makes them).
+resource, are about users (as the migration makes them); one made before 0008_licenses has no
+licence tables (nothing was granted).
 """
 
 from __future__ import annotations

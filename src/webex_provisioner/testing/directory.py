@@ -12,6 +12,14 @@ read that loses its paging cookie does.
     directory.disable("a1")
     assert feed.changes(start).changed[0].disabled
 
+Users carry the licence rules' labels a test gives them (``directory_user(labels=...)``,
+``add_label``, ``remove_label``, ``set_labels``), handed over unchanged by reads, ``find_user``
+and change sets. Putting a label on or taking it off is a change of the user, as a user entering
+or leaving a rule's group (or matching its filter anew) is a changed user for the LDAP feeds.
+
+    directory.add_label(group_label(group_dn("messaging")), "a1")
+    assert feed.changes(start).changed[0].labels == {"group:cn=messaging,ou=groups,dc=example,dc=com"}
+
 It holds groups too (the ``GroupSource`` port; testing/directory_groups.py says how they read):
 a test puts group entries (``put_group``: anchor, DN, member DNs of users and of groups, the
 attributes ``groups.name`` would read, whether ``groups:`` selects it), then changes or removes
@@ -70,10 +78,12 @@ def directory_user(
     in_scope: bool = True,
     scope_reason: str = "",
     email_attribute: str = "mail",
+    labels: Iterable[str] = (),
     **attributes: Values,
 ) -> DirectoryUser:
     """A directory user: ``uid=<anchor>,ou=people,dc=example,dc=com`` unless ``dn`` says,
-    ``email`` in ``email_attribute``, other attributes by name (a string or several values)."""
+    ``email`` in ``email_attribute``, the licence rules' ``labels`` it carries, other attributes
+    by name (a string or several values)."""
     values = {name: v for name, v in _values({email_attribute: email, **attributes}).items() if v}
     reason = scope_reason or ("in scope" if in_scope else "out of scope")
     return DirectoryUser(
@@ -83,6 +93,7 @@ def directory_user(
         disabled=disabled,
         in_scope=in_scope,
         scope_reason=reason,
+        labels=frozenset(labels),
     )
 
 
@@ -313,6 +324,26 @@ class InMemoryDirectory:
         reason = reason or ("in scope" if in_scope else "out of scope")
         with self._lock:
             return self.put(replace(self._get(anchor), in_scope=in_scope, scope_reason=reason))
+
+    def set_labels(self, anchor: str, *labels: str) -> DirectoryUser:
+        """Give a user exactly these licence rule labels (a change of the user)."""
+        with self._lock:
+            return self.put(replace(self._get(anchor), labels=frozenset(labels)))
+
+    def add_label(self, label: str, *anchors: str) -> list[DirectoryUser]:
+        """Put ``label`` on these users (each a change, as entering a rule's group is)."""
+        with self._lock:
+            return [self.set_labels(a, *self._get(a).labels, label) for a in anchors]
+
+    def remove_label(self, label: str, *anchors: str) -> list[DirectoryUser]:
+        """Take ``label`` off these users (each a change, as leaving a rule's group is)."""
+        with self._lock:
+            return [self.set_labels(a, *(self._get(a).labels - {label})) for a in anchors]
+
+    def labelled(self, label: str) -> list[str]:
+        """The anchors of the users carrying ``label``, in read order."""
+        with self._lock:
+            return [a for a, u in self._users.items() if label in u.labels]
 
     def remove(self, anchor: str) -> None:
         """Delete a user from the directory."""

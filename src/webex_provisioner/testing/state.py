@@ -3,8 +3,9 @@
 A Webex id (of a user, or of a group) is linked to one anchor at most (a batch that would break
 that raises ``StateError`` naming both anchors and writes nothing), records apply in order, the
 store keeps ``created_at``, ``updated_at`` and the fingerprint as the port says, a saved group
-link's members replace those stored, and the lock expires. Like
-``SqlStateStore``, the lock and the instances take an optional ``now`` so that tests need not wait.
+link's members replace those stored, a dropped link drops its licence grants, and the lock
+expires. Like ``SqlStateStore``, the lock and the instances take an optional ``now`` so that tests
+need not wait.
 
 Thread-safe (one lock around everything). Values come back as copies or immutable values:
 changing what a call returned, or what was handed in, never changes what is stored.
@@ -23,9 +24,13 @@ from webex_provisioner.model import (
     ActionKind,
     AuditEntry,
     CycleRecord,
+    Grant,
     GroupAction,
     GroupLink,
     InstanceRecord,
+    License,
+    LicenseAction,
+    LicenseRefusal,
     Link,
     Problem,
 )
@@ -33,6 +38,12 @@ from webex_provisioner.model.keys import fingerprint, fold_email, normalize_dn
 from webex_provisioner.model.notifications import NotificationState, PendingNotice
 from webex_provisioner.ports import Record, StoredRefreshToken
 from webex_provisioner.testing.state_batch import Bindings
+from webex_provisioner.testing.state_licenses import (
+    StagedGrants,
+    catalog_in,
+    license_action_in,
+    refusal_in,
+)
 from webex_provisioner.testing.state_values import (
     action_copy,
     aware,
@@ -71,6 +82,10 @@ class InMemoryStateStore:
         self._groups: dict[str, GroupLink] = {}
         self._group_owners: dict[str, str] = {}  # Webex group id -> group anchor
         self._held_groups: tuple[GroupAction, ...] = ()
+        self._grants: dict[str, dict[str, Grant]] = {}  # anchor -> licence id -> grant
+        self._catalog: tuple[License, ...] = ()
+        self._refusals: tuple[LicenseRefusal, ...] = ()
+        self._held_licenses: tuple[LicenseAction, ...] = ()
         self._audit: list[AuditEntry] = []
         self._cycles: dict[str, CycleRecord] = {}
         self._lock_holder: tuple[str, datetime] | None = None  # (owner, expires at)
@@ -120,28 +135,35 @@ class InMemoryStateStore:
             return [link_copy(link) for link in sorted(found, key=lambda link: link.anchor)]
 
     def record(self, records: Iterable[Record]) -> None:
-        """Write audit entries and their link changes (users' and groups'), all or nothing, in
-        order (each record's drops before its saves)."""
+        """Write audit entries and their changes to links (users' and groups') and grants, all or
+        nothing, in order (each record's drops before its saves; a dropped link's grants with it)."""
         batch = list(records)
         with self._lock:
             users = Bindings(self._links, self._owners, lambda stored: stored.link.webex_id)
             groups = Bindings(self._groups, self._group_owners, lambda group: group.webex_id)
-            entries = [self._stage(rec, users, groups, len(batch)) for rec in batch]
+            grants = StagedGrants(self._grants, WHERE)
+            entries = [self._stage(rec, users, groups, grants, len(batch)) for rec in batch]
             users.apply()
             groups.apply()
+            grants.apply()
             self._audit.extend(entries)
 
     @staticmethod
-    def _stage(rec: Record, users: Bindings[_Stored], groups: Bindings[GroupLink], size: int) -> AuditEntry:
-        """Stage what ``rec`` does to the links; its audit entry, with its time in UTC."""
+    def _stage(
+        rec: Record, users: Bindings[_Stored], groups: Bindings[GroupLink], grants: StagedGrants, size: int
+    ) -> AuditEntry:
+        """Stage what ``rec`` does to the links and grants; its audit entry, with its time in UTC."""
         time = aware(rec.audit.time, WHERE)
         if rec.drop_link is not None:
             users.drop(rec.drop_link)
+            grants.clear(rec.drop_link)
+        grants.drop(rec.drop_grants)
         if (link := rec.save_link) is not None:
             other = users.owner(link.webex_id)
             if other is not None and other != link.anchor:
                 raise stolen_id_error(WHERE, link, other, size)
             users.put(link.anchor, _stored(link, users.get(link.anchor), time))
+        grants.save(rec.save_grants)
         if rec.drop_group is not None:
             groups.drop(rec.drop_group)
         if (group := rec.save_group) is not None:
@@ -177,6 +199,47 @@ class InMemoryStateStore:
     def held_groups(self) -> list[GroupAction]:
         with self._lock:
             return list(self._held_groups)
+
+    # -- licences ----------------------------------------------------------------------------------
+
+    def grants(self) -> Iterator[Grant]:
+        """Every grant, by anchor then licence id, as stored when called."""
+        with self._lock:
+            found = [self._grants[a][lid] for a in sorted(self._grants) for lid in sorted(self._grants[a])]
+        return iter(found)
+
+    def grants_of(self, anchor: str) -> list[Grant]:
+        with self._lock:
+            mine = self._grants.get(anchor, {})
+            return [mine[license_id] for license_id in sorted(mine)]
+
+    def license_catalog(self) -> list[License]:
+        with self._lock:
+            return list(self._catalog)
+
+    def set_license_catalog(self, licenses: Sequence[License]) -> None:
+        kept = catalog_in(licenses, WHERE)
+        with self._lock:
+            self._catalog = kept
+
+    def license_refusals(self) -> list[LicenseRefusal]:
+        with self._lock:
+            return list(self._refusals)
+
+    def set_license_refusals(self, refusals: Sequence[LicenseRefusal]) -> None:
+        kept = tuple(refusal_in(refusal, WHERE) for refusal in refusals)
+        with self._lock:
+            self._refusals = kept
+
+    def hold_licenses(self, actions: Sequence[LicenseAction], cycle_id: str) -> None:
+        """Replace the held licence actions with these."""
+        kept = tuple(license_action_in(action, cycle_id, WHERE) for action in actions)
+        with self._lock:
+            self._held_licenses = kept
+
+    def held_licenses(self) -> list[LicenseAction]:
+        with self._lock:
+            return list(self._held_licenses)
 
     # -- cycles and audit --------------------------------------------------------------------------
 

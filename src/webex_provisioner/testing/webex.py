@@ -1,15 +1,22 @@
 """``InMemoryWebex``: a Webex organization in memory, for tests of the engine without HTTP.
 
-It implements ``WebexClient``, ``BulkCreator``, ``WebexGroups`` and ``CountsRequests`` with the
-rules of Webex (and of the project's emulator): ``userName`` is unique case-insensitively, so a
-create or an e-mail change to a taken address is a ``WebexConflictError`` (409); updating an
-unknown id is a ``WebexNotFoundError`` (404); deleting one is fine. Attributes are kept flat, as
-given; an empty value counts as absent, as in Webex.
+It implements ``WebexClient``, ``BulkCreator``, ``WebexGroups``, ``WebexLicenses`` and
+``CountsRequests`` with the rules of Webex (and of the project's emulator): ``userName`` is
+unique case-insensitively, so a create or an e-mail change to a taken address is a
+``WebexConflictError`` (409); updating an unknown id is a ``WebexNotFoundError`` (404); deleting
+one is fine. Attributes are kept flat, as given; an empty value counts as absent, as in Webex.
 
 Groups (``testing.webex_groups``): names are unique ignoring case (``unique_group_names``), members
 are ids of its users (another id is a ``WebexRejectedError``, 400), a request adds or removes at
 most ``max_members`` (more is a ``ValueError``, as for ``ScimWebexClient``), and deleting a user
 takes it out of every group, as Webex does.
+
+Licences (``testing.webex_licenses``): seeded with ``add_license`` (a stable id made from the
+name), held per user, their consumed units following every change and every deleted user (its
+units are freed); a change is refused whole for an unknown licence (``WebexRejectedError``,
+``code`` 400000) or a Calling licence added (400411, as the port never sends the number it
+needs), and an add with no free unit is skipped (a partial answer, Webex's 206).
+``set_user_licenses`` gives a user licences as an administrator does by hand in Control Hub.
 
 For precise fault sequences a test scripts the next calls of an operation::
 
@@ -20,8 +27,10 @@ For precise fault sequences a test scripts the next calls of an operation::
 
 and reads ``calls`` afterwards: (operation, key) in call order, the key being the folded e-mail
 (``find_by_email``, ``create_user``, one entry per user of ``create_users``), the id (``get_user``,
-``update_user``, ``delete_user``, and the group operations but these), the group name as given
-(``find_group``, ``create_group``) or ``""``. ``request_stats`` counts one request per call.
+``update_user``, ``delete_user``, ``user_licenses``, ``change_licenses``, and the group
+operations but these), the group name as given (``find_group``, ``create_group``), the licence id
+(``license_holders``) or ``""``. ``request_stats`` counts one request per call (a
+``change_licenses`` with nothing to change is the ``user_licenses`` it sends instead).
 Safe to share between threads.
 """
 
@@ -42,11 +51,12 @@ from webex_provisioner.errors import (
     WebexOutcomeUnknownError,
     WebexRejectedError,
 )
-from webex_provisioner.model import Attributes, Change, WebexGroup, WebexUser
+from webex_provisioner.model import Attributes, Change, License, LicenseAnswer, WebexGroup, WebexUser
 from webex_provisioner.model.keys import fold_email
 from webex_provisioner.ports import NO_ANSWER, CreateOutcome, StatsSnapshot
 from webex_provisioner.testing.faults import FaultScript
 from webex_provisioner.testing.webex_groups import GroupBook
+from webex_provisioner.testing.webex_licenses import LicenseBook
 
 # Each operation of the port, and the HTTP method Webex would see (for ``request_stats``).
 METHODS = {
@@ -66,6 +76,10 @@ METHODS = {
     "add_members": "PATCH",
     "remove_members": "PATCH",
     "delete_group": "DELETE",
+    "list_licenses": "GET",
+    "license_holders": "GET",
+    "user_licenses": "GET",
+    "change_licenses": "PATCH",
 }
 GROUP_OPERATIONS = frozenset(
     operation for operation in METHODS if "group" in operation or "members" in operation
@@ -80,6 +94,7 @@ WRITES = (
     "add_members",
     "remove_members",
     "delete_group",
+    "change_licenses",
 )
 
 
@@ -128,6 +143,7 @@ class InMemoryWebex:
         self._bulk: dict[str, BulkAnswer | WebexError] = {}
         self._requests: Counter[tuple[str, str]] = Counter()
         self._groups = GroupBook(unique_names=unique_group_names)
+        self._licenses = LicenseBook()
 
     # -- WebexClient --------------------------------------------------------------------------
 
@@ -194,6 +210,7 @@ class InMemoryWebex:
                 return
             del self._ids[fold_email(user.email)]
             self._groups.forget_user(webex_id)
+            self._licenses.forget_user(webex_id)
             answer.status = 204
 
     def close(self) -> None:
@@ -255,6 +272,44 @@ class InMemoryWebex:
             )
         return wanted
 
+    # -- WebexLicenses ------------------------------------------------------------------------
+
+    def list_licenses(self) -> list[License]:
+        with self._lock, self._request("list_licenses", what="listing the Webex licences"):
+            return self._licenses.all()
+
+    def license_holders(self, license_id: str) -> Iterator[str]:
+        """The holders of a licence (a generator: faults hit when iteration starts)."""
+        what = f"listing the holders of Webex licence {license_id}"
+        with self._lock, self._request("license_holders", license_id, what=what) as answer:
+            if not self._licenses.known(license_id):
+                answer.status = 404
+                raise WebexNotFoundError(f"{what}: Webex has no such licence", status=404)
+            holders = self._licenses.holders(license_id)
+        yield from holders
+
+    def user_licenses(self, webex_id: str) -> frozenset[str]:
+        what = f"reading the licences of Webex user {webex_id}"
+        with self._lock, self._request("user_licenses", webex_id, what=what):
+            self._existing_user(webex_id, what)
+            return self._licenses.held_by(webex_id)
+
+    def change_licenses(
+        self, webex_id: str, *, add: Sequence[str] = (), remove: Sequence[str] = ()
+    ) -> LicenseAnswer:
+        if not add and not remove:
+            return LicenseAnswer(self.user_licenses(webex_id), complete=True)
+        what = f"changing the licences of Webex user {webex_id}"
+        with self._lock, self._request("change_licenses", webex_id, what=what) as answer:
+            self._existing_user(webex_id, what)
+            changed = self._licenses.change(webex_id, list(add), list(remove), what)
+            answer.status = 200 if changed.complete else 206
+            return changed
+
+    def _existing_user(self, webex_id: str, what: str) -> None:
+        if webex_id not in self._users:
+            raise WebexNotFoundError(f"{what}: the Webex user does not exist (any more)", status=404)
+
     # -- BulkCreator, CountsRequests ----------------------------------------------------------
 
     def create_users(self, users: Sequence[tuple[Attributes, bool]]) -> list[CreateOutcome]:
@@ -312,6 +367,22 @@ class InMemoryWebex:
         with self._lock:
             return self._create({**attributes, "email": email}, active, f"seeding {email}", webex_id)
 
+    def edit_user(self, webex_id: str, *, active: bool | None = None, **attributes: str | None) -> None:
+        """Change a user directly, as an administrator would in Control Hub (not a call): each
+        attribute given is set (removed when ``None``), and ``active`` when given."""
+        with self._lock:
+            user = self._users[webex_id]
+            values = {**user.attributes, **attributes}
+            kept = {key: value for key, value in values.items() if value is not None}
+            self._store(webex_id, kept, user.active if active is None else active, f"editing {webex_id}")
+
+    def remove_user(self, webex_id: str) -> None:
+        """Delete a user directly, as an administrator would (not a call); it leaves its groups."""
+        with self._lock:
+            user = self._users.pop(webex_id)
+            del self._ids[fold_email(user.email)]
+            self._groups.forget_user(webex_id)
+
     def users(self) -> list[WebexUser]:
         """Every user, in creation order (copies)."""
         with self._lock:
@@ -343,6 +414,31 @@ class InMemoryWebex:
         """The group with this name (any case) and its members, or ``None``; not a call."""
         with self._lock:
             return self._groups.find(name, members=True)
+
+    def add_license(self, name: str, total: int, *, calling: bool | None = None) -> License:
+        """Put a licence with ``total`` units in the organization (not a call); its id is made
+        from its name, and it is a Calling one when its name says so (unless ``calling`` says
+        otherwise)."""
+        with self._lock:
+            return self._licenses.add(name, total, calling)
+
+    def licenses(self) -> list[License]:
+        """Every licence with its consumed units, in the order added (not a call)."""
+        with self._lock:
+            return self._licenses.all()
+
+    def set_user_licenses(self, webex_id: str, license_ids: Sequence[str]) -> None:
+        """Give a user exactly these licences, as an administrator does by hand in Control Hub
+        (not a call; units are not checked). ``ValueError`` for an unknown user or licence."""
+        with self._lock:
+            if webex_id not in self._users:
+                raise ValueError(f"no Webex user {webex_id} in this organization")
+            self._licenses.set(webex_id, license_ids)
+
+    def held_licenses(self, webex_id: str) -> frozenset[str]:
+        """The ids of the licences a user holds (not a call)."""
+        with self._lock:
+            return self._licenses.held_by(webex_id)
 
     def calls_of(self, operation: str) -> list[str]:
         """The keys of the calls of ``operation``, in order."""

@@ -223,7 +223,7 @@ class OAuthToken:
 def _json(response: httpx.Response) -> dict[str, Any]:
     try:
         data = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to decode
         return {}
     return data if isinstance(data, dict) else {}
 

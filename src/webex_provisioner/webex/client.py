@@ -4,13 +4,15 @@ Converts between flat attributes and SCIM resources (``webex.scim``) and sends t
 through one ``ScimSession`` (shared httpx client, token, retries, error mapping) that the engine's
 ``webex.concurrency`` threads share. A create whose outcome is unknown is never sent twice: it
 raises ``WebexOutcomeUnknownError`` and the caller looks the user up by e-mail. The groups of
-the organization (``WebexGroups``) are in ``webex.groups``, on the same session.
+the organization (``WebexGroups``) are in ``webex.groups`` and its licences (``WebexLicenses``,
+the ``/v1`` APIs at ``{webex.url}/v1``) in ``webex.licenses``, on the same session.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
@@ -25,7 +27,7 @@ from webex_provisioner.errors import (
     WebexOutcomeUnknownError,
     WebexRejectedError,
 )
-from webex_provisioner.model import Attributes, Change, WebexGroup, WebexUser
+from webex_provisioner.model import Attributes, Change, License, LicenseAnswer, WebexGroup, WebexUser
 from webex_provisioner.model.keys import fold_email
 from webex_provisioner.ports import CreateOutcome, StatsSnapshot
 from webex_provisioner.webex import scim
@@ -37,6 +39,7 @@ from webex_provisioner.webex.bulk import (
     parse_bulk_response,
 )
 from webex_provisioner.webex.groups import ScimGroups
+from webex_provisioner.webex.licenses import WebexLicenseApi
 from webex_provisioner.webex.paging import Pager
 from webex_provisioner.webex.session import ScimSession
 
@@ -51,8 +54,8 @@ log = structlog.get_logger("webex_provisioner.webex")
 
 class ScimWebexClient:
     """The Webex organization's users over SCIM 2.0: a ``ports.WebexClient``, a ``BulkCreator``
-    (up to ``max_batch`` creates in one SCIM Bulk request), ``WebexGroups`` (``webex.groups``)
-    and ``CountsRequests``.
+    (up to ``max_batch`` creates in one SCIM Bulk request), ``WebexGroups`` (``webex.groups``),
+    ``WebexLicenses`` (``webex.licenses``, at ``api_url``) and ``CountsRequests``.
 
     ``max_members`` is the most members one group request carries; the engine's wiring sets it
     from ``groups.members_per_request``. Safe to share between ``config.concurrency`` threads.
@@ -85,6 +88,8 @@ class ScimWebexClient:
             sleep=sleep,
         )
         self._groups = ScimGroups(self._session)
+        self.api_url = f"{config.url}/v1"
+        self._licenses = WebexLicenseApi(self._session, self.api_url, config.org_id)
         self._closed = False
 
     def request_stats(self) -> StatsSnapshot:
@@ -109,18 +114,27 @@ class ScimWebexClient:
     def list_users(self) -> Iterator[WebexUser]:
         """Every user of the organization, ``PAGE_SIZE`` at a time (the server may return fewer).
 
-        Raises ``WebexError`` when the listing cannot be trusted (``webex.paging``); a resource
-        that cannot be read (no ``id``) is logged and skipped."""
+        One request per page; the next page is asked for (on a thread of its own) as soon as the
+        current one is checked, while its users are read. Raises ``WebexError`` when the listing
+        cannot be trusted (``webex.paging``); a resource that cannot be read (no ``id``) is
+        logged and skipped."""
         pager = Pager()
-        while pager.start is not None:
-            what = f"listing Webex users from #{pager.start}"
-            params = {"startIndex": str(pager.start), "count": str(PAGE_SIZE)}
-            page = self._session.json(self._session.send("GET", "/Users", what, params=params), what)
-            for resource in pager.take(page, what):
-                try:
-                    yield scim.from_resource(resource)
-                except ValueError as exc:
-                    log.warning("webex.resource_skipped", request=what, reason=str(exc))
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="webex-page") as ahead:
+            pending: Future[tuple[dict[str, Any], str]] | None = ahead.submit(self._user_page, 1)
+            while pending is not None:
+                page, what = pending.result()
+                resources = pager.take(page, what)
+                pending = ahead.submit(self._user_page, pager.start) if pager.start is not None else None
+                for resource in resources:
+                    try:
+                        yield scim.from_resource(resource)
+                    except ValueError as exc:
+                        log.warning("webex.resource_skipped", request=what, reason=str(exc))
+
+    def _user_page(self, start: int) -> tuple[dict[str, Any], str]:
+        what = f"listing Webex users from #{start}"
+        params = {"startIndex": str(start), "count": str(PAGE_SIZE)}
+        return self._session.json(self._session.send("GET", "/Users", what, params=params), what), what
 
     def count_users(self) -> int:
         """``totalResults`` of a one-user page."""
@@ -148,13 +162,12 @@ class ScimWebexClient:
         except ValueError as exc:
             raise WebexRejectedError(f"{what}: {exc}") from exc
         response = self._session.send("POST", "/Users", what, body=body)
-        try:
-            return _user(self._session.json(response, what), what)
-        except WebexError as exc:
-            raise WebexOutcomeUnknownError(
-                f"{exc}; the user was probably created: look it up by e-mail before trying again",
-                status=response.status_code,
-            ) from exc
+        return self._session.written(
+            response,
+            what,
+            lambda answer: _user(answer, what),
+            probably="the user was probably created: look it up by e-mail before trying again",
+        )
 
     def update_user(
         self, webex_id: str, changes: Sequence[Change], *, active: bool | None = None
@@ -252,6 +265,22 @@ class ScimWebexClient:
 
     def delete_group(self, group_id: str) -> None:
         self._groups.delete_group(group_id)
+
+    # -- WebexLicenses (webex.licenses) ------------------------------------------------------
+
+    def list_licenses(self) -> list[License]:
+        return self._licenses.list_licenses()
+
+    def license_holders(self, license_id: str) -> Iterator[str]:
+        return self._licenses.license_holders(license_id)
+
+    def user_licenses(self, webex_id: str) -> frozenset[str]:
+        return self._licenses.user_licenses(webex_id)
+
+    def change_licenses(
+        self, webex_id: str, *, add: Sequence[str] = (), remove: Sequence[str] = ()
+    ) -> LicenseAnswer:
+        return self._licenses.change_licenses(webex_id, add=add, remove=remove)
 
     def close(self) -> None:
         """Close the connections; log how many requests were sent (``webex.requests``), if any."""

@@ -23,6 +23,7 @@ from webex_provisioner.errors import (
 from webex_provisioner.webex.scim import CISCO_ERROR
 
 _MAX_DETAIL = 500
+_MAX_CODE_DIGITS = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,15 @@ class ErrorInfo:
     scim_type: str | None = None
     error_code: str | None = None
     tracking_id: str | None = None
+
+    @property
+    def code(self) -> int | None:
+        """Webex's ``errorCode`` as a number (what ``WebexError.code`` keeps), ``None`` when the
+        answer had none or a code that is not a number of at most ``_MAX_CODE_DIGITS`` digits."""
+        text = self.error_code
+        if text is None or not text.isascii() or not text.isdigit() or len(text) > _MAX_CODE_DIGITS:
+            return None
+        return int(text)
 
 
 def _str(value: object) -> str | None:
@@ -49,7 +59,7 @@ def parse_error_body(body: bytes | str | None) -> ErrorInfo:
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     try:
         data: Any = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to decode
         return ErrorInfo(detail=_shorten(text))
     if not isinstance(data, Mapping):
         return ErrorInfo(detail=_shorten(text))
@@ -90,13 +100,14 @@ _FIX_VALUES = "fix the values named in the detail (see the Webex limits in docs)
 
 @dataclass(frozen=True, slots=True)
 class Advice:
-    """What to do after a final error about one kind of resource (users, groups), and how to
-    find out whether a create that got no answer was applied."""
+    """What to do after a final error about one kind of resource (users, groups, licences), and
+    how to find out whether a write that got no answer was applied."""
 
     forbidden: str
     not_found: str
     conflict: str
     look_up: str
+    rejected: str = _FIX_VALUES
 
 
 USER_ADVICE = Advice(
@@ -131,6 +142,24 @@ GROUP_ADVICE = Advice(
     look_up="look the group up by name before trying again",
 )
 
+LICENSE_ADVICE = Advice(
+    forbidden=(
+        "the token's identity lacks a right: licences need the spark-admin:licenses_read, "
+        "spark-admin:people_read and spark-admin:people_write scopes and an administrator role "
+        "that may assign licences in this organization (check webex.org_id too)"
+    ),
+    not_found=(
+        "Webex has no such licence or user (any more), or webex.org_id / webex.url point at the "
+        "wrong organization"
+    ),
+    conflict="Webex refused the change as it stands; read the user's licences and try again",
+    look_up="read the user's licences, or send the same change again (that is harmless)",
+    rejected=(
+        "Webex refused the whole change and changed nothing; the detail says why (its errorCode "
+        "is kept): fix the licence rules, or assign such a licence by hand in Control Hub"
+    ),
+)
+
 
 def describe(what: str, status: int, reason: str, info: ErrorInfo, tracking_id: str) -> str:
     """``<what> failed: HTTP 400 Bad Request (invalidValue, error 200001): <detail> [tracking id …]``."""
@@ -158,7 +187,12 @@ def error_for_status(
     """The ``WebexError`` for a final (not retried) error answer about a user (or, with
     ``advice``, another kind of resource)."""
     message = describe(what, status, reason, info, tracking_id)
-    kwargs: dict[str, Any] = {"status": status, "tracking_id": tracking_id, "scim_type": info.scim_type}
+    kwargs: dict[str, Any] = {
+        "status": status,
+        "tracking_id": tracking_id,
+        "scim_type": info.scim_type,
+        "code": info.code,
+    }
     if status == 401:
         return WebexAuthError(
             f"{message}; the Webex token was refused (expired or revoked): {auth_advice}", **kwargs
@@ -171,4 +205,4 @@ def error_for_status(
         return WebexConflictError(f"{message}; {advice.conflict}", **kwargs)
     if status >= 500 or status in (423, 429):
         return WebexUnavailableError(f"{message}; Webex is unavailable, the next cycle retries", **kwargs)
-    return WebexRejectedError(f"{message}; {_FIX_VALUES}", **kwargs)
+    return WebexRejectedError(f"{message}; {advice.rejected}", **kwargs)

@@ -30,7 +30,6 @@ import structlog
 from webex_provisioner.errors import (
     WebexError,
     WebexNotFoundError,
-    WebexOutcomeUnknownError,
     WebexRejectedError,
     WebexUnavailableError,
 )
@@ -150,14 +149,12 @@ class ScimGroups:
         what = f'creating Webex group "{name}"'
         body = group_scim.create_body(name, external_id, wanted)
         response = self._send("POST", "/Groups", what, body=body)
-        try:
-            created = _group(self._session.json(response, what), what)
-        except WebexError as exc:
-            raise WebexOutcomeUnknownError(
-                f"{exc}; the group was probably created: {GROUP_ADVICE.look_up}",
-                status=response.status_code,
-                tracking_id=response.headers.get("TrackingID"),
-            ) from exc
+        created = self._session.written(
+            response,
+            what,
+            lambda answer: _group(answer, what),
+            probably=f"the group was probably created: {GROUP_ADVICE.look_up}",
+        )
         return WebexGroup(created.id, created.name, created.external_id, frozenset(wanted))
 
     def rename_group(self, group_id: str, name: str) -> None:

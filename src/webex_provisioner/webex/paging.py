@@ -30,7 +30,9 @@ class Pager:
         self.received = 0
         self.pages = 0
         self._max_pages: int | None = None
-        self._seen: set[str] = set()
+        self._seen: set[int] = set()
+        """The hashes of the ids listed so far: not the ids themselves, which would keep each page's
+        memory in use (one small string among its thousands of objects) for the whole listing."""
 
     def take(self, page: Mapping[str, Any], what: str) -> list[Mapping[str, Any]]:
         """The resources of ``page`` (the answer to ``startIndex=start``), after checking that it
@@ -63,18 +65,19 @@ class Pager:
         return [r for r in resources if isinstance(r, Mapping)]
 
     def _check_new(self, resources: list[Any], what: str) -> None:
-        listed: set[str] = set()
+        listed: set[int] = set()
         for resource in resources:
             user_id = resource.get("id") if isinstance(resource, Mapping) else None
             if not isinstance(user_id, str):
                 continue
-            if user_id in self._seen or user_id in listed:
+            key = hash(user_id)
+            if key in self._seen or key in listed:
                 raise _untrusted(
                     what,
                     f"the page lists user {user_id[:80]!r} again: the server ignores startIndex or "
                     "reorders the users while they are listed",
                 )
-            listed.add(user_id)
+            listed.add(key)
         self._seen |= listed
 
 

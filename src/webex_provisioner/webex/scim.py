@@ -7,7 +7,8 @@ RFC 7644 PatchOp operations a Webex (or any RFC) server accepts.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from webex_provisioner.model import Attributes, Change, WebexUser
@@ -108,6 +109,8 @@ def to_resource(attributes: Attributes, *, active: bool) -> dict[str, Any]:
 
 def _text(value: object) -> str | None:
     """A scalar as text; ``None`` for absent, empty, or not a scalar."""
+    if type(value) is str:  # the usual case first: a listing reads thousands of values
+        return value or None
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
@@ -118,19 +121,9 @@ def _text(value: object) -> str | None:
 
 
 def _dict(value: object) -> Mapping[str, Any]:
+    if type(value) is dict:  # what JSON gives; any other mapping is checked the slow way
+        return value
     return value if isinstance(value, Mapping) else {}
-
-
-def _entries(value: object) -> list[Mapping[str, Any]]:
-    return [e for e in value if isinstance(e, Mapping)] if isinstance(value, list) else []
-
-
-def _typed(entries: list[Mapping[str, Any]], kind: str) -> Mapping[str, Any] | None:
-    """The entry of a multi-valued attribute with this type (the primary one if several)."""
-    matching = [e for e in entries if str(e.get("type", "")).lower() == kind]
-    if not matching:
-        return None
-    return next((e for e in matching if e.get("primary") is True), matching[0])
 
 
 def _multi_text(value: object) -> str | None:
@@ -160,50 +153,94 @@ def from_resource(resource: Mapping[str, Any]) -> WebexUser:
 
     Tolerates missing or oddly shaped attributes (they read as absent). ``active`` falls back
     to the Cisco ``accountStatus`` (an array, or a string) when ``active`` itself is missing.
+    ``created`` is ``meta.created`` when it is a date (``None`` otherwise).
     Raises ``ValueError`` only when the resource has no ``id``.
     """
     user_id = _text(resource.get("id"))
     if user_id is None:
         raise ValueError("the SCIM resource has no id")
     flat: dict[str, str] = {}
-    emails = _entries(resource.get("emails"))
-    work_email = _typed(emails, "work")
+    work_email = _by_type(resource.get("emails")).get("work")
     email = _text(resource.get("userName")) or (_text(work_email.get("value")) if work_email else None)
     if email:
         flat["email"] = email
-    name = _dict(resource.get("name"))
-    for key, part in NAME_PARTS.items():
-        _put(flat, key, name.get(part))
-    for key in CORE_SIMPLE:
-        _put(flat, key, resource.get(key))
-    phones = _entries(resource.get("phoneNumbers"))
+    _put_present(flat, _dict(resource.get("name")), NAME_PARTS.items())
+    _put_present(flat, resource, _CORE_PAIRS)
+    phones = _by_type(resource.get("phoneNumbers"))
     for key, kind in PHONE_TYPES.items():
-        phone = _typed(phones, kind)
+        phone = phones.get(kind)
         if phone is not None:
             _put(flat, key, phone.get("value"))
-    photo = _typed(_entries(resource.get("photos")), PHOTO_TYPE)
+    photo = _by_type(resource.get("photos")).get(PHOTO_TYPE)
     if photo is not None:
         _put(flat, "avatar", photo.get("value"))
-    address = _typed(_entries(resource.get("addresses")), ADDRESS_TYPE) or {}
-    for key, part in ADDRESS_FIELDS.items():
-        _put(flat, key, address.get(part))
+    address = _by_type(resource.get("addresses")).get(ADDRESS_TYPE)
+    if address is not None:
+        _put_present(flat, address, ADDRESS_FIELDS.items())
     enterprise = _dict(resource.get(ENTERPRISE))
-    for key in ENTERPRISE_SIMPLE:
-        _put(flat, key, enterprise.get(key))
-    manager = enterprise.get("manager")
-    _put(flat, "manager", _dict(manager).get("value") if isinstance(manager, Mapping) else manager)
-    cisco = _dict(resource.get(CISCO))
-    for key in EXTENSION_ATTRIBUTES:
-        value = _multi_text(cisco.get(key))
-        if value:
-            flat[key] = value
-    return WebexUser(id=user_id, email=email or "", active=_active(resource), attributes=flat)
+    if enterprise:
+        _put_present(flat, enterprise, _ENTERPRISE_PAIRS)
+        manager = enterprise.get("manager")
+        _put(flat, "manager", _dict(manager).get("value") if isinstance(manager, Mapping) else manager)
+    for key, raw in _dict(resource.get(CISCO)).items():
+        if key in _EXTENSIONS:
+            value = _multi_text(raw)
+            if value:
+                flat[key] = value
+    created = _timestamp(_dict(resource.get("meta")).get("created"))
+    return WebexUser(
+        id=user_id, email=email or "", active=_active(resource), attributes=flat, created=created
+    )
+
+
+MAX_TIMESTAMP = 40
+"""The longest ``meta`` date read (``2026-05-04T10:00:12.345+00:00`` is 29 characters)."""
+
+
+def _timestamp(value: object) -> datetime | None:
+    """An ISO-8601 ``meta`` date (``Z`` or an offset; without one, UTC) in UTC; ``None`` for
+    anything else, a text longer than ``MAX_TIMESTAMP`` included."""
+    if not isinstance(value, str) or not value or len(value) > MAX_TIMESTAMP:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _put(flat: dict[str, str], key: str, value: object) -> None:
     text = _text(value)
     if text is not None:
         flat[key] = text
+
+
+_CORE_PAIRS = tuple((key, key) for key in CORE_SIMPLE)
+_ENTERPRISE_PAIRS = tuple((key, key) for key in ENTERPRISE_SIMPLE)
+_EXTENSIONS = frozenset(EXTENSION_ATTRIBUTES)
+
+
+def _put_present(flat: dict[str, str], source: Mapping[str, Any], pairs: Iterable[tuple[str, str]]) -> None:
+    """Each flat key of ``pairs`` from the attribute of ``source`` it names, when there."""
+    for key, part in pairs:
+        value = source.get(part)
+        if value is not None:
+            _put(flat, key, value)
+
+
+def _by_type(value: object) -> dict[str, Mapping[str, Any]]:
+    """The entries of a multi-valued attribute by their type (lower case), each the primary one
+    of its type if several, else the first (one pass: a listing reads thousands of users)."""
+    chosen: dict[str, Mapping[str, Any]] = {}
+    if not isinstance(value, list):
+        return chosen
+    for entry in value:
+        if type(entry) is not dict and not isinstance(entry, Mapping):
+            continue
+        kind = str(entry.get("type", "")).lower()
+        if kind not in chosen or (entry.get("primary") is True and chosen[kind].get("primary") is not True):
+            chosen[kind] = entry
+    return chosen
 
 
 # --------------------------------------------------------------------------------------------
@@ -253,7 +290,7 @@ def _address_ops(changes: list[Change], exists: bool) -> list[dict[str, Any]]:
 
 def has_work_address(resource: Mapping[str, Any]) -> bool:
     """Whether a SCIM User resource has a work address entry (even one without fields)."""
-    return _typed(_entries(resource.get("addresses")), ADDRESS_TYPE) is not None
+    return ADDRESS_TYPE in _by_type(resource.get("addresses"))
 
 
 def needs_address_check(changes: Sequence[Change]) -> bool:

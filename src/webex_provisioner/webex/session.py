@@ -2,8 +2,11 @@
 
 ``ScimSession.send`` returns a final 2xx answer (or an allowed 404) or raises a ``WebexError``.
 Reads, PATCH and DELETE are retried on throttling, 5xx and network errors (``webex.retry``); a
-POST whose outcome is unknown is never sent twice: ``WebexOutcomeUnknownError``. A 401 renews the
-token once (OAuth refresh or token file re-read) and repeats the request.
+POST whose outcome is unknown is never sent twice: ``WebexOutcomeUnknownError``. A write sent
+with ``lost_is_unknown`` (an idempotent one, such as a licence change) is retried, and raises
+``WebexOutcomeUnknownError`` when the retries end on an attempt that may have been applied. A
+401 renews the token once (OAuth refresh or token file re-read) and repeats the request. Paths
+are below the SCIM base unless a request names another base (the ``/v1`` APIs).
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -32,6 +36,7 @@ from webex_provisioner.webex.body import UnreadableBodyError, read_capped
 from webex_provisioner.webex.failures import (
     USER_ADVICE,
     Advice,
+    ErrorInfo,
     error_for_status,
     parse_error_body,
     tracking_id_of,
@@ -90,6 +95,19 @@ def _untrusted_certificate(exc: BaseException) -> ssl.SSLCertVerificationError |
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+_Read = TypeVar("_Read")
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """Where one request goes, whether a lost answer leaves its outcome unknown, and what its
+    errors advise."""
+
+    url: httpx.URL
+    unknown_when_lost: bool
+    advice: Advice
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
@@ -177,12 +195,19 @@ class ScimSession:
         body: Mapping[str, Any] | None = None,
         allow_404: bool = False,
         advice: Advice = USER_ADVICE,
+        base: str | None = None,
+        lost_is_unknown: bool = False,
     ) -> httpx.Response:
         """Send until a final answer; return a 2xx (or an allowed 404), raise a ``WebexError``
-        whose advice is ``advice`` (what to do about a user, by default, or a group)."""
+        whose advice is ``advice`` (what to do about a user, by default, a group or a licence).
+
+        ``path`` is below ``base`` (the SCIM base when not given). With ``lost_is_unknown`` a
+        request whose retries end on an attempt that may have been applied (no answer, a 5xx)
+        or whose answer could not be read raises ``WebexOutcomeUnknownError``."""
         sent: list[str] = []
+        target = _Target(self._url(path, base), lost_is_unknown or method == "POST", advice)
         try:
-            return self._send(method, path, what, params, body, allow_404, sent, advice)
+            return self._send(method, target, what, params, body, allow_404, sent)
         except WebexError as exc:
             _scrub(exc, sent)
             raise
@@ -190,15 +215,14 @@ class ScimSession:
     def _send(
         self,
         method: str,
-        path: str,
+        target: _Target,
         what: str,
         params: Mapping[str, str] | None,
         body: Mapping[str, Any] | None,
         allow_404: bool,
         sent: list[str],
-        advice: Advice,
     ) -> httpx.Response:
-        url = self._url(path)
+        url, advice = target.url, target.advice
         content = None if body is None else _json_bytes(body)
         attempt = 0
         renewed = False
@@ -227,7 +251,7 @@ class ScimSession:
                     response.close()
             except UnreadableBodyError as exc:
                 self.stats.record(method, exc.status, time.perf_counter() - started)
-                raise self._unreadable(method, what, exc, tracking) from None
+                raise self._unreadable(target, what, exc, tracking) from None
             except httpx.HTTPError as exc:
                 self.stats.record(method, None, time.perf_counter() - started)
                 untrusted = _untrusted_certificate(exc)
@@ -241,7 +265,7 @@ class ScimSession:
                     ) from exc
                 cause = f"{type(exc).__name__}: {exc}".rstrip(": ")
                 failure = _failure_of(exc)
-                self._retry_or_raise(method, what, attempt, failure, None, cause, tracking, exc, advice)
+                self._retry_or_raise(method, target, what, attempt, failure, None, cause, tracking, exc)
                 attempt += 1
                 continue
             self.stats.record(method, response.status_code, time.perf_counter() - started)
@@ -258,39 +282,41 @@ class ScimSession:
                 raise self._error(what, response, tracking, advice)
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             self._retry_or_raise(
-                method, what, attempt, transient, retry_after, None, tracking, response, advice
+                method, target, what, attempt, transient, retry_after, None, tracking, response
             )
             attempt += 1
 
-    def _unreadable(self, method: str, what: str, exc: UnreadableBodyError, tracking: str) -> WebexError:
+    def _unreadable(self, target: _Target, what: str, exc: UnreadableBodyError, tracking: str) -> WebexError:
         """The error of an answer whose body was not read (too large, or an encoding not asked
-        for): retrying gets the same. A create may have been applied all the same."""
+        for): retrying gets the same. A create (or a write sent with ``lost_is_unknown``) may
+        have been applied all the same."""
         message = (
             f"{what}: {exc.reason} (webex.max_response_bytes: {self._max_bytes}) [Webex tracking id "
             f"{tracking}]; check that webex.url points at Webex and that no proxy answers in its place"
         )
-        if method == "POST":
+        if target.unknown_when_lost:
             return WebexOutcomeUnknownError(
-                f"{message}; it may or may not have been applied: look the user up by e-mail before "
-                "trying again",
+                f"{message}; it may or may not have been applied: {target.advice.look_up}",
                 status=exc.status,
                 tracking_id=tracking,
             )
         return WebexError(message, status=exc.status, tracking_id=tracking, retryable=False)
 
-    def _url(self, path: str) -> httpx.URL:
-        """The URL of ``path``, parsed once for the collection paths used again and again
-        (``/Users``, ``/Bulk``), not for each user's own."""
-        url = self._urls.get(path)
+    def _url(self, path: str, base: str | None = None) -> httpx.URL:
+        """The URL of ``path`` below ``base`` (the SCIM base by default), parsed once for the
+        collection paths used again and again (``/Users``, ``/Bulk``), not for each user's own."""
+        text = (base or self.base_url) + path
+        url = self._urls.get(text)
         if url is None:
-            url = httpx.URL(self.base_url + path)
+            url = httpx.URL(text)
             if path.count("/") == 1 and len(self._urls) < _URLS_KEPT:
-                self._urls[path] = url
+                self._urls[text] = url
         return url
 
     def _retry_or_raise(
         self,
         method: str,
+        target: _Target,
         what: str,
         attempt: int,
         failure: Failure,
@@ -298,27 +324,29 @@ class ScimSession:
         cause: str | None,
         tracking: str,
         source: httpx.Response | Exception,
-        advice: Advice = USER_ADVICE,
     ) -> None:
-        """Sleep before the next attempt, or raise the error that ends the request."""
+        """Sleep before the next attempt, or raise the error that ends the request: at once for
+        a POST that may have been applied (never sent twice), once the retries are spent for
+        the others."""
         response = source if isinstance(source, httpx.Response) else None
         status = response.status_code if response is not None else 0
         outcome = cause or f"HTTP {status} {response.reason_phrase if response is not None else ''}".strip()
-        if method == "POST" and may_have_applied(failure, retry_after=retry_after is not None):
-            tid = tracking
-            if response is not None:
-                tid = tracking_id_of(parse_error_body(response.content), response.headers, tracking)
+        chained = source if isinstance(source, Exception) else None
+        applied = target.unknown_when_lost and may_have_applied(failure, retry_after=retry_after is not None)
+        delay = None if method == "POST" and applied else self._policy.delay(attempt, failure, retry_after)
+        if delay is None and applied:
+            info = parse_error_body(response.content) if response is not None else ErrorInfo()
+            tid = tracking_id_of(info, response.headers, tracking) if response is not None else tracking
             raise WebexOutcomeUnknownError(
-                f"{what}: the request was sent but no usable answer came back ({outcome}) "
-                f"[Webex tracking id {tid}]; it may or may not have been applied: {advice.look_up}",
+                f"{what}: the request was sent but no usable answer came back ({outcome}"
+                f"{f' after {attempt + 1} attempts' if attempt else ''}) [Webex tracking id {tid}]; "
+                f"it may or may not have been applied: {target.advice.look_up}",
                 status=status,
                 tracking_id=tid,
-            ) from (source if isinstance(source, Exception) else None)
-        delay = self._policy.delay(attempt, failure, retry_after)
+                code=info.code,
+            ) from chained
         if delay is None:
-            raise self._gave_up(what, attempt, failure, retry_after, outcome, tracking, response) from (
-                source if isinstance(source, Exception) else None
-            )
+            raise self._gave_up(what, attempt, failure, retry_after, outcome, tracking, response) from chained
         log.log(
             logging.INFO if failure is Failure.THROTTLED else logging.WARNING,
             "%s: %s (attempt %d); retrying in %.1f s [tracking id %s]",
@@ -358,6 +386,7 @@ class ScimSession:
     ) -> WebexUnavailableError:
         tid = tracking
         detail = ""
+        info = ErrorInfo()
         if response is not None:
             info = parse_error_body(response.content)
             tid = tracking_id_of(info, response.headers, tracking)
@@ -379,6 +408,7 @@ class ScimSession:
             f"[Webex tracking id {tid}]; {advice}",
             status=response.status_code if response is not None else 0,
             tracking_id=tid,
+            code=info.code,
         )
 
     def _error(self, what: str, response: httpx.Response, tracking: str, advice: Advice) -> WebexError:
@@ -394,11 +424,27 @@ class ScimSession:
             advice=advice,
         )
 
+    @classmethod
+    def written(
+        cls, response: httpx.Response, what: str, read: Callable[[dict[str, Any]], _Read], *, probably: str
+    ) -> _Read:
+        """What ``read`` makes of the answer to a write that Webex accepted; when the answer
+        cannot be read (``WebexError``), the write was probably applied all the same:
+        ``WebexOutcomeUnknownError``, its message ending with ``probably`` (what to do)."""
+        try:
+            return read(cls.json(response, what))
+        except WebexError as exc:
+            raise WebexOutcomeUnknownError(
+                f"{exc}; {probably}",
+                status=response.status_code,
+                tracking_id=response.headers.get("TrackingID"),
+            ) from exc
+
     @staticmethod
     def json(response: httpx.Response, what: str) -> dict[str, Any]:
         try:
             data = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to decode
             data = None
         if not isinstance(data, dict):
             raise WebexError(

@@ -6,5 +6,6 @@ store, ...); every fake and every adapter runs the same suite.
 * ``contracts.directory``: ``DirectorySourceContract``, ``ChangeFeedContract``,
   ``GroupSourceContract``;
 * ``contracts.webex``: ``WebexClientContract``, ``BulkCreatorContract``, ``WebexGroupsContract``;
+* ``contracts.licenses``: ``WebexLicensesContract``;
 * ``contracts.state``: ``StateStoreContract``.
 """

@@ -3,7 +3,9 @@ checked through the port only.
 
 ``DirectorySourceContract`` does not know what the directory holds: it reads ``read_users()``
 and derives its expectations from that. A subclass provides a ``directory`` fixture (holding
-some users, several with an e-mail) and may set ``email_attribute`` (default ``mail``)::
+some users, several with an e-mail) and may set ``email_attribute`` (default ``mail``) and
+``labels``, the licence rules' labels the directory was asked to put on users (then each of them
+must be on some user of the fixture)::
 
     class TestInMemoryDirectory(DirectorySourceContract):
         @pytest.fixture
@@ -50,6 +52,7 @@ def _same(found: DirectoryUser | None, user: DirectoryUser, key: str) -> None:
     assert (found.anchor, normalize_dn(found.dn)) == (user.anchor, normalize_dn(user.dn)), key
     assert (found.disabled, found.in_scope) == (user.disabled, user.in_scope), key
     assert found.attributes == user.attributes, key
+    assert found.labels == user.labels, key
 
 
 def respelled(dn: str) -> str:
@@ -61,6 +64,18 @@ class DirectorySourceContract:
     """What every ``DirectorySource`` does. Needs a ``directory`` fixture holding users."""
 
     email_attribute = "mail"
+    labels: tuple[str, ...] = ()
+
+    def test_users_carry_the_labels_asked_for(self, directory: DirectorySource) -> None:
+        """Every user's labels are a frozenset among those the directory was asked to put on
+        (none when asked for none); each label asked for is on some user and not on everyone."""
+        users = _read(directory)
+        asked = set(self.labels)
+        for user in users:
+            assert isinstance(user.labels, frozenset) and user.labels <= asked, (user.dn, user.labels)
+        for label in asked:
+            carrying = sum(label in user.labels for user in users)
+            assert 0 < carrying < len(users), f"{label!r} is on {carrying} of {len(users)} users"
 
     def test_read_users_gives_users_with_unique_anchors(self, directory: DirectorySource) -> None:
         """``read_users`` yields ``DirectoryUser`` values, each with a DN and an anchor of its own."""
@@ -163,6 +178,16 @@ class ChangeFeedContract:
         answer = feed.changes(watermark)
         assert not answer.full and answer.deleted == ()
         assert anchor in {user.anchor for user in answer.changed}
+
+    def test_a_changed_user_keeps_its_labels(self, feed: ChangeFeed, change: Callable[[], str]) -> None:
+        """A user whose change does not touch what labels it comes back with the labels the
+        full read gave it (the licence rules' labels are put on changed users too)."""
+        full = feed.changes(None)
+        before = {user.anchor: user.labels for user in full.changed}
+        anchor = change()
+        answer = feed.changes(full.watermark)
+        after = {user.anchor: user.labels for user in answer.changed}
+        assert after[anchor] == before[anchor]
 
     def test_asking_again_from_a_watermark_answers_again(
         self, feed: ChangeFeed, change: Callable[[], str]

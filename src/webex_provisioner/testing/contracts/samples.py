@@ -1,5 +1,5 @@
-"""Sample values for the contract suites: links of users and groups, audit entries and the records
-that carry them.
+"""Sample values for the contract suites: links of users and groups, licence grants, audit entries
+and the records that carry them.
 
 Every time is timezone-aware (UTC), from ``T0`` on, so that tests never depend on the clock.
 """
@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from webex_provisioner.model import AuditEntry, GroupLink, Link, Outcome
+from webex_provisioner.model import AuditEntry, Grant, GroupLink, Link, Outcome
 from webex_provisioner.model.keys import fingerprint
 from webex_provisioner.ports import Record
 
@@ -82,3 +82,21 @@ def save_group(item: GroupLink, *, at: datetime = T0) -> Record:
 def drop_group(anchor: str, *, at: datetime = T0) -> Record:
     """The record dropping the group link of ``anchor``, at ``at``."""
     return Record(audit=entry(anchor, at=at, action="delete_group"), drop_group=anchor)
+
+
+def grant(n: int | str, license_id: str, *, ours: bool = True, since: datetime | None = T0) -> Grant:
+    """The grant of licence ``license_id`` to ``anchor-N``, since ``since`` (T0)."""
+    return Grant(f"anchor-{n}", license_id, ours, since)
+
+
+def save_grants(*grants: Grant, at: datetime = T0, **changes: Any) -> Record:
+    """The record saving ``grants`` (of the first one's anchor), at ``at``, with ``changes``
+    (``save_link``, ``drop_link``, ``drop_grants``)."""
+    anchor = grants[0].anchor if grants else "anchor-0"
+    return Record(audit=entry(anchor, at=at, action="assign_license"), save_grants=grants, **changes)
+
+
+def drop_grants(*keys: tuple[str, str], at: datetime = T0) -> Record:
+    """The record forgetting the grants of ``keys`` ((anchor, licence id)), at ``at``."""
+    anchor = keys[0][0] if keys else "anchor-0"
+    return Record(audit=entry(anchor, at=at, action="reclaim_license"), drop_grants=keys)

@@ -20,9 +20,11 @@ import pytest
 from webex_provisioner.ports import StateStore
 from webex_provisioner.testing.contracts.bookkeeping import BookkeepingContract
 from webex_provisioner.testing.contracts.cycle_log import CycleLogContract
+from webex_provisioner.testing.contracts.grants import GrantsContract
 from webex_provisioner.testing.contracts.group_holds import GroupBookkeepingContract
 from webex_provisioner.testing.contracts.groups import GroupLinksContract
 from webex_provisioner.testing.contracts.lease import LeaseContract
+from webex_provisioner.testing.contracts.license_holds import LicenseBookkeepingContract
 from webex_provisioner.testing.contracts.links import LinkStoreContract
 from webex_provisioner.testing.contracts.notifications import NotificationBookkeepingContract
 
@@ -30,14 +32,16 @@ from webex_provisioner.testing.contracts.notifications import NotificationBookke
 class StateStoreContract(
     LinkStoreContract,
     GroupLinksContract,
+    GrantsContract,
     CycleLogContract,
     LeaseContract,
     BookkeepingContract,
     GroupBookkeepingContract,
+    LicenseBookkeepingContract,
     NotificationBookkeepingContract,
 ):
-    """The contract of ``StateStore``: its links of users and groups, cycle log, lease,
-    bookkeeping and the notifications' bookkeeping."""
+    """The contract of ``StateStore``: its links of users and groups, licence grants, cycle log,
+    lease, bookkeeping (licences' included) and the notifications' bookkeeping."""
 
     @pytest.fixture
     def store(self) -> StateStore:
