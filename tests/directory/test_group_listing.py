@@ -32,7 +32,9 @@ class _Listing:
         self.contexts = contexts
         self.searches: list[tuple[str, str, list[str]]] = []
 
-    def search_all(self, base: str, filterstr: str, attributes: Sequence[str], *, what: str) -> Any:
+    def search_all(
+        self, base: str, filterstr: str, attributes: Sequence[str], *, what: str, at_most: int | None = None
+    ) -> Any:
         self.searches.append((base, filterstr, list(attributes)))
         return iter(self.rows)
 

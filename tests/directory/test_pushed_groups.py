@@ -16,7 +16,7 @@ import pytest
 from tests.directory.helpers import CONTRACTORS, ENGINEERING, GROUPS, SALES, SRE, config_for, dn
 from webex_provisioner.config import DirectoryConfig, GroupsConfig
 from webex_provisioner.directory import LdapDirectory
-from webex_provisioner.directory.pushed_groups import PushedGroups
+from webex_provisioner.directory.pushed_groups import GROUPS_PER_PAGE, PushedGroups
 from webex_provisioner.errors import DirectoryError, DirectoryIncompleteError
 from webex_provisioner.model import DirectoryGroup
 from webex_provisioner.model.keys import normalize_dn
@@ -197,6 +197,21 @@ def test_a_selected_group_nested_in_another_is_both(tree: Tree) -> None:
     assert groups["inner"].cycles[0].startswith(f"cn=inner,{tree.pushed} > ")
 
 
+def test_more_groups_than_a_page_share_one_string_per_member(tree: Tree) -> None:
+    """Selected groups are read a page of ``GROUPS_PER_PAGE`` at a time, every one of them; a
+    user in many groups is one string in all their member sets (a large read keeps each member
+    DN once, not once per group)."""
+    count = GROUPS_PER_PAGE + 5
+    for n in range(count):
+        tree.group(tree.pushed, f"team{n:03d}", dn("ahart"), dn("gmoore"))
+    with tree.source() as source:
+        groups = source.read_groups().groups
+    assert len(groups) == count
+    assert all(group.members == people("ahart", "gmoore") for group in groups)
+    ahart = normalize_dn(dn("ahart"))
+    assert len({id(next(m for m in group.members if m == ahart)) for group in groups}) == 1
+
+
 def test_name_attributes_of_a_template(tree: Tree) -> None:
     """A template's attributes are read as text under lower-case names; a group without one of
     them is still read (the engine reports a missing name)."""
@@ -242,7 +257,9 @@ class _StopsAfterOneGroup:
     def root_dse(self) -> dict[str, list[bytes]]:
         return {"namingContexts": [SUFFIX.encode()]}
 
-    def search_all(self, base: str, filterstr: str, attributes: list[str], *, what: str) -> Iterator[Any]:
+    def search_all(
+        self, base: str, filterstr: str, attributes: list[str], *, what: str, at_most: int | None = None
+    ) -> Iterator[Any]:
         if what == "every group":
             return iter([])
         return self._selection()

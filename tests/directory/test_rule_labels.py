@@ -147,9 +147,9 @@ def searches(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[tuple[str, str
     made: Counter[tuple[str, str, str, tuple[str, ...]]] = Counter()
     search_pages, read_entry = Connection.search_pages, Connection.read
 
-    def pages(self: Connection, base: str, filterstr: str, attributes: Any, *, what: str) -> Any:
+    def pages(self: Connection, base: str, filterstr: str, attributes: Any, *, what: str, **kw: Any) -> Any:
         made["search", base, filterstr, tuple(attributes)] += 1
-        return search_pages(self, base, filterstr, attributes, what=what)
+        return search_pages(self, base, filterstr, attributes, what=what, **kw)
 
     def read_one(self: Connection, dn: str, filterstr: str, attributes: Any, *, what: str) -> Any:
         made["read", dn, filterstr, tuple(attributes)] += 1

@@ -210,6 +210,23 @@ def test_an_incremental_cycle_looks_only_at_the_users_it_read() -> None:
 # -- needs -----------------------------------------------------------------------------------------
 
 
+def test_the_grant_index_tells_ours_from_others_and_shares_the_links_anchors() -> None:
+    """Among any anchors, ``ours_among`` gives those holding the licence because this tool
+    assigned it (not those who held it before, nor non-holders); built with the links, each
+    anchor kept is the link's own string, not a second copy read from the state."""
+    links = {f"a-{n}": link(n) for n in ("ann", "bob", "cid")}
+    read = grants(("ann", "lic-m", True), ("bob", "lic-m", False), ("cid", "lic-x", True))
+    copies = [Grant("".join(g.anchor), g.license_id, g.ours) for held in read.values() for g in held]
+    assert all(g.anchor is not links[g.anchor].anchor for g in copies)
+    index = GrantIndex.build(copies, links)
+    assert index.ours_among("lic-m", set(links)) == {"a-ann"}
+    assert index.ours_among("lic-x", {"a-ann", "a-bob"}) == set()
+    assert index.ours_among("lic-none", set(links)) == set()
+    kept = [a for anchors in index.holders.values() for a in anchors]
+    assert len(kept) == 3 and all(a is links[a].anchor for a in kept)
+    assert index.without({"a-ann": frozenset({"lic-m"})}).ours_among("lic-m", set(links)) == set()
+
+
 def test_a_user_needs_what_its_rules_ask_for_and_it_does_not_hold() -> None:
     """A licence recorded (ours or not) is not asked for again; a licence Webex refused under
     these rules neither."""

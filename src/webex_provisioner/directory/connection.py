@@ -186,9 +186,10 @@ class Connection:
         return translate(exc, doing, self.config)
 
     def search_pages(
-        self, base: str, filterstr: str, attributes: Sequence[str], *, what: str
+        self, base: str, filterstr: str, attributes: Sequence[str], *, what: str, at_most: int | None = None
     ) -> Iterator[list[Entry]]:
-        """Page by page (``config.page_size`` entries each): a subtree search with paged results.
+        """Page by page (``config.page_size`` entries each, or ``at_most`` when fewer: a page of
+        large groups holds all their member values): a subtree search with paged results.
 
         Any failure after the first page, and a server that stops returning the paging control
         or a cookie it accepts, or returns a cookie it returned before (it would page forever),
@@ -196,6 +197,7 @@ class Connection:
         """
         doing = f"searching {what} under {base} with {filterstr}"
         size = page_size(self.config.type, self.config.page_size)
+        size = size if at_most is None else min(size, at_most)
         control = SimplePagedResultsControl(True, size=size, cookie=b"")
         pages = 0
         cookies: set[bytes] = set()
@@ -214,7 +216,10 @@ class Connection:
                     ) from exc
                 raise error from exc
             pages += 1
-            yield [(dn, attrs) for dn, attrs in data if dn is not None]  # skip search references
+            page = [(dn, attrs) for dn, attrs in data if dn is not None]  # skip search references
+            del data  # neither this page nor the server's answer is kept while the next is read
+            yield page
+            del page
             paged = [c for c in controls if c.controlType == PAGED_RESULTS_OID]
             if not paged:
                 raise DirectoryIncompleteError(
@@ -234,11 +239,12 @@ class Connection:
             control.cookie = paged[0].cookie
 
     def search_all(
-        self, base: str, filterstr: str, attributes: Sequence[str], *, what: str
+        self, base: str, filterstr: str, attributes: Sequence[str], *, what: str, at_most: int | None = None
     ) -> Iterator[Entry]:
         """``search_pages`` flattened."""
-        for page in self.search_pages(base, filterstr, attributes, what=what):
+        for page in self.search_pages(base, filterstr, attributes, what=what, at_most=at_most):
             yield from page
+            del page
 
     def search_few(
         self, base: str, filterstr: str, attributes: Sequence[str], *, what: str, limit: int

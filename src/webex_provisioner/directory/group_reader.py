@@ -27,11 +27,22 @@ log = structlog.get_logger()
 
 class _Normalized(dict[str, str]):
     """A memo of ``normalize_dn``: a user is a member of many groups (a third of a read's time
-    at 1,000 groups of 300 members without it)."""
+    at 1,000 groups of 300 members without it). A DN already in normal form is its own normal
+    form (one string, not two equal ones)."""
 
     def __missing__(self, dn: str) -> str:
-        value = self[dn] = normalize_dn(dn)
+        value = normalize_dn(dn)
+        self[dn] = value = dn if value == dn else value
         return value
+
+
+class _Shared(dict[str, str]):
+    """One string for each distinct member value of a read: a user in three groups is read three
+    times, and each group's values are kept for the groups nesting it (at 1,000 groups of 300
+    members, 200,000 strings fewer)."""
+
+    def values_of(self, values: list[str]) -> tuple[str, ...]:
+        return tuple(self.setdefault(value, value) for value in values)
 
 
 class GroupReader:
@@ -57,6 +68,7 @@ class GroupReader:
         self._nested = nested
         self._members: dict[str, tuple[str, ...] | None] = {}
         self._normalized = _Normalized()
+        self._shared = _Shared()
         self.nested_reads = 0
 
     def group(self, dn: str, attrs: Mapping[str, list[bytes]]) -> DirectoryGroup:
@@ -74,7 +86,7 @@ class GroupReader:
                 "directory.anchor). No group was read: a group left out would look deleted",
                 retryable=False,
             )
-        values = tuple(member_values(self._conn, dn, attrs, config.member_attributes))
+        values = self._shared.values_of(member_values(self._conn, dn, attrs, config.member_attributes))
         self._members[self._normalized[dn]] = values
         found = flatten(
             dn,
@@ -107,7 +119,9 @@ class GroupReader:
             self._members[key] = (
                 None
                 if found is None
-                else tuple(member_values(self._conn, found[0], found[1], config.member_attributes))
+                else self._shared.values_of(
+                    member_values(self._conn, found[0], found[1], config.member_attributes)
+                )
             )
         return self._members[key]
 

@@ -37,6 +37,10 @@ from webex_provisioner.model import DirectoryGroup, GroupRead
 log = structlog.get_logger()
 
 NO_GROUPS_DIGEST = "no-groups"
+
+GROUPS_PER_PAGE = 100
+"""Selected groups asked for a page at a time: a page holds every member value of its groups as
+the server sent them (1,000 groups of 300 members in one page: about 30 MB at once)."""
 """The digest of a directory without ``groups:`` (no group is ever read)."""
 
 
@@ -120,7 +124,9 @@ class PushedGroups:
         base = self.groups.base_dn or self.config.base_dn
         query = self.groups.selection_filter(self.config.group_filter, self.config.type)
         try:
-            yield from conn.search_all(base, query, self.attributes, what="the groups selected for Webex")
+            yield from conn.search_all(
+                base, query, self.attributes, what="the groups selected for Webex", at_most=GROUPS_PER_PAGE
+            )
         except DirectoryError as exc:
             if not isinstance(exc.__cause__, ldap.NO_SUCH_OBJECT):
                 raise

@@ -151,7 +151,7 @@ class LicensePhase:
             rules = resolve_rules(self._specs, catalog, self._digest)
         found = standings(seen.users, links, plan, full=full)
         person = People(links, plan, seen.users, found)
-        grants = self._grants(found, full=full)
+        grants = self._grants(found, links, full=full)
         drift = self._drift(found, grants, links, rules) if full else None
         names = {licence.id: licence.name for licence in catalog}
         needs = self._needs(found, grants, rules, drift, names, person)
@@ -233,10 +233,10 @@ class LicensePhase:
         fetched = self._webex.list_licenses()
         return fetched, fetched
 
-    def _grants(self, found: Standings, *, full: bool) -> GrantIndex:
+    def _grants(self, found: Standings, links: Mapping[str, Link], *, full: bool) -> GrantIndex:
         """The grants of every user (a full cycle), or of the users looked at."""
         if full:
-            return GrantIndex.build(self._store.grants())
+            return GrantIndex.build(self._store.grants(), links)
         return GrantIndex.build(
             g for anchor in sorted(found.anchors()) for g in self._store.grants_of(anchor)
         )

@@ -25,7 +25,9 @@ log = structlog.get_logger("webex_provisioner.engine.license_reads")
 
 @dataclass
 class Holdings:
-    """Licence ids held, by anchor, for the users that could be read; why others could not."""
+    """Licence ids held, by anchor, for the users that could be read and hold any (a user read
+    and absent holds none: a 100,000-user first cycle keeps no empty set per user); why the
+    users that could not be read could not."""
 
     held: dict[str, frozenset[str]] = field(default_factory=dict)
     unread: dict[str, str] = field(default_factory=dict)
@@ -50,14 +52,14 @@ def read_holdings(
 
 def _by_listing(webex: WebexLicenses, users: Mapping[str, str], licences: list[License]) -> Holdings:
     by_id = {webex_id: anchor for anchor, webex_id in users.items()}
-    found: dict[str, set[str]] = {anchor: set() for anchor in users}
+    found: dict[str, set[str]] = {}
     result = Holdings()
     try:
         for licence in licences:
             for webex_id in webex.license_holders(licence.id):
                 anchor = by_id.get(webex_id)
                 if anchor is not None:
-                    found[anchor].add(licence.id)
+                    found.setdefault(anchor, set()).add(licence.id)
     except WebexError as exc:
         why = f"the holders of the licences could not be read: {exc.message}"
         log.warning("licenses.holders_unread", error=exc.message)
@@ -83,6 +85,6 @@ def _one_by_one(webex: WebexLicenses, users: Mapping[str, str], concurrency: int
         for anchor, answer in pool.map(read, users.items()):
             if isinstance(answer, str):
                 result.unread[anchor] = answer
-            else:
+            elif answer:
                 result.held[anchor] = answer
     return result

@@ -16,6 +16,7 @@ take back, within the free units and behind a guard. Pure: no I/O, no clock.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -277,20 +278,30 @@ class Need:
 
 @dataclass
 class GrantIndex:
-    """The grants a cycle looks at, by licence: the anchors holding it (ours or not) and those
-    holding it because this tool assigned it."""
+    """The grants a cycle looks at, by licence: the anchors holding it, and among them those
+    holding it though this tool did not assign it (``others``: few; the anchors this tool
+    assigned it to are the rest, never kept as a second set of every holder)."""
 
     holders: dict[str, set[str]] = field(default_factory=dict)
-    ours: dict[str, set[str]] = field(default_factory=dict)
+    others: dict[str, set[str]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, grants: Iterable[Grant]) -> GrantIndex:
+    def build(cls, grants: Iterable[Grant], links: Mapping[str, Link] | None = None) -> GrantIndex:
+        """The index of ``grants``; with ``links`` (by anchor), each anchor read is replaced by
+        its link's, so that 100,000 grants keep no second copy of every anchor string."""
         index = cls()
         for grant in grants:
-            index.holders.setdefault(grant.license_id, set()).add(grant.anchor)
-            if grant.ours:
-                index.ours.setdefault(grant.license_id, set()).add(grant.anchor)
+            anchor = grant.anchor
+            if links is not None and (link := links.get(anchor)) is not None:
+                anchor = link.anchor
+            index.holders.setdefault(grant.license_id, set()).add(anchor)
+            if not grant.ours:
+                index.others.setdefault(grant.license_id, set()).add(anchor)
         return index
+
+    def ours_among(self, license_id: str, anchors: AbstractSet[str]) -> AbstractSet[str]:
+        """The ``anchors`` this tool assigned ``license_id`` to."""
+        return (anchors & self.holders.get(license_id, _NONE)) - self.others.get(license_id, _NONE)
 
     def licensed(self) -> int:
         """How many users hold a licence this tool knows of."""
@@ -304,7 +315,7 @@ class GrantIndex:
                 gone.setdefault(license_id, set()).add(anchor)
         return GrantIndex(
             {i: anchors - gone.get(i, set()) for i, anchors in self.holders.items()},
-            {i: anchors - gone.get(i, set()) for i, anchors in self.ours.items()},
+            {i: anchors - gone.get(i, set()) for i, anchors in self.others.items()},
         )
 
 
@@ -359,11 +370,11 @@ def license_needs(
     giving: dict[str, list[LicenseItem]] = {}
     if options.trusted and rules.complete:
         known = {**(names or {}), **rules.names}
-        for license_id, ours in grants.ours.items():
+        for license_id in grants.holders:
             for standing, anchors in _reclaimable(found, rules, license_id, options):
                 why = _RECLAIMS[standing][1]
                 item = LicenseItem(license_id, known.get(license_id, license_id), why)
-                for anchor in ours & anchors:
+                for anchor in grants.ours_among(license_id, anchors):
                     giving.setdefault(anchor, []).append(item)
     needs = [
         Need(person(anchor), ActionKind.ASSIGN_LICENSE, Reason.RULE_MATCHED, tuple(wanting[anchor]))
