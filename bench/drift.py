@@ -29,6 +29,7 @@ import yaml
 from bench.harness import ORG_ID, TOKEN, Bench, CycleResult, _environment
 from bench.processes import BenchError, EmulatorProcess
 from bench.report import machine
+from bench.resources import noop_pairs
 from webex_provisioner.sandbox import SandboxError, ThrowawaySlapd, synthetic_ldif
 from webex_provisioner.webex.client import PAGE_SIZE
 
@@ -114,16 +115,7 @@ def drift_pairs(
 ) -> list[tuple[CycleResult, CycleResult]]:
     """``pairs`` times a no-op full cycle with ``configs[0]`` (``check: never``) then one with
     ``configs[1]`` (``check: full``); a cycle with drift that applies anything is an error."""
-    found = []
-    for n in range(1, pairs + 1):
-        pair = (
-            bench.cycle(f"drift_never_{n}", configs[0], env, emulator, "--full"),
-            bench.cycle(f"drift_full_{n}", configs[1], env, emulator, "--full"),
-        )
-        if pair[1].applied:
-            raise BenchError(f"the no-op cycle drift_full_{n} applied {pair[1].applied}: drift found")
-        found.append(pair)
-    return found
+    return noop_pairs(bench, ("drift_never", "drift_full"), configs, env, emulator, pairs)
 
 
 def table(result: DriftBenchResult) -> str:

@@ -59,7 +59,8 @@ def normalize_dn(dn: str) -> str:
     if "#" in dn:
         dn = _UNIQUE_MEMBER_UID.sub("", dn)
     if _plain(dn):
-        return dn.lower()
+        lowered = dn.lower()
+        return dn if lowered == dn else lowered  # one string where a DN is in normal form already
     return _parsed(dn)
 
 
