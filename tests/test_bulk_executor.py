@@ -15,10 +15,11 @@ import httpx
 import pytest
 
 from tests.conftest import World
+from tests.engine.fakes_world import create_action
 from tests.webex.webex_fakes import BASE, make_config, page, user_resource
 from webex_provisioner.engine.executor import Executor, user_sender
 from webex_provisioner.engine.wiring import open_engine
-from webex_provisioner.model import Action, ActionKind, Outcome, Reason, WebexUser
+from webex_provisioner.model import Outcome, WebexUser
 from webex_provisioner.service.lease import cycle_lock
 from webex_provisioner.state import SqliteStateStore
 from webex_provisioner.webex import ScimWebexClient
@@ -41,19 +42,6 @@ class BlindLookups(ScimWebexClient):
 
     def find_by_email(self, email: str) -> WebexUser | None:
         return None if self.blind else super().find_by_email(email)
-
-
-def create_action(i: int, domain: str = "bulk.example.com") -> Action:
-    email = f"user{i:04d}@{domain}"
-    desired = {"email": email, "firstName": "Bulk", "lastName": f"User {i}", "externalId": f"anchor-{i:04d}"}
-    return Action(
-        ActionKind.CREATE,
-        Reason.ENTERED_SCOPE,
-        f"anchor-{i:04d}",
-        email,
-        dn=f"uid=u{i},dc=x",
-        desired=desired,
-    )
 
 
 def test_bulk_sync_creates_every_user_in_bulk_requests(shared_world: World) -> None:

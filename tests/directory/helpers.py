@@ -1,4 +1,5 @@
-"""Helpers of the directory tests: a configuration for a throwaway slapd, and reading users by uid."""
+"""Helpers of the directory tests: a configuration for a throwaway slapd, reading users by uid, and
+sample people for a 389 DS."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from webex_provisioner.config import DirectoryConfig
 from webex_provisioner.directory import LdapDirectory
 from webex_provisioner.model import DirectoryUser
 from webex_provisioner.sandbox import SERVICE_DN, SERVICE_PASSWORD, SUFFIX, TARGETED_GROUP, ThrowawaySlapd
+from webex_provisioner.sandbox.dirsrv import ThrowawayDirSrv
 
 PEOPLE = f"ou=people,{SUFFIX}"
 GROUPS = f"ou=groups,{SUFFIX}"
@@ -50,3 +52,33 @@ def read_all(config: DirectoryConfig, attributes: Iterable[str] = MAPPED) -> dic
 
 def dn(uid: str) -> str:
     return f"uid={uid},{PEOPLE}"
+
+
+def add_389ds_people(dirsrv: ThrowawayDirSrv, ou: str) -> list[str]:
+    """Under ``ou`` of a 389 DS: an inetOrgPerson (ann), a dsidm-style nsPerson (ben) and a user
+    locked with nsAccountLock (cid); their DNs in that order."""
+    return [
+        dirsrv.add(
+            f"uid=ann,{ou}",
+            {"objectClass": "inetOrgPerson", "cn": "Ann A", "sn": "A", "mail": "ann@example.com"},
+        ),
+        dirsrv.add(
+            f"uid=ben,{ou}",
+            {
+                "objectClass": ["top", "nsPerson", "nsAccount", "nsOrgPerson"],
+                "cn": "Ben B",
+                "displayName": "Ben B",
+                "mail": "ben@example.com",
+            },
+        ),
+        dirsrv.add(
+            f"uid=cid,{ou}",
+            {
+                "objectClass": "inetOrgPerson",
+                "cn": "Cid C",
+                "sn": "C",
+                "mail": "cid@example.com",
+                "nsAccountLock": "true",
+            },
+        ),
+    ]

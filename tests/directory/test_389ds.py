@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import ldap
 import pytest
 
+from tests.directory.helpers import add_389ds_people
 from webex_provisioner.config import DirectoryConfig
 from webex_provisioner.directory import LdapDirectory
 from webex_provisioner.model import DirectoryUser
@@ -30,28 +31,7 @@ def dirsrv() -> Iterator[ThrowawayDirSrv]:
 def people(dirsrv: ThrowawayDirSrv) -> str:
     """A fresh OU per test, holding an inetOrgPerson, a dsidm-style nsPerson and a locked user."""
     ou = dirsrv.add(f"ou=p{uuid.uuid4().hex[:8]},{SUFFIX}", {"objectClass": "organizationalUnit"})
-    dirsrv.add(
-        f"uid=ann,{ou}", {"objectClass": "inetOrgPerson", "cn": "Ann A", "sn": "A", "mail": "ann@example.com"}
-    )
-    dirsrv.add(
-        f"uid=ben,{ou}",
-        {
-            "objectClass": ["top", "nsPerson", "nsAccount", "nsOrgPerson"],
-            "cn": "Ben B",
-            "displayName": "Ben B",
-            "mail": "ben@example.com",
-        },
-    )
-    dirsrv.add(
-        f"uid=cid,{ou}",
-        {
-            "objectClass": "inetOrgPerson",
-            "cn": "Cid C",
-            "sn": "C",
-            "mail": "cid@example.com",
-            "nsAccountLock": "true",
-        },
-    )
+    add_389ds_people(dirsrv, ou)
     return ou
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from webex_provisioner.config import Config, parse_config
 from webex_provisioner.engine.cycle import Cycle
 from webex_provisioner.engine.report import CycleReport
-from webex_provisioner.model import DirectoryUser
+from webex_provisioner.model import Action, ActionKind, DirectoryUser, Reason
 from webex_provisioner.testing.directory import InMemoryChangeFeed, InMemoryDirectory, directory_user
 from webex_provisioner.testing.state import InMemoryStateStore
 from webex_provisioner.testing.webex import InMemoryWebex
@@ -34,6 +34,20 @@ def person(anchor: str, **overrides: Any) -> DirectoryUser:
     email = overrides.pop("email", f"{anchor}@example.com")
     values.update(overrides)
     return directory_user(anchor, email, **values)
+
+
+def create_action(i: int, domain: str = "bulk.example.com") -> Action:
+    """The ``i``-th create of a batch: ``user0001@bulk.example.com``, anchor ``anchor-0001``."""
+    email = f"user{i:04d}@{domain}"
+    desired = {"email": email, "firstName": "Bulk", "lastName": f"User {i}", "externalId": f"anchor-{i:04d}"}
+    return Action(
+        ActionKind.CREATE,
+        Reason.ENTERED_SCOPE,
+        f"anchor-{i:04d}",
+        email,
+        dn=f"uid=u{i},dc=x",
+        desired=desired,
+    )
 
 
 def merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:

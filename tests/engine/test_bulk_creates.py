@@ -8,25 +8,11 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime
 
-from tests.engine.fakes_world import FakeWorld, person
+from tests.engine.fakes_world import FakeWorld, create_action, person
 from webex_provisioner.engine.executor import Executor, user_sender
 from webex_provisioner.errors import WebexConflictError
-from webex_provisioner.model import Action, ActionKind, Reason
 from webex_provisioner.testing.state import InMemoryStateStore
 from webex_provisioner.testing.webex import InMemoryWebex
-
-
-def create_action(i: int, domain: str = "bulk.example.com") -> Action:
-    email = f"user{i:04d}@{domain}"
-    desired = {"email": email, "firstName": "Bulk", "lastName": f"User {i}", "externalId": f"anchor-{i:04d}"}
-    return Action(
-        ActionKind.CREATE,
-        Reason.ENTERED_SCOPE,
-        f"anchor-{i:04d}",
-        email,
-        dn=f"uid=u{i},dc=x",
-        desired=desired,
-    )
 
 
 def test_bulk_requests_hold_at_most_100_creates() -> None:

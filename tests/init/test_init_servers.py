@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import WEBEX_TOKEN
+from tests.directory.helpers import add_389ds_people
 from tests.init.helpers import check_and_plan, init, planned, written
 from webex_provisioner.emulator import EmulatorServer
 from webex_provisioner.sandbox.demo import ORG_ID
@@ -129,31 +130,7 @@ def test_389ds_without_a_terminal_writes_a_file_check_and_plan_accept(
     """Against 389 DS: the 389ds type, nsAccountLock as the disabled marking, nsPerson and
     inetOrgPerson counted, the webex group as the scope; check and plan accept the file."""
     ou = dirsrv.add(f"ou=i{uuid.uuid4().hex[:8]},{SUFFIX}", {"objectClass": "organizationalUnit"})
-    people = [
-        dirsrv.add(
-            f"uid=ann,{ou}",
-            {"objectClass": "inetOrgPerson", "cn": "Ann A", "sn": "A", "mail": "ann@example.com"},
-        ),
-        dirsrv.add(
-            f"uid=ben,{ou}",
-            {
-                "objectClass": ["top", "nsPerson", "nsAccount", "nsOrgPerson"],
-                "cn": "Ben B",
-                "displayName": "Ben B",
-                "mail": "ben@example.com",
-            },
-        ),
-        dirsrv.add(
-            f"uid=cid,{ou}",
-            {
-                "objectClass": "inetOrgPerson",
-                "cn": "Cid C",
-                "sn": "C",
-                "mail": "cid@example.com",
-                "nsAccountLock": "true",
-            },
-        ),
-    ]
+    people = add_389ds_people(dirsrv, ou)
     group = dirsrv.add(
         f"cn=webex-users,{ou}", {"objectClass": "groupOfNames", "cn": "webex-users", "member": people[:2]}
     )

@@ -111,7 +111,7 @@ def edit_in_webex(server: EmulatorServer, token: str) -> str:
         f"{server.scim_url}/Users/{user['id']}", json=body, headers={"Authorization": f"Bearer {token}"}
     )
     response.raise_for_status()
-    return f"title of {email} set to {title!r} in Webex (PATCH /Users/{user['id']})"
+    return f"title of {email} set to {title!r} in Webex (a SCIM PATCH of the user)"
 
 
 def run_cli(config: Path, env: dict[str, str], *args: str) -> int:
