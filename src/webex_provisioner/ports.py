@@ -17,7 +17,7 @@ probes for a method by name.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -208,8 +208,10 @@ class WebexClient(Protocol):
         """The Webex user whose userName equals ``email`` (case-insensitive), or ``None``."""
         ...
 
-    def list_users(self) -> Iterator[WebexUser]:
-        """Every user of the organization, page by page."""
+    def list_users(self, keys: Collection[str] | None = None) -> Iterator[WebexUser]:
+        """Every user of the organization, page by page. With ``keys``, each user's attributes
+        hold only those keys and the e-mail, and ``created`` is not read (a drift check reads
+        every user to compare a few attributes)."""
         ...
 
     def count_users(self) -> int:

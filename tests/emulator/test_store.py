@@ -57,6 +57,19 @@ def test_users_keep_creation_order(store: InMemoryUserStore) -> None:
     assert [u["id"] for u in store.users()] == ["3", "1", "2"]
 
 
+def test_a_page_is_a_slice_in_creation_order_with_the_total(store: InMemoryUserStore) -> None:
+    """``page(offset, count)`` gives how many users there are and at most ``count`` of them
+    from ``offset`` on, in creation order; past the end, none."""
+    for n in (3, 1, 2, 5):
+        store.create(user(str(n), f"u{n}@example.com"))
+    store.delete("2", "2026-05-04T12:00:00.000Z")
+    assert [(total, [u["id"] for u in users]) for total, users in (store.page(0, 2), store.page(2, 2))] == [
+        (3, ["3", "1"]),
+        (3, ["5"]),
+    ]
+    assert store.page(3, 10) == (3, []) and store.page(0, 0) == (3, [])
+
+
 def test_update_moves_the_user_name_index(store: InMemoryUserStore) -> None:
     """Renaming a user frees the old userName and takes the new one."""
     store.create(user("1", "old@example.com"))

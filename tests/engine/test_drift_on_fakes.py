@@ -7,7 +7,7 @@ same end to end against slapd and the emulator."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -244,8 +244,8 @@ def test_a_mass_reactivation_is_held_too() -> None:
 class FailingListing(InMemoryWebex):
     """A Webex whose listing breaks after the first user."""
 
-    def list_users(self) -> Iterator[WebexUser]:
-        listing = super().list_users()
+    def list_users(self, keys: Collection[str] | None = None) -> Iterator[WebexUser]:
+        listing = super().list_users(keys)
         yield next(listing)
         raise WebexUnavailableError("Webex answered 503 three times", status=503)
 
@@ -429,8 +429,8 @@ def test_plan_shows_the_repairs_and_reported_drift_and_writes_nothing() -> None:
 class EndlessListing(InMemoryWebex):
     """A Webex whose listing never ends (only the cycle stopping it ends it)."""
 
-    def list_users(self) -> Iterator[WebexUser]:
-        users = list(super().list_users())
+    def list_users(self, keys: Collection[str] | None = None) -> Iterator[WebexUser]:
+        users = list(super().list_users(keys))
         while True:
             yield from users
 

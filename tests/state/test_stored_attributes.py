@@ -3,7 +3,10 @@ once without being kept decoded (a drift check compares every link's)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+import pytest
 
 from tests.state.state_helpers import entry, link
 from webex_provisioner.model.users import EncodedAttributes, read_once
@@ -29,3 +32,14 @@ def test_a_loaded_link_reads_its_applied_attributes_once_without_keeping_them(tm
     assert applied._decoded is not None
     plain = {"email": "x@example.com"}
     assert read_once(plain) is plain
+
+
+def test_stored_text_decodes_as_the_standard_library_would() -> None:
+    """Stored attributes are decoded fast, but what the fast decoder refuses (a value that is
+    not text, a lone surrogate, a repeated key) decodes exactly as ``json.loads`` would, and
+    text that is not JSON is still an error."""
+    for text in ('{"title": "Zoë", "n": 1}', '{"a": "\\ud800"}', '{"a": "1", "a": "2"}', '{"é": "日本"}'):
+        assert read_once(StoredAttributes(text)) == json.loads(text), text
+        assert dict(StoredAttributes(text)) == json.loads(text), text
+    with pytest.raises(ValueError):
+        read_once(StoredAttributes("{not json"))

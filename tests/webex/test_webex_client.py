@@ -94,6 +94,26 @@ def test_list_users_steps_by_the_resources_received_and_stops_at_total() -> None
     assert {r.url.params["count"] for r in fake.requests} == {"1000"}
 
 
+def test_a_listing_of_some_keys_asks_webex_to_leave_meta_out() -> None:
+    """``list_users(keys)`` asks every page with ``excludedAttributes=meta`` (it reads no
+    ``meta.created``) and reads only those keys; without keys, nothing is excluded and every
+    attribute is read, even if the server sends ``meta`` anyway."""
+    users = [
+        user_resource(f"u-{i}", f"user{i}@example.com", title="T", meta={"created": "2026-01-02T03:04:05Z"})
+        for i in range(3)
+    ]
+    fake = FakeWebex(reply(200, page(users[:2], total=3)), reply(200, page(users[2:], total=3, start=3)))
+    listed = list(client_for(fake).list_users(("department",)))
+    assert [r.url.params.get("excludedAttributes") for r in fake.requests] == ["meta", "meta"]
+    assert [(u.id, dict(u.attributes), u.created) for u in listed] == [
+        (f"u-{i}", {"email": f"user{i}@example.com"}, None) for i in range(3)
+    ]
+    fake = FakeWebex(reply(200, page(users, total=3)))
+    (first, *_) = client_for(fake).list_users()
+    assert "excludedAttributes" not in fake.requests[0].url.params
+    assert first.attributes["title"] == "T" and first.created is not None
+
+
 def _listing_fails(fake: FakeWebex, fragment: str) -> list[str]:
     """List through ``fake``, expect a WebexError containing ``fragment`` that says the listing
     cannot be trusted; return the ids listed before it."""

@@ -96,6 +96,33 @@ def test_full_round_trip() -> None:
     assert user.attributes == attributes
 
 
+@pytest.mark.parametrize(("key", "fragment"), LOCATIONS, ids=[k for k, _ in LOCATIONS])
+def test_a_reading_of_some_keys_reads_those_and_no_others(key: str, fragment: dict[str, Any]) -> None:
+    """``reading(keys)`` reads each key wherever it lives, and leaves every other key of a full
+    resource (and ``meta.created``) unread; the e-mail and the state are always read."""
+    attributes = {k: f"value of {k}" for k in WEBEX_ATTRIBUTES}
+    attributes["email"] = EMAIL
+    resource = {
+        "id": "u-9",
+        **scim.to_resource(attributes, active=False),
+        "meta": {"created": "2026-05-04T10:00:12.345Z"},
+    }
+    user = scim.from_resource(resource, scim.reading([key]))
+    assert user.attributes == {"email": EMAIL, key: attributes[key]}
+    assert (user.email, user.active, user.created) == (EMAIL, False, None)
+    assert scim.from_resource({"id": "u-1", **_base(), **fragment}, scim.reading([key])).attributes == {
+        "email": EMAIL,
+        key: "V",
+    }
+
+
+def test_reading_everything_is_the_default() -> None:
+    """``reading(None)`` reads what ``from_resource`` reads without one, ``meta.created`` included."""
+    resource = {"id": "u-1", **_base(), "title": "T", "meta": {"created": "2026-05-04T10:00:12Z"}}
+    assert scim.from_resource(resource, scim.reading(None)) == scim.from_resource(resource)
+    assert scim.from_resource(resource).created == datetime(2026, 5, 4, 10, 0, 12, tzinfo=UTC)
+
+
 def test_empty_values_are_left_out() -> None:
     """An empty string is no value: it is not sent."""
     assert scim.to_resource({"email": EMAIL, "title": "", "workPhone": ""}, active=True) == _base()

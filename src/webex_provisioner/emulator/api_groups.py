@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from webex_provisioner.emulator.core import Emulator
 from webex_provisioner.emulator.service import attribute_names
-from webex_provisioner.emulator.web import json_object
+from webex_provisioner.emulator.web import JSONResponse, json_object
 
 BaseOf = Callable[[Emulator, Request], str]
 

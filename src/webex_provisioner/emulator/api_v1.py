@@ -7,12 +7,12 @@ Webex does; the URL repeats the request's parameters with an opaque cursor added
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from webex_provisioner.emulator import people
 from webex_provisioner.emulator.core import Emulator
-from webex_provisioner.emulator.web import json_object
+from webex_provisioner.emulator.web import JSONResponse, json_object
 
 
 def _with_next(body: dict[str, object], request: Request, name: str, value: str | None) -> JSONResponse:

@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -34,7 +34,7 @@ from webex_provisioner.emulator.errors import (
 )
 from webex_provisioner.emulator.faults import LostResponse
 from webex_provisioner.emulator.service import attribute_names
-from webex_provisioner.emulator.web import json_object, origin
+from webex_provisioner.emulator.web import JSONResponse, json_object, origin
 
 SCIM_PREFIX = "/identity/"
 V1_PREFIX = "/v1/"

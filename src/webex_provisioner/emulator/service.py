@@ -184,24 +184,28 @@ class UserService:
         node = filters.parse(text) if text else None
         if node is not None:
             filters.check_searchable(node)
-        users = self._candidates(node)
-        if node is not None:
-            users = [u for u in users if filters.matches(node, u)]
         sort_by = params.get("sortBy")
         order = (params.get("sortOrder") or "ascending").lower()
         if order not in ("ascending", "descending"):
             raise invalid_value(f"sortOrder must be ascending or descending, not {order!r}")
-        if sort_by:
-            key = _SORT_KEYS.get(sort_by.lower())
-            if key is None:
-                raise invalid_value(f"sortBy must be userName, id or meta.lastModified, not {sort_by!r}")
-            users = sorted(users, key=key, reverse=order == "descending")
         start = max(1, integer_param(params, "startIndex", 1))
         count = min(max(0, integer_param(params, "count", self.default_count)), self.max_count)
+        if node is None and not sort_by:  # the whole organization, one page copied, not every user
+            total, users = self.store.page(start - 1, count)
+        else:
+            users = self._candidates(node)
+            if node is not None:
+                users = [u for u in users if filters.matches(node, u)]
+            if sort_by:
+                key = _SORT_KEYS.get(sort_by.lower())
+                if key is None:
+                    raise invalid_value(f"sortBy must be userName, id or meta.lastModified, not {sort_by!r}")
+                users = sorted(users, key=key, reverse=order == "descending")
+            total, users = len(users), users[start - 1 : start - 1 + count]
         return SearchResult(
-            total=len(users),
+            total=total,
             start_index=start,
-            users=users[start - 1 : start - 1 + count],
+            users=users,
             attributes=attribute_names(params.get("attributes")),
             excluded=attribute_names(params.get("excludedAttributes")),
         )

@@ -7,6 +7,7 @@ O(1). Stored user dicts are treated as immutable: writers replace them, never mu
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -33,6 +34,11 @@ class UserStore(Protocol):
 
     def users(self) -> list[User]:
         """Every user, in creation order."""
+        ...
+
+    def page(self, offset: int, count: int) -> tuple[int, list[User]]:
+        """How many users there are, and at most ``count`` of them from the 0-based ``offset``
+        on, in creation order (a listing's page without copying every user)."""
         ...
 
     def create(self, user: User) -> None:
@@ -85,6 +91,10 @@ class InMemoryUserStore:
     def users(self) -> list[User]:
         with self._lock:
             return list(self._users.values())
+
+    def page(self, offset: int, count: int) -> tuple[int, list[User]]:
+        with self._lock:
+            return len(self._users), list(itertools.islice(self._users.values(), offset, offset + count))
 
     def _check_free(self, key: str, user_name: str) -> None:
         if key in self._ids_by_name or key in self._reserved:

@@ -1,11 +1,14 @@
-"""Request helpers shared by the emulator's handlers: the JSON body and the base URLs."""
+"""Request and response helpers shared by the emulator's handlers: the JSON body, the base URLs
+and the JSON answer."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+import msgspec
 from starlette.requests import Request
+from starlette.responses import JSONResponse as _StarletteJSON
 
 from webex_provisioner.emulator.errors import invalid_syntax
 
@@ -28,3 +31,12 @@ async def json_object(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise invalid_syntax("the body must be a JSON object")
     return body
+
+
+class JSONResponse(_StarletteJSON):
+    """A JSON answer, compact and in UTF-8 as Starlette's, encoded by msgspec: a page of a
+    thousand users costs the emulator a tenth of what the standard library takes, CPU the
+    benchmarks would otherwise count against the engine on the same cores."""
+
+    def render(self, content: Any) -> bytes:
+        return msgspec.json.encode(content)

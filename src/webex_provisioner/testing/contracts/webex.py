@@ -83,6 +83,16 @@ class WebexClientContract:
         assert sorted(listed) == sorted(user.id for user in created)
         assert webex.count_users() == 7
 
+    def test_list_reads_only_the_keys_asked_for(self, webex: WebexClient) -> None:
+        """``list_users(keys)`` gives each user's e-mail, state and the attributes named, and
+        none of the others."""
+        created = webex.create_user(ANN)
+        (listed,) = webex.list_users(("title", "workPhone"))
+        assert (listed.id, listed.email, listed.active) == (created.id, created.email, True)
+        assert dict(listed.attributes) == {"email": ANN["email"], "title": ANN["title"]}
+        (everything,) = webex.list_users()
+        assert dict(everything.attributes) == dict(created.attributes)
+
     def test_a_taken_email_conflicts_in_any_case(self, webex: WebexClient) -> None:
         """Creating a user whose e-mail is taken, in another case, is a ``WebexConflictError``
         (409) and creates nothing."""
