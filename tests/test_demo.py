@@ -37,7 +37,7 @@ def test_the_demo_shows_the_message_the_guard_sends_to_the_space(out: str) -> No
     held = out.split("the message posted to the Webex space")[1].split("=== sync --approve-held", maxsplit=1)[
         0
     ]
-    assert "held: deprovisions wait for an approval" in held
+    assert "held: actions wait for an approval" in held
     assert "webex-provisioner sync --approve-held" in held and "· cycle `" in held
     assert held.count("- disable ") == 3
     assert "recovered: held resolved" in out.split("and the space is told it is resolved")[1]

@@ -4,13 +4,16 @@ with a growing wait, never failing or changing the cycle; nothing from a dry run
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from tests.engine.fakes_world import FakeWorld, person
-from webex_provisioner.engine.notifications import Notifications, not_started
+from webex_provisioner.engine.notifications import Notifications, not_started, outcome_of
 from webex_provisioner.engine.report import EXIT_FAILED, EXIT_HELD, EXIT_OK, CycleReport
 from webex_provisioner.errors import DirectoryUnavailableError, StateError, WebexRejectedError
+from webex_provisioner.model import Action, ActionKind, CycleKind, Reason
 from webex_provisioner.model.notifications import Condition, NotificationState
+from webex_provisioner.rules.notifications import findings
 from webex_provisioner.testing.notify import RecordingNotifier
 
 USERS = [person(f"u{i}") for i in range(10)]
@@ -225,3 +228,21 @@ def test_drift_left_for_an_operator_is_told_and_recovered_once_repaired() -> Non
     world.webex.edit_user(ann.id, active=True)
     sync(world, notifications)
     assert events(space) == ["drift", "recovered"]
+
+
+def test_the_held_notice_tells_deprovisions_from_re_creations() -> None:
+    """``outcome_of`` counts the held actions that are not deprovisions (a re-creation of a user
+    deleted in Webex, a reactivation), so the notice does not call them deprovisions."""
+    report = CycleReport("cycle-1", CycleKind.FULL, datetime(2026, 5, 4, tzinfo=UTC), False)
+    held = [
+        Action(ActionKind.DISABLE, Reason.LEFT_SCOPE, "a-1", "ann@example.com"),
+        Action(ActionKind.CREATE, Reason.DELETED_IN_WEBEX, "a-2", "bob@example.com"),
+        Action(ActionKind.REACTIVATE, Reason.DEACTIVATED_IN_WEBEX, "a-3", "cy@example.com"),
+    ]
+    outcome = outcome_of(report, held)
+    assert outcome.held_others == 2 and outcome.held is not None and len(outcome.held) == 3
+    summary = findings(outcome)[Condition.HELD].summary
+    assert summary.startswith("3 action(s) are held")
+    assert "1 deprovision(s)" in summary and "2 re-creation(s) or reactivation(s)" in summary
+    only_disable = findings(outcome_of(report, held[:1]))[Condition.HELD].summary
+    assert only_disable.startswith("1 deprovision(s) are held")

@@ -51,6 +51,20 @@ def test_a_new_condition_is_told_once_with_since_what_to_do_and_the_cycle() -> N
     assert decision.conditions == (OpenCondition(Condition.HELD, notice.since, "cycle-1", notice.since),)
 
 
+def test_held_re_creations_are_not_called_deprovisions() -> None:
+    """When the guard also holds re-creations or reactivations of users changed in Webex, the
+    notice counts each kind: only deprovisioned users are said to keep their accounts, and
+    held re-creations alone are never called deprovisions."""
+    mixed = (*HELD, "create cy@example.com (deleted_in_webex)")
+    (notice,) = run(outcome(1, held=mixed, held_others=1)).notices
+    assert notice.summary.startswith("3 action(s) are held by the guard (safety.max_deprovisions)")
+    assert "2 deprovision(s), whose users keep their Webex accounts" in notice.summary
+    assert "1 re-creation(s) or reactivation(s) of users changed in Webex, not done" in notice.summary
+    (alone,) = run(outcome(1, held=mixed[2:], held_others=1)).notices
+    assert "deprovision" not in alone.summary.replace("safety.max_deprovisions", "")
+    assert alone.summary.startswith("1 action(s) are held")
+
+
 def test_an_unresolved_condition_is_not_told_again_before_repeat_after() -> None:
     """The same condition in the next cycles: nothing, until repeat_after has passed since it was
     told; then one reminder, still dated from when it started."""

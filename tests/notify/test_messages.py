@@ -35,9 +35,9 @@ def test_every_form_says_what_since_when_what_to_do_and_the_cycle() -> None:
     """Text, markdown and HTML each carry the title, the summary, the since time, the exact
     command and the cycle id; the subject names the event."""
     message = render(NOTICE)
-    assert message.subject == "[webex-provisioner] held: deprovisions wait for an approval"
+    assert message.subject == "[webex-provisioner] held: actions wait for an approval"
     for form in (message.text, message.markdown, message.html):
-        assert "deprovisions wait for an approval" in form
+        assert "actions wait for an approval" in form
         assert "2026-05-04 10:00 UTC" in form
         assert "webex-provisioner sync --approve-held" in form
         assert NOTICE.cycle_id in form
@@ -52,7 +52,7 @@ def test_directory_values_cannot_format_link_or_mention_in_markdown() -> None:
     assert "[click](https" not in markdown and "\\[click\\]\\(https" in markdown
     assert "<@all>" not in markdown and "\\<@all\\>" in markdown
     assert "\n# Heading" not in markdown and "\\# Heading" in markdown
-    assert markdown.startswith("**webex-provisioner — held: deprovisions wait for an approval**")
+    assert markdown.startswith("**webex-provisioner — held: actions wait for an approval**")
     assert "`webex-provisioner sync --approve-held`" in markdown
     assert escape_markdown("a_b\nc") == "a\\_b c"
 

@@ -69,7 +69,7 @@ def test_sync_tells_the_space_and_the_webhook_when_deprovisions_are_held(
     cycle_id = newest_cycle(world)
 
     (message,) = world.emulator.messages(ROOM)
-    assert "held: deprovisions wait for an approval" in message["markdown"]
+    assert "held: actions wait for an approval" in message["markdown"]
     assert (
         "`webex-provisioner sync --approve-held`" in message["markdown"] and cycle_id in message["markdown"]
     )
@@ -134,5 +134,5 @@ def test_run_tells_the_space_when_it_holds_deprovisions(
         (message,) = emulator.messages(ROOM)
     finally:
         daemon.close()
-    assert "held: deprovisions wait for an approval" in message["markdown"]
+    assert "held: actions wait for an approval" in message["markdown"]
     assert "2 deprovision" in message["markdown"]

@@ -67,6 +67,7 @@ def outcome_of(
         held=None
         if held is None
         else clean(f"{a.kind.value} {a.email or a.anchor} ({a.reason.value})" for a in held),
+        held_others=0 if held is None else sum(1 for a in held if not a.kind.deprovisions),
         failed_users=clean(f"{action.subject or action.anchor}: {error}" for action, error in failures),
         left_alone=clean(f"{p.email or p.dn or p.anchor}: {p.kind.value}: {p.detail}" for p in alone),
         users_known=report.kind is not CycleKind.USER and report.error is None,

@@ -24,7 +24,7 @@ MAX_MARKDOWN_BYTES = 7000
 
 TITLES: Mapping[str, str] = {
     "failed": "a cycle failed",
-    "held": "deprovisions wait for an approval",
+    "held": "actions wait for an approval",
     "user_failures": "some users could not be provisioned",
     "drift": "Webex differs from the directory",
     RECOVERED: "resolved",
@@ -47,7 +47,7 @@ def _when(moment: datetime) -> str:
 
 
 def title(notice: Notice) -> str:
-    """``held: deprovisions wait for an approval`` (``recovered: held`` for a cleared condition)."""
+    """``held: actions wait for an approval`` (``recovered: held`` for a cleared condition)."""
     if notice.event == RECOVERED:
         return f"{RECOVERED}: {notice.condition.value} {TITLES[RECOVERED]}"
     reminder = " (reminder: still unresolved)" if notice.reminder else ""

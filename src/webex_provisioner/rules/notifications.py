@@ -57,7 +57,9 @@ _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/@:]*(?::[^\s/@]
 class CycleOutcome:
     """What a cycle says about each condition, built from its report (``engine.notifications``).
 
-    ``held`` describes the held deprovisions after the cycle (``None``: not known). ``users_known``
+    ``held`` describes the actions held after the cycle (``None``: not known), ``held_others``
+    how many of them are not deprovisions (re-creations and reactivations of users changed in
+    Webex, which the same guard holds). ``users_known``
     is false when the cycle cannot say how the users fared (it failed, or read one user only).
     ``drift`` counts the Webex users changed outside the directory, for a report that carries
     drift counts (``None``: the cycle did not look).
@@ -67,6 +69,7 @@ class CycleOutcome:
     at: datetime
     error: str | None = None
     held: tuple[str, ...] | None = None
+    held_others: int = 0
     failed_users: tuple[str, ...] = ()
     left_alone: tuple[str, ...] = ()
     users_known: bool = True
@@ -112,6 +115,24 @@ def _listed(items: Sequence[str]) -> tuple[str, ...]:
     return (*shown, f"… and {more} more") if more > 0 else shown
 
 
+def _held_summary(held: int, others: int) -> str:
+    """What the held actions are: deprovisions keep their users' accounts until approved;
+    re-creations and reactivations of users changed in Webex are not done until then."""
+    deprovisions = held - others
+    if not others:
+        return (
+            f"{deprovisions} deprovision(s) are held by the guard (safety.max_deprovisions) and wait "
+            "for an approval; until then these users keep their Webex accounts."
+        )
+    parts = [f"{deprovisions} deprovision(s), whose users keep their Webex accounts until then"]
+    parts = parts if deprovisions else []
+    parts.append(f"{others} re-creation(s) or reactivation(s) of users changed in Webex, not done until then")
+    return (
+        f"{held} action(s) are held by the guard (safety.max_deprovisions) and wait for an "
+        f"approval: {' and '.join(parts)}."
+    )
+
+
 def findings(outcome: CycleOutcome) -> dict[Condition, Finding]:
     """Each condition the cycle can judge, found or not; the others are left out."""
     found: dict[Condition, Finding] = {}
@@ -122,10 +143,7 @@ def findings(outcome: CycleOutcome) -> dict[Condition, Finding]:
     if outcome.held is not None:
         held = outcome.held
         found[Condition.HELD] = Finding(
-            bool(held),
-            f"{len(held)} deprovision(s) are held by the guard (safety.max_deprovisions) and wait "
-            "for an approval; until then these users keep their Webex accounts.",
-            _listed(held),
+            bool(held), _held_summary(len(held), outcome.held_others), _listed(held)
         )
     if outcome.users_known:
         failed, alone = outcome.failed_users, outcome.left_alone
@@ -199,7 +217,7 @@ def _notice(
 
 _CLEARED: Mapping[Condition, str] = {
     Condition.FAILED: "Cycles succeed again",
-    Condition.HELD: "No deprovision is held any more",
+    Condition.HELD: "No action is held any more",
     Condition.USER_FAILURES: "No user fails or is left alone any more",
     Condition.DRIFT: "Webex matches the directory again",
 }

@@ -68,7 +68,7 @@ class NotifierContract:
     ) -> None:
         """Two sends arrive as two messages, in order."""
         notifier.send(HELD)
-        notifier.send(message("cycle-two", "No deprovision is held any more"))
+        notifier.send(message("cycle-two", "No action is held any more"))
 
         arrived = received()
         assert len(arrived) == 2
