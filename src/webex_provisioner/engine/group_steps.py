@@ -226,14 +226,12 @@ class GroupSender:
     def _audit(
         self, action: GroupAction, outcome: Outcome, link: GroupLink | None, detail: str
     ) -> AuditEntry:
-        return AuditEntry(
-            cycle_id=self._cycle_id,
-            time=self._clock(),
-            anchor=action.anchor,
-            email=action.name,
-            action=action.kind.value,
-            reason=action.reason.value,
-            outcome=outcome,
+        return AuditEntry.of(
+            action,
+            self._cycle_id,
+            self._clock(),
+            outcome,
+            subject=action.name,
             webex_id=action.webex_id or (link.webex_id if link else None),
             detail=detail or action.detail,
         )

@@ -354,16 +354,14 @@ class LicensePhase:
         """What a user already held, recorded as not ours (nothing sent)."""
         now = self._clock()
         names = ", ".join(item.name for item in action.licenses)
-        entry = AuditEntry(
+        entry = AuditEntry.of(
+            action,
             cycle_id,
             now,
-            action.anchor,
-            action.email,
-            action.kind.value,
-            action.reason.value,
             Outcome.SKIPPED,
-            action.webex_id,
-            f"{names}: {action.detail}",
+            subject=action.email,
+            webex_id=action.webex_id,
+            detail=f"{names}: {action.detail}",
         )
         grants = tuple(Grant(action.anchor, i, ours=False, since=now) for i in action.license_ids)
         return Record(entry, save_grants=grants)

@@ -176,14 +176,12 @@ class LicenseSender:
         save: tuple[Grant, ...] = (),
         drop: Sequence[str] = (),
     ) -> Record:
-        entry = AuditEntry(
-            cycle_id=self._cycle_id,
-            time=self._clock(),
-            anchor=action.anchor,
-            email=action.email,
-            action=action.kind.value,
-            reason=action.reason.value,
-            outcome=outcome,
+        entry = AuditEntry.of(
+            action,
+            self._cycle_id,
+            self._clock(),
+            outcome,
+            subject=action.email,
             webex_id=action.webex_id,
             detail=detail,
         )

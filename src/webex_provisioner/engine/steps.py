@@ -140,14 +140,12 @@ class UserSteps:
         return results
 
     def audit(self, action: Action, outcome: Outcome, link: Link | None, detail: str) -> AuditEntry:
-        return AuditEntry(
-            cycle_id=self.cycle_id,
-            time=self._clock(),
-            anchor=action.anchor,
-            email=action.email,
-            action=action.kind.value,
-            reason=action.reason.value,
-            outcome=outcome,
+        return AuditEntry.of(
+            action,
+            self.cycle_id,
+            self._clock(),
+            outcome,
+            subject=action.email,
             webex_id=action.webex_id or (link.webex_id if link else None),
             detail=detail or action.detail,
         )

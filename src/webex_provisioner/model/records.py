@@ -6,6 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
+
+from webex_provisioner.model.actions import ActionKind, Reason
 
 
 class CycleKind(StrEnum):
@@ -21,6 +24,19 @@ class Outcome(StrEnum):
     SKIPPED = "skipped"
 
 
+class Audited(Protocol):
+    """An action of any resource (a user's, a group's, a licence's), as the audit trail names it."""
+
+    @property
+    def anchor(self) -> str: ...
+
+    @property
+    def kind(self) -> ActionKind: ...
+
+    @property
+    def reason(self) -> Reason: ...
+
+
 @dataclass(frozen=True, slots=True)
 class AuditEntry:
     """One line of the audit trail: an action applied, failed or held, or a problem reported."""
@@ -34,6 +50,22 @@ class AuditEntry:
     outcome: Outcome
     webex_id: str | None = None
     detail: str = ""
+
+    @classmethod
+    def of(
+        cls,
+        action: Audited,
+        cycle_id: str,
+        time: datetime,
+        outcome: Outcome,
+        *,
+        subject: str,
+        webex_id: str | None,
+        detail: str,
+    ) -> AuditEntry:
+        """The audit line of ``action``; ``subject`` is whom it concerns (an e-mail, a group's name)."""
+        kind, reason = action.kind.value, action.reason.value
+        return cls(cycle_id, time, action.anchor, subject, kind, reason, outcome, webex_id, detail)
 
 
 @dataclass(frozen=True, slots=True)

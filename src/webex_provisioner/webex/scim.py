@@ -8,7 +8,7 @@ RFC 7644 PatchOp operations a Webex (or any RFC) server accepts.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -275,17 +275,7 @@ def _put(flat: dict[str, str], key: str, value: object) -> None:
 _CORE_PAIRS = tuple((key, key) for key in CORE_SIMPLE)
 _ENTERPRISE_PAIRS = tuple((key, key) for key in ENTERPRISE_SIMPLE)
 _EXTENSIONS = frozenset(EXTENSION_ATTRIBUTES)
-ALL = Reading(
-    name=tuple(NAME_PARTS.items()),
-    core=_CORE_PAIRS,
-    phones=tuple(PHONE_TYPES.items()),
-    photo=True,
-    address=tuple(ADDRESS_FIELDS.items()),
-    enterprise=_ENTERPRISE_PAIRS,
-    manager=True,
-    extensions=_EXTENSIONS,
-    created=True,
-)
+ALL = replace(reading(WEBEX_ATTRIBUTES), created=True)
 
 
 def _put_present(flat: dict[str, str], source: Mapping[str, Any], pairs: Iterable[tuple[str, str]]) -> None:
