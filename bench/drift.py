@@ -1,8 +1,9 @@
 """``python -m bench.drift [--users N]`` (``make bench-drift``): what a drift check costs a full
 cycle with nothing changed (docs/drift.md, docs/performance.md).
 
-One slapd with N users, one emulator: a first cycle creates them (Bulk), then ``PAIRS`` times a
-no-op full cycle with ``drift: {check: never}`` followed by the same with ``drift: {check: full}``,
+One slapd with N users, one emulator: a first cycle creates them (Bulk), a first check compares
+every user and keeps what it verified (reported on its own), then ``PAIRS`` times a no-op full
+cycle with ``drift: {check: never}`` followed by the same with ``drift: {check: full}``,
 each a ``sync --full --json`` process of its own on the same state. The pair with the median
 ratio is reported with both cycles' time, peak memory and requests. Targets at 100,000 users:
 the check costs at most ``RATIO_TARGET`` times the cycle without it, and sends no more than one
@@ -44,6 +45,9 @@ class DriftBenchResult:
     started_at: str
     pairs: list[tuple[CycleResult, CycleResult]] = field(default_factory=list)
     """(check: never, check: full) of each pair, in the order run."""
+    first_check: CycleResult | None = None
+    """The first cycle with ``check: full``: every linked user compared, and the fingerprints of
+    what it verified kept (the pairs' checks compare only what changed since)."""
 
     @property
     def pages(self) -> int:
@@ -71,6 +75,12 @@ class DriftBenchResult:
             "full_requests": full.requests,
             "pages": self.pages,
             "requests_met": extra <= self.pages,
+            "first_check_seconds": None if self.first_check is None else self.first_check.cycle_seconds,
+            "first_check_ratio": (
+                None
+                if self.first_check is None
+                else round(self.first_check.cycle_seconds / never.cycle_seconds, 3)
+            ),
         }
 
 
@@ -106,6 +116,7 @@ class DriftBench:
                 first = self.bench.cycle("first", never, env, emulator, "--full")
                 if first.count("create") != users:
                     raise BenchError(f"the first cycle created {first.count('create')} users, not {users}")
+                self.result.first_check = self.bench.cycle("drift_first_check", full, env, emulator, "--full")
                 self.result.pairs = drift_pairs(self.bench, (never, full), env, emulator, self.pairs)
         return self.result
 
@@ -130,6 +141,11 @@ def table(result: DriftBenchResult) -> str:
         f"  extra requests {s['full_requests'] - s['never_requests']} "
         f"(target <= {s['pages']}: {_verdict(s['requests_met'])})",
     ]
+    if s["first_check_seconds"] is not None:
+        lines.append(
+            f"  first check    {s['first_check_seconds']:8.2f} s  ({s['first_check_ratio']:.2f} x never: "
+            "every user compared, what it verified kept)"
+        )
     return "\n".join(lines)
 
 
@@ -143,6 +159,7 @@ def write_json(result: DriftBenchResult, folder: Path) -> Path:
     data = {
         "summary": result.summary(),
         "pairs": [[asdict(never), asdict(full)] for never, full in result.pairs],
+        "first_check": None if result.first_check is None else asdict(result.first_check),
         "machine": machine(),
         "started_at": result.started_at,
     }

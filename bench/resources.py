@@ -8,7 +8,8 @@ cycle without the resource, so that the machine's mood weighs on both:
   push's requests are compared with ``groups + memberships / 100`` (one create with its first
   100 members, then a request per further 100); then ``NOOP_PAIRS`` pairs of full cycles with
   nothing changed, without groups then with them (the pair with the median ratio is reported).
-* **drift** (on emulator B, which holds just the N users): ``NOOP_PAIRS`` no-op full cycles with
+* **drift** (on emulator B, which holds just the N users): a first check (every user compared,
+  what it verified kept), then ``NOOP_PAIRS`` no-op full cycles with
   ``drift: {check: never}``, each followed by one with ``check: full`` (the pair with the median
   ratio is reported), the requests the check adds (target: one per page of Webex users), and the
   Webex listing floor (``bench.floors.listing_floor``): a check that overlaps the listing with
@@ -150,6 +151,7 @@ def measure_drift(
         )
         for check in ("never", "full")
     )
+    bench.cycle("drift_first", configs[1], env, emulator, "--full")  # compares all, keeps what it verified
     keep_median_pair(bench, ("drift_never", "drift_full"), (configs[0], configs[1]), env, emulator)
     bench.result.listing_floor = listing_floor(emulator.scim_url, emulator.token, WEBEX_PAGE)
     bench.say(f"  Webex listing floor: {bench.result.listing_floor:.2f} s")

@@ -27,6 +27,7 @@ CYCLES = (
     "licenses_first",
     "resource_baseline_licenses",
     "licenses_unchanged",
+    "drift_first",
     "drift_never",
     "drift_full",
 )

@@ -55,6 +55,23 @@ def test_a_noop_full_cycle_after_provisioning_finds_no_drift(shared_world: World
     assert [method for method, _, _ in sent] == ["GET"]  # one page of users
 
 
+def test_a_check_after_a_verified_one_compares_only_what_was_edited_in_webex(shared_world: World) -> None:
+    """A full check keeps in the state what it verified; the next one reads every Webex user
+    again but compares none of them, and after an edit over SCIM only the edited user, whose
+    drift it repairs."""
+    world = provisioned(shared_world)
+    world.sync()
+    quiet = json.loads(world.cli("sync", "--json").stdout)["drift"]
+    assert quiet["concluded"] and quiet["compared"] == 0
+    assert quiet["webex_users"] == len(world.emulator.users())
+    world.patch_webex("Users", webex_id(world, ENOVAK), {"op": "replace", "path": "title", "value": "Boss"})
+    shown = " ".join(world.cli("plan").output.split())  # as printed, lines wrapped
+    assert "1 compared (the others as the last check verified them)" in shown
+    edited = world.sync()
+    assert edited.drift is not None and edited.drift.compared == 1
+    assert [(a.reason.value, a.email) for a in edited.plan.all_actions] == [("drift_in_webex", ENOVAK)]
+
+
 def test_an_attribute_edited_in_webex_is_shown_by_plan_and_repaired_by_sync(shared_world: World) -> None:
     """A title edited over SCIM shows in plan as drift_in_webex with Webex's value as old and the
     directory's as new; sync sets it back, and the audit log has the repair."""

@@ -42,6 +42,7 @@ from webex_provisioner.model import (
     LicenseAnswer,
     LicenseRefusal,
     Link,
+    ListedUser,
     Problem,
     WebexGroup,
     WebexUser,
@@ -212,6 +213,13 @@ class WebexClient(Protocol):
         """Every user of the organization, page by page. With ``keys``, each user's attributes
         hold only those keys and the e-mail, and ``created`` is not read (a drift check reads
         every user to compare a few attributes)."""
+        ...
+
+    def scan_users(self, keys: Collection[str] | None = None) -> Iterator[ListedUser]:
+        """Every user of the organization, as ``list_users`` lists them, each with a fingerprint
+        of what Webex sent for it (equal in two scans when nothing of the user changed), read
+        only when asked (``ListedUser.read`` gives what ``list_users(keys)`` would): a drift
+        check compares only the users whose fingerprint changed since it last verified them."""
         ...
 
     def count_users(self) -> int:
@@ -605,11 +613,41 @@ class NotificationBookkeeping(Protocol):
     def set_notification_state(self, state: NotificationState) -> None: ...
 
 
+class DriftBookkeeping(Protocol):
+    """What the drift checks verified (docs/drift.md): the fingerprints of the comparisons that
+    found a linked user as applied (``rules.verified``: what Webex sent for the user, its link,
+    the attributes compared). The next check compares again only the users whose fingerprint is
+    not among them; one that is would make the same comparison, with the same outcome.
+
+    Each fingerprint is ``VERIFIED_BYTES`` bytes. Forgetting them is always safe (the users are
+    compared again).
+    """
+
+    def verified(self) -> frozenset[bytes]:
+        """The fingerprints the last saving check kept (empty when none)."""
+        ...
+
+    def save_verified(self, fingerprints: Collection[bytes]) -> None:
+        """Keep ``fingerprints`` in place of all those kept before (an empty collection forgets
+        them all). Each must be ``bytes`` of exactly ``VERIFIED_BYTES`` bytes, or ``StateError``
+        says which one is not (by its position) and nothing is written."""
+        ...
+
+
 class StateStore(
-    LinkStore, CycleLog, Lease, Bookkeeping, GroupStore, LicenseStore, NotificationBookkeeping, Protocol
+    LinkStore,
+    CycleLog,
+    Lease,
+    Bookkeeping,
+    GroupStore,
+    LicenseStore,
+    NotificationBookkeeping,
+    DriftBookkeeping,
+    Protocol,
 ):
     """Everything the engine keeps: links, the cycle log, the lease, the bookkeeping, the links of
-    pushed groups, the licences granted and the notifications' bookkeeping.
+    pushed groups, the licences granted, the notifications' bookkeeping and what the drift checks
+    verified.
 
     Datetimes go in timezone-aware (a naive one is refused with ``StateError``, writing nothing)
     and come back in UTC. What a store returns is its own copy: changing it, or what was handed

@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.engine.fakes_world import FakeWorld, person
 from webex_provisioner.engine.report import EXIT_FAILED, EXIT_HELD, EXIT_OK, EXIT_USERS_FAILED, CycleReport
 from webex_provisioner.errors import WebexUnavailableError
-from webex_provisioner.model import Change, LinkState, Outcome, ProblemKind, WebexUser
+from webex_provisioner.model import Change, LinkState, ListedUser, Outcome, ProblemKind, WebexUser
 from webex_provisioner.model.drift import DriftKind
 from webex_provisioner.service.metrics import Metrics
 from webex_provisioner.testing.directory_groups import group_dn
@@ -61,7 +61,7 @@ def test_a_noop_full_cycle_after_provisioning_finds_no_drift_and_reads_every_use
     assert report.exit_code == EXIT_OK and report.plan.all_actions == ()
     assert report.drift is not None and report.drift.error is None and not report.drift.found()
     assert report.drift.webex_users == 2
-    assert w.webex.calls_of("list_users") == [""]
+    assert w.webex.calls_of("scan_users") == [""]
 
 
 def test_an_attribute_changed_in_webex_is_set_back_with_webex_value_as_old() -> None:
@@ -225,7 +225,7 @@ def test_a_held_restoration_is_approved_by_an_incremental_cycle_that_rechecks_it
     w.webex.calls.clear()
     approved = w.sync(feed=True, approve_held=True)
     assert approved.kind.value == "incremental" and approved.exit_code == EXIT_OK
-    assert w.webex.calls_of("list_users") == [] and len(w.webex.calls_of("get_user")) == 2
+    assert w.webex.calls_of("scan_users") == [] and len(w.webex.calls_of("get_user")) == 2
     assert len(w.webex.users()) == 3
 
 
@@ -244,8 +244,8 @@ def test_a_mass_reactivation_is_held_too() -> None:
 class FailingListing(InMemoryWebex):
     """A Webex whose listing breaks after the first user."""
 
-    def list_users(self, keys: Collection[str] | None = None) -> Iterator[WebexUser]:
-        listing = super().list_users(keys)
+    def scan_users(self, keys: Collection[str] | None = None) -> Iterator[ListedUser]:
+        listing = super().scan_users(keys)
         yield next(listing)
         raise WebexUnavailableError("Webex answered 503 three times", status=503)
 
@@ -276,7 +276,7 @@ def test_an_incremental_cycle_does_not_read_webex() -> None:
     w.webex.calls.clear()
     report = w.sync(feed=True)
     assert report.kind.value == "incremental" and report.drift is None
-    assert not w.webex.calls_of("list_users") and not w.webex.calls_of("get_user")
+    assert not w.webex.calls_of("scan_users") and not w.webex.calls_of("get_user")
 
 
 def test_check_never_and_no_drift_section_read_nothing_more() -> None:
@@ -285,7 +285,7 @@ def test_check_never_and_no_drift_section_read_nothing_more() -> None:
         w = FakeWorld(person("ann"), drift=drift) if drift else FakeWorld(person("ann"))
         w.sync()
         w.webex.calls.clear()
-        assert w.sync().drift is None and not w.webex.calls_of("list_users")
+        assert w.sync().drift is None and not w.webex.calls_of("scan_users")
 
 
 def test_a_one_user_cycle_reads_that_user_and_repairs_it() -> None:
@@ -295,7 +295,7 @@ def test_a_one_user_cycle_reads_that_user_and_repairs_it() -> None:
     w.webex.calls.clear()
     report = w.plan(user="ann@example.com")
     assert planned(report) == [("update", "drift_in_webex", "ann")]
-    assert not w.webex.calls_of("list_users") and w.webex.calls_of("get_user") == [webex_user(w, "ann").id]
+    assert not w.webex.calls_of("scan_users") and w.webex.calls_of("get_user") == [webex_user(w, "ann").id]
 
 
 def test_protected_users_are_not_compared() -> None:
@@ -429,8 +429,8 @@ def test_plan_shows_the_repairs_and_reported_drift_and_writes_nothing() -> None:
 class EndlessListing(InMemoryWebex):
     """A Webex whose listing never ends (only the cycle stopping it ends it)."""
 
-    def list_users(self, keys: Collection[str] | None = None) -> Iterator[WebexUser]:
-        users = list(super().list_users(keys))
+    def scan_users(self, keys: Collection[str] | None = None) -> Iterator[ListedUser]:
+        users = list(super().scan_users(keys))
         while True:
             yield from users
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from alembic import command
-from sqlalchemy import Connection, Engine, bindparam, event, text
+from sqlalchemy import Connection, Engine, bindparam, event, inspect, text
 
 from webex_provisioner.model import AuditEntry, Link, Outcome
 from webex_provisioner.model.keys import fingerprint
@@ -184,3 +184,17 @@ def insert_link_a1(conn: Connection) -> None:
         ),
         {"t": T0.replace(tzinfo=None) if conn.dialect.name == "sqlite" else T0},
     )
+
+
+def table_shapes(engine: Engine) -> dict[str, tuple[object, ...]]:
+    """Every table's columns (name, type, nullable), primary key and indexes, as the database
+    reports them (to compare a schema before an upgrade and after its downgrade)."""
+    found = inspect(engine)
+    return {
+        table: (
+            [(c["name"], str(c["type"]), c["nullable"]) for c in found.get_columns(table)],
+            found.get_pk_constraint(table),
+            found.get_indexes(table),
+        )
+        for table in sorted(found.get_table_names())
+    }

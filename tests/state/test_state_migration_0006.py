@@ -48,7 +48,7 @@ def test_upgrade_from_0005_adds_empty_group_tables_and_makes_problems_about_user
     assert not GROUP_TABLES & set(inspect(raw_engine).get_table_names())
 
     with closing(open_state_store(state_url)) as store:
-        assert current_revision(raw_engine) == head_revision() == "0008_licenses"
+        assert current_revision(raw_engine) == head_revision() == "0009_drift_verified"
         assert store.open_problems() == [
             Problem(ProblemKind.CONFLICT, "a2", "uid=b", "b@x", "taken by w9", resource="user"),
             Problem(ProblemKind.INVALID, "a1", "", None, "", resource="user"),

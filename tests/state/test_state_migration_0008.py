@@ -8,7 +8,7 @@ from contextlib import closing
 
 from sqlalchemy import Engine, inspect, text
 
-from tests.state.state_helpers import T0, insert_link_a1, link, migrate_to, save
+from tests.state.state_helpers import T0, insert_link_a1, link, migrate_to, save, table_shapes
 from webex_provisioner.model import ActionKind
 from webex_provisioner.state import head_revision, open_state_store
 from webex_provisioner.state.migrations import current_revision
@@ -43,20 +43,6 @@ def _database_at_0007(engine: Engine) -> None:
         )
 
 
-def _shapes(engine: Engine) -> dict[str, tuple[object, ...]]:
-    """Every table's columns (name, type, nullable), primary key and indexes, as the database
-    reports them."""
-    found = inspect(engine)
-    return {
-        table: (
-            [(c["name"], str(c["type"]), c["nullable"]) for c in found.get_columns(table)],
-            found.get_pk_constraint(table),
-            found.get_indexes(table),
-        )
-        for table in sorted(found.get_table_names())
-    }
-
-
 def test_upgrade_from_0007_adds_empty_licence_tables_and_keeps_the_rest(
     state_url: str, raw_engine: Engine
 ) -> None:
@@ -67,7 +53,7 @@ def test_upgrade_from_0007_adds_empty_licence_tables_and_keeps_the_rest(
     assert not LICENSE_TABLES & set(inspect(raw_engine).get_table_names())
 
     with closing(open_state_store(state_url)) as store:
-        assert current_revision(raw_engine) == head_revision() == "0008_licenses"
+        assert current_revision(raw_engine) == head_revision() == "0009_drift_verified"
         assert (list(store.grants()), store.license_catalog(), store.license_refusals()) == ([], [], [])
         assert store.held_licenses() == []
         assert [x.webex_id for x in store.links()] == ["w1"]
@@ -86,7 +72,7 @@ def test_downgrade_to_0007_drops_the_licences_and_what_0007_cannot_read(
     """Downgrading to 0007 drops the licence tables with the approvals of licence actions; every
     other table is as 0007 made it, with its rows; upgrading again gives an empty licence state."""
     _database_at_0007(raw_engine)
-    shapes_at_0007 = _shapes(raw_engine)
+    shapes_at_0007 = table_shapes(raw_engine)
     with closing(open_state_store(state_url)) as store:
         store.record([save(link(2)), save_grants(grant(2, "lic-a")), save_group(group_link(1, 2))])
         store.set_license_catalog(CATALOG)
@@ -104,7 +90,7 @@ def test_downgrade_to_0007_drops_the_licences_and_what_0007_cannot_read(
     migrate_to(raw_engine, "0007", down=True)
 
     assert current_revision(raw_engine) == "0007"
-    assert _shapes(raw_engine) == shapes_at_0007
+    assert table_shapes(raw_engine) == shapes_at_0007
     with raw_engine.connect() as conn:
         approvals = conn.execute(text("SELECT anchor, kind FROM approvals ORDER BY anchor")).all()
         assert [tuple(row) for row in approvals] == [("a1", "delete"), ("group-1", "delete_group")]

@@ -24,7 +24,7 @@ def test_a_new_database_is_migrated_to_the_head_revision(open_store: OpenStore, 
     assert current_revision(raw_engine) is None
     open_store()
 
-    assert current_revision(raw_engine) == head_revision() == "0008_licenses"
+    assert current_revision(raw_engine) == head_revision() == "0009_drift_verified"
 
 
 def test_migrations_create_exactly_the_tables_the_code_uses(

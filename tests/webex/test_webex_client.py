@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 import certifi
@@ -35,7 +36,7 @@ from webex_provisioner.errors import (
     WebexRejectedError,
     WebexUnavailableError,
 )
-from webex_provisioner.model import Change
+from webex_provisioner.model import Change, WebexUser
 from webex_provisioner.webex import ScimWebexClient, scim
 
 TRACKING = re.compile(r"^WEBEXPROV_[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -79,7 +80,23 @@ def test_find_by_email_none_when_nobody() -> None:
     assert client_for(FakeWebex(reply(200, page([])))).find_by_email("x@example.com") is None
 
 
-def test_list_users_steps_by_the_resources_received_and_stops_at_total() -> None:
+Listing = Callable[..., Iterator[WebexUser]]
+
+
+def _scanned(client: ScimWebexClient, keys: Collection[str] | None = None) -> Iterator[WebexUser]:
+    return (listed.read() for listed in client.scan_users(keys))
+
+
+@pytest.fixture(params=["list_users", "scan_users"])
+def list_all(request: pytest.FixtureRequest) -> Listing:
+    """Each way of listing every user: ``list_users``, and ``scan_users`` reading each user
+    (the same requests, paging and checks)."""
+    if request.param == "list_users":
+        return lambda client, keys=None: client.list_users(keys)
+    return _scanned
+
+
+def test_list_users_steps_by_the_resources_received_and_stops_at_total(list_all: Listing) -> None:
     """Paging asks for 1000 and advances by the resources actually received, not by the
     itemsPerPage the server announces (larger here: trusting it would skip users silently);
     it stops once totalResults users were listed."""
@@ -88,13 +105,13 @@ def test_list_users_steps_by_the_resources_received_and_stops_at_total() -> None
     for answer in pages:
         answer["itemsPerPage"] = 1000
     fake = FakeWebex(*(reply(200, answer) for answer in pages))
-    listed = list(client_for(fake).list_users())
+    listed = list(list_all(client_for(fake)))
     assert [u.id for u in listed] == [f"u-{i}" for i in range(5)]
     assert [r.url.params["startIndex"] for r in fake.requests] == ["1", "3", "5"]
     assert {r.url.params["count"] for r in fake.requests} == {"1000"}
 
 
-def test_a_listing_of_some_keys_asks_webex_to_leave_meta_out() -> None:
+def test_a_listing_of_some_keys_asks_webex_to_leave_meta_out(list_all: Listing) -> None:
     """``list_users(keys)`` asks every page with ``excludedAttributes=meta`` (it reads no
     ``meta.created``) and reads only those keys; without keys, nothing is excluded and every
     attribute is read, even if the server sends ``meta`` anyway."""
@@ -103,37 +120,37 @@ def test_a_listing_of_some_keys_asks_webex_to_leave_meta_out() -> None:
         for i in range(3)
     ]
     fake = FakeWebex(reply(200, page(users[:2], total=3)), reply(200, page(users[2:], total=3, start=3)))
-    listed = list(client_for(fake).list_users(("department",)))
+    listed = list(list_all(client_for(fake), ("department",)))
     assert [r.url.params.get("excludedAttributes") for r in fake.requests] == ["meta", "meta"]
     assert [(u.id, dict(u.attributes), u.created) for u in listed] == [
         (f"u-{i}", {"email": f"user{i}@example.com"}, None) for i in range(3)
     ]
     fake = FakeWebex(reply(200, page(users, total=3)))
-    (first, *_) = client_for(fake).list_users()
+    (first, *_) = list_all(client_for(fake))
     assert "excludedAttributes" not in fake.requests[0].url.params
     assert first.attributes["title"] == "T" and first.created is not None
 
 
-def _listing_fails(fake: FakeWebex, fragment: str) -> list[str]:
+def _listing_fails(fake: FakeWebex, fragment: str, list_all: Listing) -> list[str]:
     """List through ``fake``, expect a WebexError containing ``fragment`` that says the listing
     cannot be trusted; return the ids listed before it."""
     listed: list[str] = []
     with pytest.raises(WebexError) as caught:
-        listed.extend(u.id for u in client_for(fake).list_users())
+        listed.extend(u.id for u in list_all(client_for(fake)))
     assert fragment in caught.value.message and "cannot be trusted" in caught.value.message
     return listed
 
 
-def test_a_server_ignoring_start_index_fails_the_listing_instead_of_looping() -> None:
+def test_a_server_ignoring_start_index_fails_the_listing_instead_of_looping(list_all: Listing) -> None:
     """A server that answers the first page whatever startIndex says (with a large total) makes
     the listing fail on the second page, which repeats users: no endless loop."""
     first = page([user_resource("u-1"), user_resource("u-2", "bob@example.com")], total=1_000_000)
     fake = FakeWebex(*(reply(200, first) for _ in range(3)))
-    assert _listing_fails(fake, "lists user 'u-1' again") == ["u-1", "u-2"]
+    assert _listing_fails(fake, "lists user 'u-1' again", list_all) == ["u-1", "u-2"]
     assert len(fake.requests) == 2
 
 
-def test_an_inflated_total_fails_the_listing_at_the_first_empty_page() -> None:
+def test_an_inflated_total_fails_the_listing_at_the_first_empty_page(list_all: Listing) -> None:
     """totalResults promises 10 users, the pages bring 3 then nothing: the listing fails (the
     missing users may exist), rather than ending as if it were complete."""
     fake = FakeWebex(
@@ -141,17 +158,17 @@ def test_an_inflated_total_fails_the_listing_at_the_first_empty_page() -> None:
         reply(200, page([user_resource("u-3", "c@example.com")], total=10)),
         reply(200, page([], total=10)),
     )
-    _listing_fails(fake, "the page is empty after 3 of the 10 users announced")
+    _listing_fails(fake, "the page is empty after 3 of the 10 users announced", list_all)
 
 
-def test_a_total_that_keeps_growing_is_capped_by_the_first_one() -> None:
+def test_a_total_that_keeps_growing_is_capped_by_the_first_one(list_all: Listing) -> None:
     """A server that sends one new user per page and raises totalResults each time is stopped
     after as many pages as the first total allows."""
     replies = [
         reply(200, page([user_resource(f"u-{n}", f"u{n}@example.com")], total=3 + n)) for n in range(10)
     ]
     fake = FakeWebex(*replies)
-    _listing_fails(fake, "4 pages did not bring")
+    _listing_fails(fake, "4 pages did not bring", list_all)
     assert len(fake.requests) == 4
 
 
@@ -165,21 +182,21 @@ def test_a_total_that_keeps_growing_is_capped_by_the_first_one() -> None:
     ],
 )
 def test_a_page_without_total_or_resources_fails_the_listing(
-    answer: dict[str, object], fragment: str
+    answer: dict[str, object], fragment: str, list_all: Listing
 ) -> None:
     """A 200 without a usable totalResults (the only bound on the pages) or without a Resources
     list is an error naming what is missing, not an empty or endless listing."""
-    _listing_fails(FakeWebex(reply(200, answer)), fragment)
+    _listing_fails(FakeWebex(reply(200, answer)), fragment, list_all)
 
 
-def test_an_empty_organization_may_leave_resources_out() -> None:
+def test_an_empty_organization_may_leave_resources_out(list_all: Listing) -> None:
     """totalResults 0 without Resources (RFC 7644 allows it) is an empty listing, in one request."""
     fake = FakeWebex(reply(200, {"totalResults": 0}))
-    assert list(client_for(fake).list_users()) == []
+    assert list(list_all(client_for(fake))) == []
     assert len(fake.requests) == 1
 
 
-def test_a_resource_without_id_is_reported_and_skipped() -> None:
+def test_a_resource_without_id_is_reported_and_skipped(list_all: Listing) -> None:
     """One resource without an id is logged and skipped; the other users are listed and the
     listing goes on to the next page."""
     broken = user_resource("x", "broken@example.com")
@@ -189,7 +206,7 @@ def test_a_resource_without_id_is_reported_and_skipped() -> None:
         reply(200, page([user_resource("u-3", "c@example.com")], total=3, start=3)),
     )
     with capture_logs() as logs:
-        listed = [u.id for u in client_for(fake).list_users()]
+        listed = [u.id for u in list_all(client_for(fake))]
     assert listed == ["u-1", "u-3"]
     assert [r.url.params["startIndex"] for r in fake.requests] == ["1", "3"]
     skipped = [e for e in logs if e["event"] == "webex.resource_skipped"]

@@ -236,7 +236,10 @@ def drift_lines(report: CycleReport) -> Iterator[Text]:
     if found.error is not None:
         return
     kinds = ", ".join(_DRIFT_WORDS[kind](n) for kind, n in sorted(found.found().items()))
-    line = f"Drift check: {plural(found.webex_users, 'Webex user')} read; " + (
+    compared = ""
+    if found.compared < found.webex_users:
+        compared = f", {found.compared:,} compared (the others as the last check verified them)"
+    line = f"Drift check: {plural(found.webex_users, 'Webex user')} read{compared}; " + (
         f"drift found: {kinds}." if kinds else "no drift."
     )
     if found.orphans:

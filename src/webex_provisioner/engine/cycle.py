@@ -282,6 +282,7 @@ class Cycle:
             self._apply_plan(report, assessment, inputs, groups)
             if licenses is not None and not report.interrupted:
                 self._apply_licenses(report, licenses)
+            drift.keep_verified()
 
     def _plan_groups(
         self, plan: Plan, inputs: CycleInput, assessment: Assessment, approved: set[tuple[str, ActionKind]]

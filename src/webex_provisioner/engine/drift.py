@@ -99,7 +99,9 @@ class DriftPhase:
         if not self.enabled:
             return DriftRun(self, inputs, report, None, None)
         if inputs.kind is CycleKind.FULL:
-            self._listing = WebexListing(self.webex, inputs.links, self.keys, *self._pushed_groups())
+            self._listing = WebexListing(
+                self.webex, inputs.links, self.keys, *self._pushed_groups(), store=self.store
+            )
             self._listing.start()
             return DriftRun(self, inputs, report, self._listing, None)
         if inputs.kind is CycleKind.USER:
@@ -227,6 +229,20 @@ class DriftRun:
             planned.links.setdefault(action.anchor, pushed[action.anchor])
         planned.plan = replace(plan, groups=(*plan.groups, *actions), problems=(*kept, *problems))
         return planned
+
+    def keep_verified(self) -> None:
+        """Save what this cycle's full check verified (in place of what the last one did), for
+        the next check to skip (a cycle that applies its plan only: ``plan`` writes nothing).
+        Failing to is logged: the next check then compares those users again."""
+        found = self._report.drift
+        if found is None or found.error is not None or self._listing is None:
+            return  # only a full check saw every user
+        if not found.verified_changed:
+            return  # what the last check kept: nothing to write
+        try:
+            self._phase.store.save_verified(found.verified)
+        except ProvisionerError as exc:
+            log.warning("drift.verified_not_saved", cycle=self._report.cycle_id, error=exc.message)
 
     # -- helpers ----------------------------------------------------------------------------------
 

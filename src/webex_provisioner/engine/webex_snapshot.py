@@ -3,10 +3,13 @@
 * **A full cycle** (``WebexListing``) lists every Webex user in a thread of its own, started once
   the links are loaded, while the directory is read and planned: each page is compared with the
   links as it arrives, and only what differs is kept, with the Webex ids of the active links not
-  seen yet. Linked users the listing did not return are read one by one (at most
-  ``VERIFY_AT_MOST``) before they count as deleted: a user deleted while the listing ran shifts
-  the pages after it. Then each pushed group's members are read and compared with the members
-  this tool added.
+  seen yet. A user is compared only when its fingerprint (``rules.verified``: what Webex sent,
+  what was applied, what is compared) is not one the last check verified; the fingerprints of
+  the users found as applied are kept for the next check (``DriftFindings.verified``, saved by
+  the cycle). Linked
+  users the listing did not return are read one by one (at most ``VERIFY_AT_MOST``) before they
+  count as deleted: a user deleted while the listing ran shifts the pages after it. Then each
+  pushed group's members are read and compared with the members this tool added.
 * **Another cycle** (``read_linked``) reads the Webex users of a few links one by one (``sync
   --user``, ``users explain``, the users whose repair waits for an approval).
 
@@ -24,10 +27,13 @@ import structlog
 from webex_provisioner.errors import ProvisionerError
 from webex_provisioner.model import GroupLink, Link, LinkState
 from webex_provisioner.model.drift import DriftFindings, GroupDrift
-from webex_provisioner.ports import WebexClient, WebexGroups
+from webex_provisioner.ports import DriftBookkeeping, WebexClient, WebexGroups
 from webex_provisioner.rules.drift import compare_user
+from webex_provisioner.rules.verified import Verifier
 
 log = structlog.get_logger("webex_provisioner.engine.drift")
+
+_ACTIVE = LinkState.ACTIVE
 
 VERIFY_AT_MOST = 200
 """Linked users missing from a listing that are read again before counting as deleted; beyond
@@ -45,8 +51,10 @@ class WebexListing:
         keys: Sequence[str] | None,
         groups: Sequence[GroupLink] = (),
         group_reader: WebexGroups | None = None,
+        store: DriftBookkeeping | None = None,
     ) -> None:
         self._webex = webex
+        self._store = store
         self._links = links
         self._keys = keys
         self._groups = groups
@@ -88,30 +96,61 @@ class WebexListing:
         except ProvisionerError as exc:
             found.groups_error = f"reading the pushed groups in Webex failed: {exc.message}"
 
+    def _verified(self) -> frozenset[bytes]:
+        """What earlier checks verified; nothing when it cannot be read (every user is compared)."""
+        if self._store is None:
+            return frozenset()
+        try:
+            return self._store.verified()
+        except ProvisionerError as exc:
+            log.warning("drift.verified_not_read", error=exc.message)
+            return frozenset()
+
     def _failed(self, found: DriftFindings, error: str) -> None:
         found.users.clear()
+        found.verified.clear()
         found.error = f"{error}; no drift is concluded in this cycle"
 
     def _users(self, found: DriftFindings) -> None:
-        unseen = {link.webex_id: anchor for anchor, link in self._links.items()}
-        users = self._webex.list_users(self._keys)
+        fingerprint = Verifier(self._keys).fingerprint
+        known = self._verified()
+        kept = found.verified
+        keep = kept.append
+        links = self._links
+        unseen = {link.webex_id: anchor for anchor, link in links.items()}
+        stopped = self._stop.is_set
+        users = self._webex.scan_users(self._keys)
+        listed_users = orphans = 0
         try:
-            for user in users:
-                if self._stop.is_set():
+            for listed in users:  # 100,000 users: what each costs counts (locals, no attribute)
+                if stopped():
                     found.error = "stopped before the Webex listing ended"
                     return
-                found.webex_users += 1
-                anchor = unseen.pop(user.id, None)
+                listed_users += 1
+                anchor = unseen.pop(listed.id, None)
                 if anchor is None:
-                    found.orphans += 1
+                    orphans += 1
                     continue
-                drift = compare_user(self._links[anchor], user, self._keys)
-                if drift is not None:
+                link = links[anchor]
+                if link.state is not _ACTIVE:
+                    continue  # not compared (compare_user)
+                verified = fingerprint(link, listed.fingerprint)
+                if verified in known:
+                    keep(verified)  # compared as applied before, and nothing compared changed since
+                    continue
+                found.compared += 1
+                drift = compare_user(link, listed.read(), self._keys)
+                if drift is None:
+                    keep(verified)
+                else:
                     found.users[anchor] = drift
         finally:
+            found.webex_users += listed_users
+            found.orphans += orphans
             if isinstance(users, Generator):
                 users.close()  # an abandoned listing sends no further request
-        missing = [a for a in unseen.values() if self._links[a].state is LinkState.ACTIVE]
+        found.verified_changed = frozenset(kept) != known
+        missing = [a for a in unseen.values() if links[a].state is LinkState.ACTIVE]
         del unseen
         self._missing(found, missing)
 
@@ -147,6 +186,7 @@ def read_linked(webex: WebexClient, links: Iterable[Link], keys: Sequence[str] |
                 continue
             user = webex.get_user(link.webex_id)
             found.webex_users += user is not None
+            found.compared += 1
             drift = compare_user(link, user, keys)
             if drift is not None:
                 found.users[link.anchor] = drift

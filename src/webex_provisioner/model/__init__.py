@@ -32,6 +32,7 @@ from webex_provisioner.model.users import (
     DirectoryUser,
     Link,
     LinkState,
+    ListedUser,
     WebexUser,
 )
 
@@ -61,6 +62,7 @@ __all__ = [
     "LicenseRuleSpec",
     "Link",
     "LinkState",
+    "ListedUser",
     "Member",
     "Outcome",
     "Plan",

@@ -10,8 +10,12 @@ rules (``rules.drift``) turn them into repairs or reported problems.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+VERIFIED_BYTES = 16
+"""The size of the fingerprint of a comparison a drift check verified (``rules.verified``)."""
 
 
 class DriftKind(StrEnum):
@@ -88,6 +92,15 @@ class DriftFindings:
     groups_checked: bool = False
     licenses: int = 0
     """Licences webex-provisioner knew a user to hold that Webex no longer lists for it."""
+    verified: list[bytes] = field(default_factory=list)
+    """The fingerprints of the comparisons that found users as applied (``rules.verified``):
+    those of users compared now and of those verified before and unchanged, kept for the next
+    check."""
+    compared: int = 0
+    """How many linked users were compared (the others a full check read were as the last one
+    verified them)."""
+    verified_changed: bool = True
+    """Whether ``verified`` differs from what the last check kept (else there is nothing to save)."""
 
     def found(self) -> Counter[DriftKind]:
         """How many of each kind were found."""
@@ -104,3 +117,17 @@ class DriftFindings:
     @property
     def warnings(self) -> tuple[str, ...]:
         return tuple(w for w in (self.error, self.groups_error) if w)
+
+
+def verified_set(fingerprints: Collection[bytes]) -> frozenset[bytes]:
+    """``fingerprints`` as a store keeps them: each ``bytes`` of ``VERIFIED_BYTES`` bytes, once.
+    Raises ``ValueError`` saying which one is not (its position, counting from 0) and why."""
+    for position, value in enumerate(fingerprints):
+        if not isinstance(value, bytes):
+            flaw = f"is a {type(value).__name__}, not bytes"
+        elif len(value) != VERIFIED_BYTES:
+            flaw = f"is {len(value)} bytes long, not {VERIFIED_BYTES}"
+        else:
+            continue
+        raise ValueError(f"the fingerprint at position {position} (counting from 0) {flaw}")
+    return frozenset(bytes(value) for value in fingerprints)

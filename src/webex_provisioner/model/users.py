@@ -24,6 +24,10 @@ class EncodedAttributes(Mapping[str, str]):
     def peek(self) -> Mapping[str, str]:
         """The attributes, decoded for this one use."""
 
+    @abstractmethod
+    def encoded(self) -> str:
+        """The attributes as the store keeps them (equal texts, equal attributes)."""
+
 
 def read_once(attributes: Attributes) -> Mapping[str, str]:
     """``attributes`` to read once: an ``EncodedAttributes`` is decoded without keeping it."""
@@ -69,6 +73,26 @@ class WebexUser:
     active: bool
     attributes: Attributes = field(default_factory=dict)
     created: datetime | None = None
+
+
+class ListedUser:
+    """A Webex user as a listing returned it: its ``id``, and a ``fingerprint`` of what Webex sent
+    for it (those bytes themselves, or a digest of them), equal in two listings when nothing of
+    the user changed. Its attributes are read only when asked (``read``): a drift check reads
+    only the users whose fingerprint changed since it last verified them."""
+
+    __slots__ = ("fingerprint", "id")
+
+    def __init__(self, id: str, fingerprint: bytes) -> None:
+        self.id = id
+        self.fingerprint = fingerprint
+
+    @abstractmethod
+    def read(self) -> WebexUser:
+        """The user, as ``WebexClient.list_users`` gives it for the same keys."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.id!r})"
 
 
 class LinkState(StrEnum):

@@ -2,7 +2,7 @@
 transactions that translate errors, and the schema migration when a store opens.
 
 Each concern of the store (``links``, ``groups``, ``licenses``, ``records``, ``cycle_log``,
-``lease``, ``bookkeeping``, ``notifications``, ``rows``) is a mixin on this base;
+``lease``, ``bookkeeping``, ``notifications``, ``drift``, ``rows``) is a mixin on this base;
 ``sql.SqlStateStore`` puts them together.
 """
 

@@ -102,6 +102,9 @@ class StoredAttributes(EncodedAttributes):
             return self._decoded
         return _decoded(self._text)
 
+    def encoded(self) -> str:
+        return self._text
+
     def __getitem__(self, key: str) -> str:
         return self._values()[key]
 

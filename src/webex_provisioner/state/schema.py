@@ -13,6 +13,10 @@ users this tool made members of each, by anchor: the memberships it manages).
 Licences have ``license_grants`` (the licences each linked user holds as far as this tool knows,
 one row per anchor and licence), ``license_catalog`` (the organization's licences as last read),
 ``license_refusals`` and ``held_license_actions`` (by position).
+
+The drift checks keep ``drift_verified``: one row at most, the fingerprints of the comparisons
+that found a linked user as applied, so that the next check compares again only the users whose
+fingerprint is not among them.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -338,3 +343,15 @@ held_license_actions = Table(
     Column("items", JsonText, nullable=False),
 )
 """Licence actions a guard held, in order; ``items`` is a JSON list of [licence id, name, why]."""
+
+drift_verified = Table(
+    "drift_verified",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("fingerprints", LargeBinary, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("saved_at", UtcDateTime, nullable=False),
+)
+"""What the drift checks verified (``DriftBookkeeping``): one row at most, whose ``id`` is 1;
+``fingerprints`` is the fingerprints concatenated (``VERIFIED_BYTES`` each, sorted, no two alike)
+and ``count`` how many there are."""

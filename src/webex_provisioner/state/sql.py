@@ -17,6 +17,7 @@ module per concern:
   the rotated refresh token (``Bookkeeping``);
 * ``notifications``: the conditions operators were told about and the notices not delivered yet
   (``NotificationBookkeeping``);
+* ``drift``: the fingerprints of what the drift checks verified (``DriftBookkeeping``);
 * ``rows``: whole tables out and in, for ``state export`` / ``state import``.
 """
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 from webex_provisioner.state.bookkeeping import SqlBookkeeping
 from webex_provisioner.state.cycle_log import SqlCycleLog
+from webex_provisioner.state.drift import SqlDriftBookkeeping
 from webex_provisioner.state.groups import SqlGroups
 from webex_provisioner.state.lease import CYCLE_LOCK, SqlLease
 from webex_provisioner.state.licenses import SqlLicenses
@@ -44,10 +46,11 @@ class SqlStateStore(
     SqlLease,
     SqlBookkeeping,
     SqlNotifications,
+    SqlDriftBookkeeping,
     SqlRows,
 ):
     """Links of users and groups, licence grants, cycles, the audit trail, the lease, the
-    bookkeeping and the notifications' bookkeeping in SQL.
+    bookkeeping, the notifications' bookkeeping and what the drift checks verified, in SQL.
 
     Opening a store migrates its schema. Datetimes come back timezone-aware in UTC; a naive one is
     refused (``StateError``), writing nothing.

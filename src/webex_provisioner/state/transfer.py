@@ -3,7 +3,12 @@
 The file is JSON Lines: a header naming the format and the schema revision, then one line per
 row (``{"table": ..., "row": {...}}``), so that 100,000 links stream through in constant memory.
 Datetimes travel as ISO 8601 strings in UTC. The cycle lock, the instances and the
-notifications' bookkeeping (what was told, what waits to be sent) are never exported.
+notifications' bookkeeping (what was told, what waits to be sent) are never exported, nor are
+the fingerprints the drift checks verified (``drift_verified``, not in ``TRANSFER_TABLES``): they
+are a cache, and without them the next drift check compares every user. An import, with
+``replace`` too, leaves the target's fingerprints as they are, which is harmless: a fingerprint
+covers the link and what Webex sent, so one of another state matches no comparison of the
+imported links unless it is the same comparison, and the next check saves its own.
 
 An export of schema revision 0004 or earlier (its header says which) kept the bookkeeping as five
 watermark rows; importing it converts them as migration 0005 does (``bookkeeping_rows``). An

@@ -3,9 +3,9 @@
 A Webex id (of a user, or of a group) is linked to one anchor at most (a batch that would break
 that raises ``StateError`` naming both anchors and writes nothing), records apply in order, the
 store keeps ``created_at``, ``updated_at`` and the fingerprint as the port says, a saved group
-link's members replace those stored, a dropped link drops its licence grants, and the lock
-expires. Like ``SqlStateStore``, the lock and the instances take an optional ``now`` so that tests
-need not wait.
+link's members replace those stored, a dropped link drops its licence grants, saving verified
+fingerprints replaces those kept before, and the lock expires. Like ``SqlStateStore``, the lock
+and the instances take an optional ``now`` so that tests need not wait.
 
 Thread-safe (one lock around everything). Values come back as copies or immutable values:
 changing what a call returned, or what was handed in, never changes what is stored.
@@ -14,11 +14,12 @@ changing what a call returned, or what was handed in, never changes what is stor
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from webex_provisioner.errors import StateError
 from webex_provisioner.model import (
     Action,
     ActionKind,
@@ -34,6 +35,7 @@ from webex_provisioner.model import (
     Link,
     Problem,
 )
+from webex_provisioner.model.drift import verified_set
 from webex_provisioner.model.keys import fingerprint, fold_email, normalize_dn
 from webex_provisioner.model.notifications import NotificationState, PendingNotice
 from webex_provisioner.ports import Record, StoredRefreshToken
@@ -98,6 +100,7 @@ class InMemoryStateStore:
         self._approvals: frozenset[tuple[str, ActionKind]] = frozenset()
         self._refresh: StoredRefreshToken | None = None
         self._notifications = NotificationState()
+        self._verified: frozenset[bytes] = frozenset()
 
     def __repr__(self) -> str:
         return f"InMemoryStateStore({len(self._links)} link(s))"
@@ -389,6 +392,30 @@ class InMemoryStateStore:
         )
         with self._lock:
             self._notifications = kept
+
+    # -- what the drift checks verified ------------------------------------------------------------
+
+    def verified(self) -> frozenset[bytes]:
+        with self._lock:
+            return self._verified
+
+    def save_verified(self, fingerprints: Collection[bytes]) -> None:
+        """Keep ``fingerprints`` in place of those kept before; a bad one refused (``StateError``)
+        before anything changes."""
+        kept = _verified_in(fingerprints)
+        with self._lock:
+            self._verified = kept
+
+
+def _verified_in(fingerprints: Collection[bytes]) -> frozenset[bytes]:
+    """``fingerprints`` as stored (``model.drift.verified_set``), or ``StateError``."""
+    try:
+        return verified_set(fingerprints)
+    except ValueError as exc:
+        raise StateError(
+            f"{WHERE}: could not save {len(fingerprints)} verified fingerprint(s): {exc}; nothing was "
+            "written. The drift check computes the fingerprints: report this as a bug"
+        ) from None
 
 
 def _pending_copy(pending: PendingNotice) -> PendingNotice:

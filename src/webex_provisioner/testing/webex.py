@@ -37,6 +37,8 @@ Safe to share between threads.
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import threading
 from collections import Counter
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -51,17 +53,43 @@ from webex_provisioner.errors import (
     WebexOutcomeUnknownError,
     WebexRejectedError,
 )
-from webex_provisioner.model import Attributes, Change, License, LicenseAnswer, WebexGroup, WebexUser
+from webex_provisioner.model import (
+    Attributes,
+    Change,
+    License,
+    LicenseAnswer,
+    ListedUser,
+    WebexGroup,
+    WebexUser,
+)
 from webex_provisioner.model.keys import fold_email
 from webex_provisioner.ports import NO_ANSWER, CreateOutcome, StatsSnapshot
 from webex_provisioner.testing.faults import FaultScript
 from webex_provisioner.testing.webex_groups import GroupBook
 from webex_provisioner.testing.webex_licenses import LicenseBook
 
+
 # Each operation of the port, and the HTTP method Webex would see (for ``request_stats``).
+class _Listed(ListedUser):
+    """A user as ``InMemoryWebex.scan_users`` lists it."""
+
+    __slots__ = ("_user", "_webex")
+
+    def __init__(self, webex: InMemoryWebex, user: WebexUser) -> None:
+        held = [user.id, user.email, user.active, sorted(user.attributes.items())]
+        super().__init__(user.id, hashlib.blake2b(json.dumps(held).encode(), digest_size=16).digest())
+        self._webex = webex
+        self._user = user
+
+    def read(self) -> WebexUser:
+        self._webex.reads += 1
+        return self._user
+
+
 METHODS = {
     "find_by_email": "GET",
     "list_users": "GET",
+    "scan_users": "GET",
     "count_users": "GET",
     "get_user": "GET",
     "create_user": "POST",
@@ -139,6 +167,8 @@ class InMemoryWebex:
         self._users: dict[str, WebexUser] = {}  # by id, in creation order
         self._ids: dict[str, str] = {}  # folded e-mail -> id
         self._created = 0
+        self.reads = 0
+        """How many users listed by ``scan_users`` were read (``ListedUser.read``)."""
         self._faults = FaultScript("InMemoryWebex", METHODS)
         self._bulk: dict[str, BulkAnswer | WebexError] = {}
         self._requests: Counter[tuple[str, str]] = Counter()
@@ -163,6 +193,19 @@ class InMemoryWebex:
         for user in users:
             attributes = {k: v for k, v in user.attributes.items() if k in kept}
             yield WebexUser(user.id, user.email, user.active, attributes)
+
+    def scan_users(self, keys: Collection[str] | None = None) -> Iterator[ListedUser]:
+        """What ``list_users`` lists (its own faults and calls: ``scan_users``), each user's
+        fingerprint a hash of all it reads as; ``reads`` counts the users read."""
+        with self._lock, self._request("scan_users", what="listing Webex users"):
+            users = [self._copy(webex_id) for webex_id in self._users]
+        kept = None if keys is None else {*keys, "email"}
+        for user in users:
+            if kept is None:
+                yield _Listed(self, user)
+            else:
+                attributes = {k: v for k, v in user.attributes.items() if k in kept}
+                yield _Listed(self, WebexUser(user.id, user.email, user.active, attributes))
 
     def count_users(self) -> int:
         with self._lock, self._request("count_users", what="counting Webex users"):

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -27,7 +27,15 @@ from webex_provisioner.errors import (
     WebexOutcomeUnknownError,
     WebexRejectedError,
 )
-from webex_provisioner.model import Attributes, Change, License, LicenseAnswer, WebexGroup, WebexUser
+from webex_provisioner.model import (
+    Attributes,
+    Change,
+    License,
+    LicenseAnswer,
+    ListedUser,
+    WebexGroup,
+    WebexUser,
+)
 from webex_provisioner.model.keys import fold_email
 from webex_provisioner.ports import CreateOutcome, StatsSnapshot
 from webex_provisioner.webex import scim
@@ -40,6 +48,7 @@ from webex_provisioner.webex.bulk import (
 )
 from webex_provisioner.webex.groups import ScimGroups
 from webex_provisioner.webex.licenses import WebexLicenseApi
+from webex_provisioner.webex.listing import RawPage, raw_page
 from webex_provisioner.webex.paging import Pager
 from webex_provisioner.webex.session import ScimSession
 
@@ -50,6 +59,9 @@ MEMBERS_LIMIT = 500
 """The most ``max_members`` may be: what one group resource lists and one PATCH may name."""
 
 log = structlog.get_logger("webex_provisioner.webex")
+
+_Page = TypeVar("_Page")
+_Item = TypeVar("_Item")
 
 
 class ScimWebexClient:
@@ -120,25 +132,63 @@ class ScimWebexClient:
         logged and skipped. ``keys``: see ``WebexClient.list_users``; without ``created`` to
         read, Webex is asked to leave ``meta`` out (``excludedAttributes``), a quarter of a page."""
         parts = scim.reading(keys)
-        extra = {} if parts.created else {"excludedAttributes": "meta"}
         pager = Pager()
+        for resources, what in self._paged(pager, self._user_page, pager.take, parts):
+            for resource in resources:
+                try:
+                    yield scim.from_resource(resource, parts)
+                except ValueError as exc:
+                    log.warning("webex.resource_skipped", request=what, reason=str(exc))
+
+    def scan_users(self, keys: Collection[str] | None = None) -> Iterator[ListedUser]:
+        """What ``list_users`` lists, with the same requests, paging and checks, each user kept
+        as the bytes Webex sent, fingerprinted, and decoded only when read (``webex.listing``)."""
+        parts = scim.reading(keys)
+        pager = Pager()
+
+        def read(start: int, extra: Mapping[str, str]) -> tuple[RawPage, str]:
+            what = f"listing Webex users from #{start}"
+            response = self._user_response(start, extra, what)
+            try:
+                return raw_page(response.content, parts), what
+            except (ValueError, RecursionError):  # not JSON, or nested too deep to decode
+                raise ScimSession.not_json(response, what) from None
+
+        def take(page: RawPage, what: str) -> list[ListedUser]:
+            pager.advance(page.total, page.ids, what, absent=page.absent)
+            for _ in range(page.skipped):
+                log.warning("webex.resource_skipped", request=what, reason="the SCIM resource has no id")
+            return page.users
+
+        for users, _ in self._paged(pager, read, take, parts):
+            yield from users
+
+    def _paged(
+        self,
+        pager: Pager,
+        read: Callable[[int, Mapping[str, str]], tuple[_Page, str]],
+        take: Callable[[_Page, str], list[_Item]],
+        parts: scim.Reading,
+    ) -> Iterator[tuple[list[_Item], str]]:
+        """The items of each page of users: ``read`` asks for a page (on a thread of its own, the
+        next one as soon as ``take`` has checked the current one and moved ``pager`` on)."""
+        extra = {} if parts.created else {"excludedAttributes": "meta"}
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="webex-page") as ahead:
-            pending: Future[tuple[dict[str, Any], str]] | None = ahead.submit(self._user_page, 1, extra)
+            pending: Future[tuple[_Page, str]] | None = ahead.submit(read, 1, extra)
             while pending is not None:
                 page, what = pending.result()
-                resources = pager.take(page, what)
+                items = take(page, what)
                 start = pager.start
-                pending = ahead.submit(self._user_page, start, extra) if start is not None else None
-                for resource in resources:
-                    try:
-                        yield scim.from_resource(resource, parts)
-                    except ValueError as exc:
-                        log.warning("webex.resource_skipped", request=what, reason=str(exc))
+                pending = ahead.submit(read, start, extra) if start is not None else None
+                yield items, what
 
     def _user_page(self, start: int, extra: Mapping[str, str]) -> tuple[dict[str, Any], str]:
         what = f"listing Webex users from #{start}"
+        return self._session.json(self._user_response(start, extra, what), what), what
+
+    def _user_response(self, start: int, extra: Mapping[str, str], what: str) -> httpx.Response:
         params = {"startIndex": str(start), "count": str(PAGE_SIZE), **extra}
-        return self._session.json(self._session.send("GET", "/Users", what, params=params), what), what
+        return self._session.send("GET", "/Users", what, params=params)
 
     def count_users(self) -> int:
         """``totalResults`` of a one-user page."""

@@ -37,52 +37,64 @@ class Pager:
     def take(self, page: Mapping[str, Any], what: str) -> list[Mapping[str, Any]]:
         """The resources of ``page`` (the answer to ``startIndex=start``), after checking that it
         advances the listing; moves ``start`` on (to ``None`` at the end)."""
-        total = _total(page, what)
         resources = page.get("Resources")
-        if resources is None and total == 0 and self.received == 0:
-            self.start = None  # RFC 7644 §3.4.2: Resources may be left out of an empty result
-            return []
         if not isinstance(resources, list):
+            self.advance(page.get("totalResults"), None, what, absent=resources is None)
+            return []
+        ids = [r.get("id") if type(r) is dict or isinstance(r, Mapping) else None for r in resources]
+        self.advance(page.get("totalResults"), ids, what)
+        return [r for r in resources if type(r) is dict or isinstance(r, Mapping)]
+
+    def advance(
+        self, total_value: object, ids: list[object] | None, what: str, *, absent: bool = False
+    ) -> None:
+        """Check a page and move ``start`` on (to ``None`` at the end): ``total_value`` is its
+        ``totalResults``, ``ids`` the ``id`` of each of its resources in order (``None`` for one
+        without), or ``None`` when the page has no ``Resources`` list (``absent``: none at all)."""
+        total = _total(total_value, what)
+        if ids is None and absent and total == 0 and self.received == 0:
+            self.start = None  # RFC 7644 §3.4.2: Resources may be left out of an empty result
+            return
+        if ids is None:
             raise _untrusted(what, "Webex answered 200 without a Resources list")
         self.pages += 1
         if self._max_pages is None:
             self._max_pages = total + 1
-        if not resources:
+        if not ids:
             if self.received < total:
                 raise _untrusted(
                     what, f"the page is empty after {self.received} of the {total} users announced"
                 )
             self.start = None
-            return []
-        self._check_new(resources, what)
-        self.received += len(resources)
+            return
+        self._check_new(ids, what)
+        self.received += len(ids)
         if self.received >= total:
             self.start = None
         elif self.pages >= self._max_pages:
             raise _untrusted(what, f"{self.pages} pages did not bring the {total} users announced")
         else:
-            self.start = (self.start or 1) + len(resources)
-        return [r for r in resources if isinstance(r, Mapping)]
+            self.start = (self.start or 1) + len(ids)
 
-    def _check_new(self, resources: list[Any], what: str) -> None:
-        listed: set[int] = set()
-        for resource in resources:
-            user_id = resource.get("id") if isinstance(resource, Mapping) else None
-            if not isinstance(user_id, str):
-                continue
+    def _check_new(self, ids: list[object], what: str) -> None:
+        texts = [user_id for user_id in ids if type(user_id) is str]
+        listed = set(map(hash, texts))
+        if len(listed) == len(texts) and self._seen.isdisjoint(listed):
+            self._seen |= listed  # the usual case, in a few set operations per page
+            return
+        seen = set(self._seen)
+        for user_id in texts:
             key = hash(user_id)
-            if key in self._seen or key in listed:
+            if key in seen:
                 raise _untrusted(
                     what,
                     f"the page lists user {user_id[:80]!r} again: the server ignores startIndex or "
                     "reorders the users while they are listed",
                 )
-            listed.add(key)
-        self._seen |= listed
+            seen.add(key)
 
 
-def _total(page: Mapping[str, Any], what: str) -> int:
-    total = page.get("totalResults")
+def _total(total: object, what: str) -> int:
     if not isinstance(total, int) or isinstance(total, bool) or total < 0:
         raise _untrusted(what, f"the answer has no usable totalResults ({repr(total)[:40]})")
     return total

@@ -121,6 +121,11 @@ def _text(value: object) -> str | None:
     return None
 
 
+def resource_id(value: object) -> str | None:
+    """A resource's ``id`` as text (``None``: it has none), as ``from_resource`` reads it."""
+    return _text(value)
+
+
 def _dict(value: object) -> Mapping[str, Any]:
     if type(value) is dict:  # what JSON gives; any other mapping is checked the slow way
         return value

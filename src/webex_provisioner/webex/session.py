@@ -447,10 +447,15 @@ class ScimSession:
         except (ValueError, RecursionError):  # not JSON, or nested too deep to decode
             data = None
         if not isinstance(data, dict):
-            raise WebexError(
-                f"{what}: Webex answered HTTP {response.status_code} with a body that is not a JSON object; "
-                "check that webex.url points at the Webex API",
-                status=response.status_code,
-                tracking_id=response.headers.get("TrackingID"),
-            )
+            raise ScimSession.not_json(response, what)
         return data
+
+    @staticmethod
+    def not_json(response: httpx.Response, what: str) -> WebexError:
+        """The error of an answer whose body is not a JSON object."""
+        return WebexError(
+            f"{what}: Webex answered HTTP {response.status_code} with a body that is not a JSON object; "
+            "check that webex.url points at the Webex API",
+            status=response.status_code,
+            tracking_id=response.headers.get("TrackingID"),
+        )

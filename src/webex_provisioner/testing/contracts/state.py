@@ -20,6 +20,7 @@ import pytest
 from webex_provisioner.ports import StateStore
 from webex_provisioner.testing.contracts.bookkeeping import BookkeepingContract
 from webex_provisioner.testing.contracts.cycle_log import CycleLogContract
+from webex_provisioner.testing.contracts.drift_verified import DriftBookkeepingContract
 from webex_provisioner.testing.contracts.grants import GrantsContract
 from webex_provisioner.testing.contracts.group_holds import GroupBookkeepingContract
 from webex_provisioner.testing.contracts.groups import GroupLinksContract
@@ -39,9 +40,11 @@ class StateStoreContract(
     GroupBookkeepingContract,
     LicenseBookkeepingContract,
     NotificationBookkeepingContract,
+    DriftBookkeepingContract,
 ):
     """The contract of ``StateStore``: its links of users and groups, licence grants, cycle log,
-    lease, bookkeeping (licences' included) and the notifications' bookkeeping."""
+    lease, bookkeeping (licences' included), the notifications' bookkeeping and what the drift
+    checks verified."""
 
     @pytest.fixture
     def store(self) -> StateStore:

@@ -93,6 +93,33 @@ class WebexClientContract:
         (everything,) = webex.list_users()
         assert dict(everything.attributes) == dict(created.attributes)
 
+    def test_scan_lists_what_list_lists(self, webex: WebexClient) -> None:
+        """``scan_users`` lists each user once, and reading one gives what ``list_users`` gives
+        for the same keys."""
+        webex.create_user(ANN)
+        webex.create_user(BOB)
+        for keys in (None, ("title", "workPhone")):
+            listed = {user.id: user for user in webex.list_users(keys)}
+            scanned = list(webex.scan_users(keys))
+            assert sorted(user.id for user in scanned) == sorted(listed)
+            assert all(user.read() == listed[user.id] for user in scanned)
+
+    def test_scan_fingerprints_change_with_the_user(self, webex: WebexClient) -> None:
+        """A user's fingerprint is the same in two scans when nothing changed, and another once
+        one of its attributes or its state changed; two users have different ones."""
+        ann, bob = webex.create_user(ANN), webex.create_user(BOB)
+
+        def fingerprints() -> dict[str, bytes]:
+            return {user.id: user.fingerprint for user in webex.scan_users(("title",))}
+
+        first = fingerprints()
+        assert fingerprints() == first and first[ann.id] != first[bob.id]
+        webex.update_user(ann.id, [Change("title", ANN["title"], "Staff Engineer")])
+        second = fingerprints()
+        assert second[ann.id] != first[ann.id] and second[bob.id] == first[bob.id]
+        webex.update_user(bob.id, [], active=False)
+        assert fingerprints()[bob.id] != second[bob.id]
+
     def test_a_taken_email_conflicts_in_any_case(self, webex: WebexClient) -> None:
         """Creating a user whose e-mail is taken, in another case, is a ``WebexConflictError``
         (409) and creates nothing."""
