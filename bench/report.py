@@ -121,7 +121,7 @@ _ROWS = (
     ("licenses_first", "first licence assignments"),
     ("resource_baseline_licenses", "full, unchanged (before licences)"),
     ("licenses_unchanged", "full, unchanged, with licences"),
-    ("drift_first", "full, unchanged, first drift check (all compared)"),
+    ("drift_first", "full, unchanged, first drift check"),
     ("drift_never", "full, unchanged, drift check never"),
     ("drift_full", "full, unchanged, drift check full"),
 )
