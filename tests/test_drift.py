@@ -62,11 +62,12 @@ def test_a_check_after_a_verified_one_compares_only_what_was_edited_in_webex(sha
     world = provisioned(shared_world)
     world.sync()
     quiet = json.loads(world.cli("sync", "--json").stdout)["drift"]
-    assert quiet["concluded"] and quiet["compared"] == 0
+    unchanged = quiet["unchanged"]
+    assert quiet["concluded"] and quiet["compared"] == 0 and unchanged > 0
     assert quiet["webex_users"] == len(world.emulator.users())
     world.patch_webex("Users", webex_id(world, ENOVAK), {"op": "replace", "path": "title", "value": "Boss"})
     shown = " ".join(world.cli("plan").output.split())  # as printed, lines wrapped
-    assert "1 compared (the others as the last check verified them)" in shown
+    assert f"({unchanged - 1:,} as the last check verified them, not compared again)" in shown
     edited = world.sync()
     assert edited.drift is not None and edited.drift.compared == 1
     assert [(a.reason.value, a.email) for a in edited.plan.all_actions] == [("drift_in_webex", ENOVAK)]

@@ -44,7 +44,7 @@ def test_users_found_as_applied_are_not_compared_again() -> None:
     assert kept == frozenset(first.verified) and len(kept) == 3
     w.webex.reads = 0
     again = checked(w.sync())
-    assert (again.compared, again.webex_users, w.webex.reads) == (0, 3, 0)
+    assert (again.compared, again.unchanged, again.webex_users, w.webex.reads) == (0, 3, 3, 0)
     assert not again.found() and w.store.verified() == kept
 
 

@@ -171,6 +171,7 @@ def drift_json(report: CycleReport) -> dict[str, Any] | None:
         "warnings": list(found.warnings),
         "webex_users": found.webex_users,
         "compared": found.compared,
+        "unchanged": found.unchanged,
         "orphans": found.orphans,
         "found": {kind.value: n for kind, n in sorted(found.found().items())} if found.error is None else {},
         "repaired": {kind.value: n for kind, n in sorted(repaired(report).items())},

@@ -236,10 +236,10 @@ def drift_lines(report: CycleReport) -> Iterator[Text]:
     if found.error is not None:
         return
     kinds = ", ".join(_DRIFT_WORDS[kind](n) for kind, n in sorted(found.found().items()))
-    compared = ""
-    if found.compared < found.webex_users:
-        compared = f", {found.compared:,} compared (the others as the last check verified them)"
-    line = f"Drift check: {plural(found.webex_users, 'Webex user')} read{compared}; " + (
+    unchanged = ""
+    if found.unchanged:
+        unchanged = f" ({found.unchanged:,} as the last check verified them, not compared again)"
+    line = f"Drift check: {plural(found.webex_users, 'Webex user')} read{unchanged}; " + (
         f"drift found: {kinds}." if kinds else "no drift."
     )
     if found.orphans:

@@ -120,7 +120,7 @@ class WebexListing:
         unseen = {link.webex_id: anchor for anchor, link in links.items()}
         stopped = self._stop.is_set
         users = self._webex.scan_users(self._keys)
-        listed_users = orphans = 0
+        listed_users = orphans = unchanged = 0
         try:
             for listed in users:  # 100,000 users: what each costs counts (locals, no attribute)
                 if stopped():
@@ -137,6 +137,7 @@ class WebexListing:
                 verified = fingerprint(link, listed.fingerprint)
                 if verified in known:
                     keep(verified)  # compared as applied before, and nothing compared changed since
+                    unchanged += 1
                     continue
                 found.compared += 1
                 drift = compare_user(link, listed.read(), self._keys)
@@ -147,6 +148,7 @@ class WebexListing:
         finally:
             found.webex_users += listed_users
             found.orphans += orphans
+            found.unchanged += unchanged
             if isinstance(users, Generator):
                 users.close()  # an abandoned listing sends no further request
         found.verified_changed = frozenset(kept) != known

@@ -97,8 +97,9 @@ class DriftFindings:
     those of users compared now and of those verified before and unchanged, kept for the next
     check."""
     compared: int = 0
-    """How many linked users were compared (the others a full check read were as the last one
-    verified them)."""
+    """How many linked users were compared."""
+    unchanged: int = 0
+    """How many linked users were not compared: as the last full check verified them."""
     verified_changed: bool = True
     """Whether ``verified`` differs from what the last check kept (else there is nothing to save)."""
 
