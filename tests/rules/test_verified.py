@@ -9,6 +9,7 @@ from dataclasses import replace
 import pytest
 
 from webex_provisioner.model import Link, LinkState
+from webex_provisioner.model.drift import VERIFIED_BYTES
 from webex_provisioner.rules import verified
 from webex_provisioner.rules.verified import Verifier
 from webex_provisioner.state.codec import StoredAttributes
@@ -24,7 +25,7 @@ def test_the_same_inputs_give_the_same_fingerprint_whatever_the_check() -> None:
     in whatever order they were given."""
     reordered = replace(LINK, applied=dict(reversed(APPLIED.items())))
     assert Verifier(KEYS).fingerprint(LINK, LISTED) == Verifier(KEYS).fingerprint(reordered, LISTED)
-    assert len(Verifier(KEYS).fingerprint(LINK, LISTED)) == verified.FINGERPRINT_BYTES
+    assert len(Verifier(KEYS).fingerprint(LINK, LISTED)) == VERIFIED_BYTES
 
 
 def test_each_input_changes_the_fingerprint() -> None:

@@ -24,8 +24,6 @@ COMPARISON = 1
 ``scim.from_resource``): raise it with any change to what they conclude, so that no user
 verified by the rules before is taken as verified by the new ones."""
 
-FINGERPRINT_BYTES = VERIFIED_BYTES
-
 
 class Verifier:
     """The fingerprints of one drift check's comparisons, for the attributes ``keys`` (``None``:
@@ -53,7 +51,7 @@ class Verifier:
                     text.encode("utf-8", "surrogatepass"),
                 )
             ),
-            digest_size=FINGERPRINT_BYTES,
+            digest_size=VERIFIED_BYTES,
         ).digest()
 
 
