@@ -33,8 +33,6 @@ from webex_provisioner.rules.verified import Verifier
 
 log = structlog.get_logger("webex_provisioner.engine.drift")
 
-_ACTIVE = LinkState.ACTIVE
-
 VERIFY_AT_MOST = 200
 """Linked users missing from a listing that are read again before counting as deleted; beyond
 this many, the complete listing is trusted (the guard holds a mass re-creation anyway)."""
@@ -132,7 +130,7 @@ class WebexListing:
                     orphans += 1
                     continue
                 link = links[anchor]
-                if link.state is not _ACTIVE:
+                if link.state is not LinkState.ACTIVE:
                     continue  # not compared (compare_user)
                 verified = fingerprint(link, listed.fingerprint)
                 if verified in known:

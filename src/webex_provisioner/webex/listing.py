@@ -12,7 +12,7 @@ not byte for byte.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,13 +51,13 @@ class RawPage:
 
 
 class ListedResource(ListedUser):
-    """A user of a page, kept as the bytes Webex sent (or, from a page msgspec refused, as
-    decoded by the standard library)."""
+    """A user of a page: the bytes Webex sent, which are also its fingerprint (or, from a page
+    msgspec refused, the resource as the standard library decoded it)."""
 
     __slots__ = ("_parts", "_source")
 
     def __init__(
-        self, user_id: str, fingerprint: bytes, parts: scim.Reading, source: msgspec.Raw | Mapping[str, Any]
+        self, user_id: str, fingerprint: bytes, parts: scim.Reading, source: bytes | Mapping[str, Any]
     ) -> None:
         self.id = user_id  # as ListedUser.__init__ does, without the call: a page has a thousand
         self.fingerprint = fingerprint
@@ -66,8 +66,11 @@ class ListedResource(ListedUser):
 
     def read(self) -> WebexUser:
         source = self._source
-        resource = decode_json(bytes(source)) if isinstance(source, msgspec.Raw) else source
+        resource = decode_json(source) if isinstance(source, bytes) else source
         return scim.from_resource(resource, self._parts)
+
+
+_NOT_AN_OBJECT = object()
 
 
 def raw_page(content: bytes, parts: scim.Reading) -> RawPage:
@@ -79,23 +82,19 @@ def raw_page(content: bytes, parts: scim.Reading) -> RawPage:
         return _decoded_page(decode_json(content), parts)
     if page.resources is None:
         return RawPage(page.total, None, [], absent=True)
-    ids: list[object] = []
-    users: list[ListedUser] = []
-    skipped = 0
+    return _listed(page.total, _scanned(page.resources), parts)
+
+
+def _scanned(resources: list[msgspec.Raw]) -> Iterator[tuple[object, bytes | None]]:
+    """Each resource's ``id`` and bytes (its fingerprint and what it is read from)."""
     identify = _IDENTIFIED.decode
-    for raw in page.resources:
+    for raw in resources:
         try:
             value = identify(raw).id
-        except msgspec.MsgspecError:  # not an object: counted, not listed
-            ids.append(None)
+        except msgspec.MsgspecError:
+            yield _NOT_AN_OBJECT, None
             continue
-        ids.append(value)
-        user_id = value if type(value) is str and value else scim.resource_id(value)
-        if user_id is not None:  # its bytes are its fingerprint (the engine hashes what it keeps)
-            users.append(ListedResource(user_id, bytes(raw), parts, raw))
-        else:
-            skipped += 1
-    return RawPage(page.total, ids, users, skipped=skipped)
+        yield value, bytes(raw)
 
 
 def _decoded_page(page: object, parts: scim.Reading) -> RawPage:
@@ -104,19 +103,37 @@ def _decoded_page(page: object, parts: scim.Reading) -> RawPage:
     resources = page.get("Resources")
     if not isinstance(resources, list):
         return RawPage(page.get("totalResults"), None, [], absent=resources is None)
+    return _listed(page.get("totalResults"), _decoded(resources), parts)
+
+
+def _decoded(resources: list[Any]) -> Iterator[tuple[object, Mapping[str, Any] | None]]:
+    """Each resource's ``id`` and the resource itself (fingerprinted in a canonical form)."""
+    for resource in resources:
+        if isinstance(resource, Mapping):
+            yield resource.get("id"), resource
+        else:
+            yield _NOT_AN_OBJECT, None
+
+
+def _listed(
+    total: object, entries: Iterable[tuple[object, bytes | Mapping[str, Any] | None]], parts: scim.Reading
+) -> RawPage:
+    """The page of ``entries`` (each resource's ``id`` and source): objects without an id are
+    counted and skipped, what is not an object is counted with no id."""
     ids: list[object] = []
     users: list[ListedUser] = []
     skipped = 0
-    for resource in resources:
-        if not isinstance(resource, Mapping):
+    for value, source in entries:
+        if value is _NOT_AN_OBJECT:
             ids.append(None)
             continue
-        value = resource.get("id")
         ids.append(value)
-        user_id = scim.resource_id(value)
-        if user_id is None:
+        user_id = value if type(value) is str and value else scim.resource_id(value)
+        if user_id is None or source is None:
             skipped += 1
-            continue
-        canonical = json.dumps(resource, sort_keys=True, default=repr).encode()
-        users.append(ListedResource(user_id, canonical, parts, resource))
-    return RawPage(page.get("totalResults"), ids, users, skipped=skipped)
+        elif isinstance(source, bytes):
+            users.append(ListedResource(user_id, source, parts, source))
+        else:
+            canonical = json.dumps(source, sort_keys=True, default=repr).encode()
+            users.append(ListedResource(user_id, canonical, parts, source))
+    return RawPage(total, ids, users, skipped=skipped)
